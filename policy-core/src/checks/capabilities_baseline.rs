@@ -1,0 +1,99 @@
+//! `capabilities_baseline` (baseline): only a default set of capabilities may be added.
+//! podsec's `allowedCapabilities` replaces that set (`"*"` allows any) and
+//! `requiredDropCapabilities` makes every container drop the named capabilities.
+
+use super::{containers_phrase, join_quote, sorted_set, Context, Field, Finding};
+use crate::CheckId;
+
+/// The capabilities the baseline level lets a container add.
+pub const STANDARD_CAPABILITIES: [&str; 13] = [
+    "AUDIT_WRITE",
+    "CHOWN",
+    "DAC_OVERRIDE",
+    "FOWNER",
+    "FSETID",
+    "KILL",
+    "MKNOD",
+    "NET_BIND_SERVICE",
+    "SETFCAP",
+    "SETGID",
+    "SETPCAP",
+    "SETUID",
+    "SYS_CHROOT",
+];
+
+pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
+    let allowed = |cap: &str| match &ctx.params.allowed_capabilities {
+        None => STANDARD_CAPABILITIES.contains(&cap),
+        Some(list) => list.iter().any(|a| a == "*" || a == cap),
+    };
+    let required = &ctx.params.required_drop_capabilities;
+
+    let mut adding = Vec::new();
+    let mut forbidden = Vec::new();
+    let mut not_dropping = Vec::new();
+    let mut missing = Vec::new();
+    let mut fields = Vec::new();
+    for container in ctx.spec.all_containers() {
+        let caps = container
+            .security_context
+            .as_ref()
+            .and_then(|sc| sc.capabilities.as_ref());
+        if let Some(caps) = caps {
+            let mut bad = false;
+            for (i, cap) in caps.add.iter().enumerate() {
+                if !allowed(cap) {
+                    bad = true;
+                    forbidden.push(cap.as_ref());
+                    let path = format!("securityContext.capabilities.add[{i}]");
+                    fields.push(Field::new(
+                        ctx.container_field(container, &path),
+                        cap.as_ref(),
+                    ));
+                }
+            }
+            if bad {
+                adding.push(container.name.as_ref());
+            }
+        }
+        if !required.is_empty() {
+            let drop = caps.map(|c| c.drop.as_slice()).unwrap_or_default();
+            let drops_all = drop.iter().any(|d| d == "ALL");
+            let absent: Vec<&str> = required
+                .iter()
+                .map(String::as_str)
+                .filter(|r| !drops_all && !drop.iter().any(|d| d == r))
+                .collect();
+            if !absent.is_empty() {
+                not_dropping.push(container.name.as_ref());
+                let path = ctx.container_field(container, "securityContext.capabilities.drop");
+                fields.push(Field::new(path, absent.clone()));
+                missing.extend(absent);
+            }
+        }
+    }
+    let mut details = Vec::new();
+    if !adding.is_empty() {
+        details.push(format!(
+            "{} must not include {} in securityContext.capabilities.add",
+            containers_phrase(&adding),
+            join_quote(&sorted_set(forbidden))
+        ));
+    }
+    if !not_dropping.is_empty() {
+        details.push(format!(
+            "{} must include {} in securityContext.capabilities.drop",
+            containers_phrase(&not_dropping),
+            join_quote(&sorted_set(missing))
+        ));
+    }
+    if details.is_empty() {
+        return None;
+    }
+    Some(Finding::new(
+        CheckId::CapabilitiesBaseline,
+        "non-default capabilities",
+        details.join("; "),
+        fields,
+    ))
+}

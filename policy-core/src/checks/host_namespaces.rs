@@ -1,0 +1,36 @@
+//! `hostNamespaces` (baseline): sharing the host's network, PID or IPC namespace.
+//! Forbidden: `spec.hostNetwork`, `spec.hostPID`, `spec.hostIPC` set to `true`.
+//! podsec's `allowHostNetwork` setting lets `hostNetwork` through.
+
+use super::{Context, Field, Finding};
+use crate::CheckId;
+
+pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
+    let spec = ctx.spec;
+    // Listed in the sorted order PSA prints them.
+    let candidates = [
+        ("hostIPC", spec.host_ipc == Some(true)),
+        (
+            "hostNetwork",
+            spec.host_network == Some(true) && !ctx.params.allow_host_network,
+        ),
+        ("hostPID", spec.host_pid == Some(true)),
+    ];
+    let mut parts = Vec::new();
+    let mut fields = Vec::new();
+    for (field, set) in candidates {
+        if set {
+            parts.push(format!("{field}=true"));
+            fields.push(Field::new(ctx.spec_field(field), true));
+        }
+    }
+    if parts.is_empty() {
+        return None;
+    }
+    Some(Finding::new(
+        CheckId::HostNamespaces,
+        "host namespaces",
+        parts.join(", "),
+        fields,
+    ))
+}

@@ -1,0 +1,45 @@
+//! `hostPorts` (baseline): host ports bind the node's network.
+//! Forbidden: any non-zero `ports[*].hostPort`. podsec's `minPort`/`maxPort` let ports in an
+//! inclusive range through.
+
+use super::{containers_phrase, pluralize, Context, Field, Finding};
+use crate::CheckId;
+
+pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
+    let (min, max) = (ctx.params.min_port, ctx.params.max_port);
+    let mut names = Vec::new();
+    let mut ports = Vec::new();
+    let mut fields = Vec::new();
+    for container in ctx.spec.all_containers() {
+        let mut bad = false;
+        for (i, port) in container.ports.iter().enumerate() {
+            let host_port = port.host_port.unwrap_or(0);
+            if host_port != 0 && !(min <= host_port && host_port <= max) {
+                bad = true;
+                ports.push(host_port.to_string());
+                let field = format!("ports[{i}].hostPort");
+                fields.push(Field::new(
+                    ctx.container_field(container, &field),
+                    host_port,
+                ));
+            }
+        }
+        if bad {
+            names.push(container.name.as_ref());
+        }
+    }
+    if names.is_empty() {
+        return None;
+    }
+    // PSA keeps the ports in a string set: sorted as strings, without duplicates.
+    ports.sort_unstable();
+    ports.dedup();
+    let detail = format!(
+        "{} {} {} {}",
+        containers_phrase(&names),
+        pluralize("uses", "use", names.len()),
+        pluralize("hostPort", "hostPorts", ports.len()),
+        ports.join(", ")
+    );
+    Some(Finding::new(CheckId::HostPorts, "hostPort", detail, fields))
+}

@@ -1,0 +1,467 @@
+//! The checks of the Pod Security Standards, one file per check, named by PSA's check id.
+//!
+//! Each check is a pure function from a pod spec (with its metadata, the policy version and
+//! podsec's check parameters) to at most one [`Finding`]: PSA's reason and detail text, plus
+//! the exact fields at fault. [`checks_for`] says which checks run at a level and version,
+//! in PSA's order, with the restricted level's overrides of baseline checks applied.
+//!
+//! Upstream: <https://github.com/kubernetes/pod-security-admission/tree/master/policy>.
+
+use crate::pod::{Container, ObjectMeta, PodSpec};
+use crate::Level;
+use serde_json::Value;
+
+mod allow_privilege_escalation;
+mod app_armor_profile;
+mod capabilities_baseline;
+mod capabilities_restricted;
+mod host_namespaces;
+mod host_path_volumes;
+mod host_ports;
+mod host_probes_and_host_lifecycle;
+mod privileged;
+mod proc_mount;
+mod restricted_volumes;
+mod run_as_non_root;
+mod run_as_user;
+mod se_linux_options;
+mod seccomp_profile_baseline;
+mod seccomp_profile_restricted;
+mod sysctls;
+mod windows_host_process;
+
+pub use capabilities_baseline::STANDARD_CAPABILITIES;
+pub(crate) use seccomp_profile_baseline::container_annotation as seccomp_container_annotation;
+
+/// A check of the Pod Security Standards, by PSA's id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum CheckId {
+    /// `appArmorProfile` (baseline).
+    AppArmorProfile,
+    /// `capabilities_baseline` (baseline).
+    CapabilitiesBaseline,
+    /// `hostNamespaces` (baseline).
+    HostNamespaces,
+    /// `hostPathVolumes` (baseline).
+    HostPathVolumes,
+    /// `hostPorts` (baseline).
+    HostPorts,
+    /// `hostProbesAndHostLifecycle` (baseline, v1.34+).
+    HostProbesAndHostLifecycle,
+    /// `privileged` (baseline).
+    Privileged,
+    /// `procMount` (baseline).
+    ProcMount,
+    /// `seLinuxOptions` (baseline).
+    SeLinuxOptions,
+    /// `seccompProfile_baseline` (baseline).
+    SeccompProfileBaseline,
+    /// `sysctls` (baseline).
+    Sysctls,
+    /// `windowsHostProcess` (baseline).
+    WindowsHostProcess,
+    /// `allowPrivilegeEscalation` (restricted, v1.8+).
+    AllowPrivilegeEscalation,
+    /// `capabilities_restricted` (restricted, v1.22+).
+    CapabilitiesRestricted,
+    /// `procMount_restricted` (restricted, v1.35+).
+    ProcMountRestricted,
+    /// `restrictedVolumes` (restricted).
+    RestrictedVolumes,
+    /// `runAsNonRoot` (restricted).
+    RunAsNonRoot,
+    /// `runAsUser` (restricted, v1.23+).
+    RunAsUser,
+    /// `seccompProfile_restricted` (restricted, v1.19+).
+    SeccompProfileRestricted,
+}
+
+/// Baseline checks in PSA's evaluation order.
+const BASELINE: [CheckId; 12] = [
+    CheckId::AppArmorProfile,
+    CheckId::CapabilitiesBaseline,
+    CheckId::HostNamespaces,
+    CheckId::HostPathVolumes,
+    CheckId::HostPorts,
+    CheckId::HostProbesAndHostLifecycle,
+    CheckId::Privileged,
+    CheckId::ProcMount,
+    CheckId::SeLinuxOptions,
+    CheckId::SeccompProfileBaseline,
+    CheckId::Sysctls,
+    CheckId::WindowsHostProcess,
+];
+
+/// Restricted checks in PSA's evaluation order (after the baseline ones).
+const RESTRICTED: [CheckId; 7] = [
+    CheckId::AllowPrivilegeEscalation,
+    CheckId::CapabilitiesRestricted,
+    CheckId::ProcMountRestricted,
+    CheckId::RestrictedVolumes,
+    CheckId::RunAsNonRoot,
+    CheckId::RunAsUser,
+    CheckId::SeccompProfileRestricted,
+];
+
+impl CheckId {
+    /// Every check, baseline first, each level in PSA's order.
+    pub const ALL: [CheckId; 19] = [
+        CheckId::AppArmorProfile,
+        CheckId::CapabilitiesBaseline,
+        CheckId::HostNamespaces,
+        CheckId::HostPathVolumes,
+        CheckId::HostPorts,
+        CheckId::HostProbesAndHostLifecycle,
+        CheckId::Privileged,
+        CheckId::ProcMount,
+        CheckId::SeLinuxOptions,
+        CheckId::SeccompProfileBaseline,
+        CheckId::Sysctls,
+        CheckId::WindowsHostProcess,
+        CheckId::AllowPrivilegeEscalation,
+        CheckId::CapabilitiesRestricted,
+        CheckId::ProcMountRestricted,
+        CheckId::RestrictedVolumes,
+        CheckId::RunAsNonRoot,
+        CheckId::RunAsUser,
+        CheckId::SeccompProfileRestricted,
+    ];
+
+    /// PSA's id for the check.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CheckId::AppArmorProfile => "appArmorProfile",
+            CheckId::CapabilitiesBaseline => "capabilities_baseline",
+            CheckId::HostNamespaces => "hostNamespaces",
+            CheckId::HostPathVolumes => "hostPathVolumes",
+            CheckId::HostPorts => "hostPorts",
+            CheckId::HostProbesAndHostLifecycle => "hostProbesAndHostLifecycle",
+            CheckId::Privileged => "privileged",
+            CheckId::ProcMount => "procMount",
+            CheckId::SeLinuxOptions => "seLinuxOptions",
+            CheckId::SeccompProfileBaseline => "seccompProfile_baseline",
+            CheckId::Sysctls => "sysctls",
+            CheckId::WindowsHostProcess => "windowsHostProcess",
+            CheckId::AllowPrivilegeEscalation => "allowPrivilegeEscalation",
+            CheckId::CapabilitiesRestricted => "capabilities_restricted",
+            CheckId::ProcMountRestricted => "procMount_restricted",
+            CheckId::RestrictedVolumes => "restrictedVolumes",
+            CheckId::RunAsNonRoot => "runAsNonRoot",
+            CheckId::RunAsUser => "runAsUser",
+            CheckId::SeccompProfileRestricted => "seccompProfile_restricted",
+        }
+    }
+
+    /// Looks a check up by PSA's id.
+    pub fn parse(id: &str) -> Option<CheckId> {
+        CheckId::ALL.into_iter().find(|c| c.as_str() == id)
+    }
+
+    /// The level the check belongs to.
+    pub fn level(self) -> Level {
+        if BASELINE.contains(&self) {
+            Level::Baseline
+        } else {
+            Level::Restricted
+        }
+    }
+
+    /// The first policy minor version that has this check.
+    pub fn since_minor(self) -> u32 {
+        match self {
+            CheckId::HostProbesAndHostLifecycle => 34,
+            CheckId::AllowPrivilegeEscalation => 8,
+            CheckId::CapabilitiesRestricted => 22,
+            CheckId::ProcMountRestricted => 35,
+            CheckId::RunAsUser => 23,
+            CheckId::SeccompProfileRestricted => 19,
+            _ => 0,
+        }
+    }
+
+    /// The baseline check this restricted check replaces at the restricted level.
+    fn overrides(self) -> Option<CheckId> {
+        match self {
+            CheckId::RestrictedVolumes => Some(CheckId::HostPathVolumes),
+            CheckId::SeccompProfileRestricted => Some(CheckId::SeccompProfileBaseline),
+            CheckId::CapabilitiesRestricted => Some(CheckId::CapabilitiesBaseline),
+            CheckId::ProcMountRestricted => Some(CheckId::ProcMount),
+            _ => None,
+        }
+    }
+
+    fn run(self, ctx: &Context<'_, '_>) -> Option<Finding> {
+        match self {
+            CheckId::AppArmorProfile => app_armor_profile::check(ctx),
+            CheckId::CapabilitiesBaseline => capabilities_baseline::check(ctx),
+            CheckId::HostNamespaces => host_namespaces::check(ctx),
+            CheckId::HostPathVolumes => host_path_volumes::check(ctx),
+            CheckId::HostPorts => host_ports::check(ctx),
+            CheckId::HostProbesAndHostLifecycle => host_probes_and_host_lifecycle::check(ctx),
+            CheckId::Privileged => privileged::check(ctx),
+            CheckId::ProcMount => proc_mount::check_baseline(ctx),
+            CheckId::SeLinuxOptions => se_linux_options::check(ctx),
+            CheckId::SeccompProfileBaseline => seccomp_profile_baseline::check(ctx),
+            CheckId::Sysctls => sysctls::check(ctx),
+            CheckId::WindowsHostProcess => windows_host_process::check(ctx),
+            CheckId::AllowPrivilegeEscalation => allow_privilege_escalation::check(ctx),
+            CheckId::CapabilitiesRestricted => capabilities_restricted::check(ctx),
+            CheckId::ProcMountRestricted => proc_mount::check_restricted(ctx),
+            CheckId::RestrictedVolumes => restricted_volumes::check(ctx),
+            CheckId::RunAsNonRoot => run_as_non_root::check(ctx),
+            CheckId::RunAsUser => run_as_user::check(ctx),
+            CheckId::SeccompProfileRestricted => seccomp_profile_restricted::check(ctx),
+        }
+    }
+}
+
+impl std::fmt::Display for CheckId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The checks PSA runs at `level` and policy minor version `minor`, in evaluation order:
+/// the baseline checks (less those a restricted check overrides at this version), then, at
+/// the restricted level, the restricted checks.
+pub fn checks_for(level: Level, minor: u32) -> Vec<CheckId> {
+    let exists = |c: &CheckId| c.since_minor() <= minor;
+    match level {
+        Level::Privileged => Vec::new(),
+        Level::Baseline => BASELINE.into_iter().filter(exists).collect(),
+        Level::Restricted => {
+            let overridden: Vec<CheckId> = RESTRICTED
+                .into_iter()
+                .filter(exists)
+                .filter_map(CheckId::overrides)
+                .collect();
+            BASELINE
+                .into_iter()
+                .filter(exists)
+                .filter(|c| !overridden.contains(c))
+                .chain(RESTRICTED.into_iter().filter(exists))
+                .collect()
+        }
+    }
+}
+
+/// A `hostPath` prefix that podsec's `allowedHostPaths` setting allows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AllowedHostPath {
+    /// An absolute path; it matches itself and everything below it, segment by segment.
+    pub path_prefix: String,
+    /// When true, every mount of a matching volume must be read-only.
+    pub read_only: bool,
+}
+
+/// The settings that refine individual checks.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckParams {
+    /// Replaces the standard `capabilities.add` allow-list of `capabilities_baseline`;
+    /// `"*"` allows every capability. `None` keeps the standard list.
+    pub allowed_capabilities: Option<Vec<String>>,
+    /// Capabilities every container must drop (`ALL` satisfies any).
+    pub required_drop_capabilities: Vec<String>,
+    /// `hostPath` prefixes `hostPathVolumes` lets through.
+    pub allowed_host_paths: Vec<AllowedHostPath>,
+    /// Lets `hostNetwork: true` pass `hostNamespaces`.
+    pub allow_host_network: bool,
+    /// Inclusive host port range `hostPorts` lets through (`0..=0` lets none through).
+    pub min_port: i64,
+    /// See `min_port`.
+    pub max_port: i64,
+}
+
+/// What a check sees.
+pub struct Context<'s, 'a> {
+    /// The pod spec (of the pod or of the workload's pod template).
+    pub spec: &'s PodSpec<'a>,
+    /// The pod's metadata (annotations are read by the AppArmor and seccomp checks).
+    pub meta: &'s ObjectMeta<'a>,
+    /// The policy minor version, already clamped.
+    pub minor: u32,
+    /// podsec's refinements.
+    pub params: &'s CheckParams,
+    /// Where the pod spec sits in the object, e.g. `spec` or `spec.template.spec`.
+    pub spec_path: &'s str,
+    /// Where the pod metadata sits, e.g. `metadata` or `spec.template.metadata`.
+    pub meta_path: &'s str,
+}
+
+impl Context<'_, '_> {
+    /// The path of a field below the pod spec.
+    fn spec_field(&self, field: &str) -> String {
+        format!("{}.{field}", self.spec_path)
+    }
+
+    /// The path of a field below a container.
+    fn container_field(&self, container: &Container<'_>, field: &str) -> String {
+        format!("{}.{field}", container.path(self.spec_path))
+    }
+
+    /// The path of an annotation.
+    fn annotation_field(&self, key: &str) -> String {
+        format!("{}.annotations[{}]", self.meta_path, go_quote(key))
+    }
+}
+
+/// One field at fault: where it is and what it holds.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Field {
+    /// The field path, e.g. `spec.containers[0].securityContext.privileged`.
+    pub path: String,
+    /// The offending value (`null` where the fault is a missing value).
+    pub value: Value,
+}
+
+impl Field {
+    fn new(path: String, value: impl Into<Value>) -> Field {
+        Field {
+            path,
+            value: value.into(),
+        }
+    }
+}
+
+/// A failed check: PSA's reason and detail, and the fields at fault.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    /// The check that failed.
+    pub check: CheckId,
+    /// PSA's forbidden reason, e.g. `privileged`.
+    pub reason: String,
+    /// PSA's forbidden detail, e.g. `container "app" must not set securityContext.privileged=true`.
+    pub detail: String,
+    /// The fields at fault, in the order the check found them.
+    pub fields: Vec<Field>,
+}
+
+impl Finding {
+    fn new(
+        check: CheckId,
+        reason: impl Into<String>,
+        detail: String,
+        fields: Vec<Field>,
+    ) -> Finding {
+        Finding {
+            check,
+            reason: reason.into(),
+            detail,
+            fields,
+        }
+    }
+
+    /// `reason (detail)`, as PSA joins them into the denial message.
+    pub fn text(&self) -> String {
+        if self.detail.is_empty() {
+            self.reason.clone()
+        } else {
+            format!("{} ({})", self.reason, self.detail)
+        }
+    }
+}
+
+/// Runs `checks` over a pod spec and returns the findings in order.
+pub fn run_checks(checks: &[CheckId], ctx: &Context<'_, '_>) -> Vec<Finding> {
+    checks.iter().filter_map(|check| check.run(ctx)).collect()
+}
+
+/// `singular` for one, `plural` otherwise.
+fn pluralize<'t>(singular: &'t str, plural: &'t str, count: usize) -> &'t str {
+    if count == 1 {
+        singular
+    } else {
+        plural
+    }
+}
+
+/// `"a", "b", "c"` (no escaping, as PSA writes it).
+fn join_quote<S: AsRef<str>>(items: &[S]) -> String {
+    let mut out = String::new();
+    for (i, item) in items.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push('"');
+        out.push_str(item.as_ref());
+        out.push('"');
+    }
+    out
+}
+
+/// The names of the containers in `list`, `"a", "b"` preceded by `container` or `containers`.
+fn containers_phrase(names: &[&str]) -> String {
+    format!(
+        "{} {}",
+        pluralize("container", "containers", names.len()),
+        join_quote(names)
+    )
+}
+
+/// Sorts and removes duplicates, as Go's `sets.String.List()` returns a set.
+fn sorted_set(mut items: Vec<&str>) -> Vec<&str> {
+    items.sort_unstable();
+    items.dedup();
+    items
+}
+
+/// Quotes a string the way Go's `%q` verb does, so annotation values read as in PSA.
+pub(crate) fn go_quote(text: &str) -> String {
+    let mut out = String::with_capacity(text.len().saturating_add(2));
+    out.push('"');
+    for ch in text.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{07}' => out.push_str("\\a"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0C}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{0B}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c == '\u{7F}' => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if c.is_control() => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip() {
+        for check in CheckId::ALL {
+            assert_eq!(CheckId::parse(check.as_str()), Some(check));
+        }
+        assert_eq!(CheckId::parse("nope"), None);
+    }
+
+    #[test]
+    fn restricted_overrides_follow_versions() {
+        let at = |minor| checks_for(Level::Restricted, minor);
+        assert!(at(21).contains(&CheckId::CapabilitiesBaseline));
+        assert!(!at(22).contains(&CheckId::CapabilitiesBaseline));
+        assert!(at(18).contains(&CheckId::SeccompProfileBaseline));
+        assert!(!at(19).contains(&CheckId::SeccompProfileBaseline));
+        assert!(at(34).contains(&CheckId::ProcMount));
+        assert!(!at(35).contains(&CheckId::ProcMount));
+        assert!(!at(0).contains(&CheckId::HostPathVolumes));
+        assert_eq!(checks_for(Level::Baseline, 37).len(), 12);
+        assert_eq!(checks_for(Level::Baseline, 33).len(), 11);
+        assert!(checks_for(Level::Privileged, 37).is_empty());
+    }
+
+    #[test]
+    fn go_quoting() {
+        assert_eq!(go_quote("unconfined"), "\"unconfined\"");
+        assert_eq!(go_quote("a\"b\\c\n"), "\"a\\\"b\\\\c\\n\"");
+        assert_eq!(go_quote("\u{1}"), "\"\\x01\"");
+    }
+}

@@ -1,0 +1,36 @@
+//! `privileged` (baseline): privileged containers disable most security mechanisms.
+//! Forbidden: `securityContext.privileged: true` on any container.
+
+use super::{containers_phrase, Context, Field, Finding};
+use crate::CheckId;
+
+pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
+    let mut names = Vec::new();
+    let mut fields = Vec::new();
+    for container in ctx.spec.all_containers() {
+        let privileged = container
+            .security_context
+            .as_ref()
+            .and_then(|sc| sc.privileged);
+        if privileged == Some(true) {
+            names.push(container.name.as_ref());
+            fields.push(Field::new(
+                ctx.container_field(container, "securityContext.privileged"),
+                true,
+            ));
+        }
+    }
+    if names.is_empty() {
+        return None;
+    }
+    let detail = format!(
+        "{} must not set securityContext.privileged=true",
+        containers_phrase(&names)
+    );
+    Some(Finding::new(
+        CheckId::Privileged,
+        "privileged",
+        detail,
+        fields,
+    ))
+}

@@ -1,0 +1,46 @@
+//! `restrictedVolumes` (restricted): only volume types that cannot reach the node are
+//! allowed: configMap, csi, downwardAPI, emptyDir, ephemeral, image, persistentVolumeClaim,
+//! projected and secret. Replaces `hostPathVolumes` at the restricted level.
+
+use super::{join_quote, pluralize, sorted_set, Context, Field, Finding};
+use crate::pod::VolumeKind;
+use crate::CheckId;
+
+pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
+    let mut names = Vec::new();
+    let mut types = Vec::new();
+    let mut fields = Vec::new();
+    for volume in &ctx.spec.volumes {
+        let type_ = match volume.kind {
+            VolumeKind::Allowed => continue,
+            VolumeKind::Restricted(type_) => type_,
+            VolumeKind::Unknown => "unknown",
+        };
+        names.push(volume.name.as_ref());
+        types.push(type_);
+        let path = ctx.spec_field(&format!("volumes[{}]", volume.index));
+        fields.push(Field::new(path, type_));
+    }
+    if names.is_empty() {
+        return None;
+    }
+    let types = sorted_set(types);
+    let detail = format!(
+        "{} {} {} {} {}",
+        pluralize("volume", "volumes", names.len()),
+        join_quote(&names),
+        pluralize("uses", "use", names.len()),
+        pluralize(
+            "restricted volume type",
+            "restricted volume types",
+            types.len()
+        ),
+        join_quote(&types)
+    );
+    Some(Finding::new(
+        CheckId::RestrictedVolumes,
+        "restricted volume types",
+        detail,
+        fields,
+    ))
+}

@@ -1,0 +1,97 @@
+//! Small serde helpers: Kubernetes JSON writes `null` for empty lists and maps, and the
+//! checks want annotations and labels as ordered pairs rather than a hash map.
+
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use std::borrow::Cow;
+use std::fmt;
+use std::marker::PhantomData;
+
+/// Deserializes a list that may be `null` or missing as an empty `Vec`.
+pub(crate) fn nullable_vec<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+/// A string-to-string map (labels, annotations) kept as pairs in document order.
+pub type StringPairs<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
+
+/// Deserializes a `map[string]string` (or `null`) into pairs.
+pub(crate) fn string_pairs<'de, D>(deserializer: D) -> Result<StringPairs<'de>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    struct PairsVisitor<'de>(PhantomData<&'de ()>);
+
+    impl<'de> Visitor<'de> for PairsVisitor<'de> {
+        type Value = StringPairs<'de>;
+
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a map of strings")
+        }
+
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+
+        fn visit_some<D>(self, deserializer: D) -> Result<Self::Value, D::Error>
+        where
+            D: Deserializer<'de>,
+        {
+            deserializer.deserialize_map(self)
+        }
+
+        fn visit_map<A>(self, mut map: A) -> Result<Self::Value, A::Error>
+        where
+            A: MapAccess<'de>,
+        {
+            let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
+            while let Some((key, value)) = map.next_entry::<BorrowedStr<'de>, BorrowedStr<'de>>()? {
+                pairs.push((key.0, value.0));
+            }
+            Ok(pairs)
+        }
+    }
+
+    deserializer.deserialize_option(PairsVisitor(PhantomData))
+}
+
+/// A string that borrows from the input when it has no escapes.
+pub(crate) struct BorrowedStr<'a>(pub Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for BorrowedStr<'de> {
+    fn deserialize<D>(deserializer: D) -> Result<Self, D::Error>
+    where
+        D: Deserializer<'de>,
+    {
+        struct StrVisitor;
+
+        impl<'de> Visitor<'de> for StrVisitor {
+            type Value = BorrowedStr<'de>;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string")
+            }
+
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(BorrowedStr(Cow::Borrowed(v)))
+            }
+
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(BorrowedStr(Cow::Owned(v.to_owned())))
+            }
+
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(BorrowedStr(Cow::Owned(v)))
+            }
+        }
+
+        deserializer.deserialize_str(StrVisitor)
+    }
+}

@@ -1,0 +1,370 @@
+//! Deciding a request: routing by operation, kind and subresource, podsec's exemptions and
+//! scoping, PSA's update rules, the checks, and the response.
+
+use crate::checks::{checks_for, run_checks, Context, Finding};
+use crate::limits::{MAX_CONTAINERS, MAX_REQUEST_BYTES, MAX_VOLUMES};
+use crate::pod::{Container, PodSpec};
+use crate::request::{read_pod, AdmissionRequest, PodUnderReview, ResourceKind, ValidationRequest};
+use crate::response::{SettingsValidationResponse, ValidationResponse, Verdict, Violation};
+use crate::settings::{matches_pattern, Effect, Settings};
+use crate::{Error, Level};
+use std::collections::BTreeMap;
+
+/// The audit annotation key under which the `audit` effect records violations.
+pub const AUDIT_ANNOTATION: &str = "audit-violations";
+
+/// A decided request: the Kubewarden response and the verdict behind it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Evaluation {
+    /// What a Kubewarden host returns to the API server.
+    pub response: ValidationResponse,
+    /// The detail: object identity, every violation with its field path.
+    pub verdict: Verdict,
+}
+
+/// Kubewarden's `validate`: a `ValidationRequest` in, a `ValidationResponse` out. Input
+/// that cannot be evaluated is rejected with code 400 and a message that says why.
+pub fn validate(input: &[u8]) -> ValidationResponse {
+    match evaluate(input) {
+        Ok(evaluation) => evaluation.response,
+        Err(error) => ValidationResponse::reject(format!("podsec: {error}"), 400),
+    }
+}
+
+/// Kubewarden's `validate_settings`: a settings document in, `{valid, message}` out.
+pub fn validate_settings(input: &[u8]) -> SettingsValidationResponse {
+    match Settings::from_slice(input) {
+        Ok(_) => SettingsValidationResponse {
+            valid: true,
+            message: None,
+        },
+        Err(error) => SettingsValidationResponse {
+            valid: false,
+            message: Some(error.message().to_owned()),
+        },
+    }
+}
+
+/// Parses a `ValidationRequest` and decides it.
+pub fn evaluate(input: &[u8]) -> Result<Evaluation, Error> {
+    if input.len() > MAX_REQUEST_BYTES {
+        return Err(Error::TooLarge(format!(
+            "the request is {} bytes; the limit is {MAX_REQUEST_BYTES}",
+            input.len()
+        )));
+    }
+    let request: ValidationRequest<'_> = serde_json::from_slice(input)
+        .map_err(|e| Error::InvalidRequest(format!("not a ValidationRequest: {e}")))?;
+    let settings = match request.settings {
+        Some(raw) => Settings::from_slice(raw.get().as_bytes())?,
+        None => Settings::default(),
+    };
+    evaluate_request(&request.request, &settings)
+}
+
+/// Decides an admission request under validated settings.
+pub fn evaluate_request(
+    request: &AdmissionRequest<'_>,
+    settings: &Settings,
+) -> Result<Evaluation, Error> {
+    let mut verdict = Verdict {
+        kind: request.kind.as_ref().map(|k| k.kind.to_string()),
+        namespace: request.namespace.as_deref().map(str::to_owned),
+        name: request.name.as_deref().map(str::to_owned),
+        allowed: true,
+        ..Verdict::default()
+    };
+    let kind = match route(request) {
+        Route::Evaluate(kind) => kind,
+        Route::Skip(why) => return Ok(skipped(verdict, why)),
+    };
+    if settings.level == Level::Privileged {
+        return Ok(skipped(verdict, "the level is privileged".to_owned()));
+    }
+    if let Some(why) = request_exemption(request, settings) {
+        return Ok(skipped(verdict, why));
+    }
+    let raw = request.object.ok_or_else(|| {
+        Error::InvalidObject(format!("the {} request has no object", kind.as_str()))
+    })?;
+    let pod =
+        read_pod(kind, raw).map_err(|e| Error::InvalidObject(format!("{}: {e}", kind.as_str())))?;
+    if verdict.name.is_none() {
+        verdict.name = pod.object_meta.name.as_deref().map(str::to_owned);
+    }
+    let Some(mut spec) = pod.spec.clone() else {
+        let (spec_path, _) = kind.pod_paths();
+        return Err(Error::InvalidObject(format!(
+            "{} has no {spec_path}",
+            object_label(kind, verdict.name.as_deref())
+        )));
+    };
+    if let Some(why) = object_exemption(&pod, &spec, settings) {
+        return Ok(skipped(verdict, why));
+    }
+    if request.operation.as_deref() == Some("UPDATE") {
+        if let Some(old_raw) = request.old_object {
+            let old = read_pod(kind, old_raw)
+                .map_err(|e| Error::InvalidObject(format!("old {}: {e}", kind.as_str())))?;
+            if !significant_update(kind, &pod, &old) {
+                return Ok(skipped(
+                    verdict,
+                    "the update does not change what the checks read".to_owned(),
+                ));
+            }
+        }
+    }
+    enforce_limits(&spec)?;
+    exclude_containers(&mut spec, settings);
+
+    let (spec_path, meta_path) = kind.pod_paths();
+    let ctx = Context {
+        spec: &spec,
+        meta: &pod.pod_meta,
+        minor: settings.version.minor(),
+        params: &settings.params,
+        spec_path,
+        meta_path,
+    };
+    let mut checks = checks_for(settings.level, settings.version.minor());
+    checks.retain(|c| !settings.disabled_checks.contains(c));
+    let findings = run_checks(&checks, &ctx);
+    let object = (kind != ResourceKind::Pod).then(|| object_label(kind, verdict.name.as_deref()));
+    Ok(conclude(verdict, findings, settings, object))
+}
+
+enum Route {
+    Evaluate(ResourceKind),
+    Skip(String),
+}
+
+/// PSA's routing: which requests are evaluated at all.
+fn route(request: &AdmissionRequest<'_>) -> Route {
+    let operation = request.operation.as_deref().unwrap_or("");
+    if operation != "CREATE" && operation != "UPDATE" {
+        return Route::Skip(format!("{operation} requests are not evaluated"));
+    }
+    let Some(gvk) = request.kind.as_ref() else {
+        return Route::Skip("the request names no kind".to_owned());
+    };
+    let Some(kind) = ResourceKind::from_group_kind(&gvk.group, &gvk.kind) else {
+        let group = if gvk.group.is_empty() {
+            "core"
+        } else {
+            gvk.group.as_ref()
+        };
+        return Route::Skip(format!(
+            "{group}/{} is not a kind podsec evaluates",
+            gvk.kind
+        ));
+    };
+    let subresource = request.sub_resource.as_deref().unwrap_or("");
+    let evaluated = subresource.is_empty()
+        || (kind == ResourceKind::Pod && subresource == "ephemeralcontainers");
+    if !evaluated {
+        return Route::Skip(format!("the {subresource} subresource is not evaluated"));
+    }
+    Route::Evaluate(kind)
+}
+
+/// Exemptions that need only the request: namespaces and users.
+fn request_exemption(request: &AdmissionRequest<'_>, settings: &Settings) -> Option<String> {
+    let namespace = request.namespace.as_deref().unwrap_or("");
+    if let Some(pattern) = settings
+        .excluded_namespaces
+        .iter()
+        .find(|p| matches_pattern(p, namespace))
+    {
+        return Some(format!(
+            "namespace {namespace:?} is excluded by {pattern:?}"
+        ));
+    }
+    if !settings.namespaces.is_empty()
+        && !settings
+            .namespaces
+            .iter()
+            .any(|p| matches_pattern(p, namespace))
+    {
+        return Some(format!(
+            "namespace {namespace:?} is not in the checked namespaces"
+        ));
+    }
+    let username = request
+        .user_info
+        .as_ref()
+        .and_then(|u| u.username.as_deref())
+        .unwrap_or("");
+    if settings.excluded_usernames.iter().any(|u| u == username) {
+        return Some(format!("user {username:?} is exempt"));
+    }
+    None
+}
+
+/// Exemptions that need the object: label selector and runtime class.
+fn object_exemption(
+    pod: &PodUnderReview<'_>,
+    spec: &PodSpec<'_>,
+    settings: &Settings,
+) -> Option<String> {
+    if let Some(selector) = &settings.label_selector {
+        if !selector.matches(&pod.object_meta.labels) {
+            return Some("the object's labels do not match labelSelector".to_owned());
+        }
+    }
+    let runtime_class = spec.runtime_class_name.as_deref().unwrap_or("");
+    if !runtime_class.is_empty()
+        && settings
+            .excluded_runtime_classes
+            .iter()
+            .any(|r| r == runtime_class)
+    {
+        return Some(format!("runtime class {runtime_class:?} is exempt"));
+    }
+    None
+}
+
+/// PSA's rule for pod updates (only container count, image or seccomp annotation changes
+/// and added ephemeral containers are re-evaluated); for workloads, any change to the pod
+/// template as the checks read it.
+fn significant_update(
+    kind: ResourceKind,
+    new: &PodUnderReview<'_>,
+    old: &PodUnderReview<'_>,
+) -> bool {
+    if kind != ResourceKind::Pod {
+        return new.pod_meta != old.pod_meta || new.spec != old.spec;
+    }
+    let (Some(new_spec), Some(old_spec)) = (&new.spec, &old.spec) else {
+        return true;
+    };
+    if new_spec.containers.len() != old_spec.containers.len()
+        || new_spec.init_containers.len() != old_spec.init_containers.len()
+    {
+        return true;
+    }
+    let changed = |n: &Container<'_>, o: &Container<'_>| {
+        let key = crate::checks::seccomp_container_annotation(&n.name);
+        n.image != o.image || new.pod_meta.annotation(&key) != old.pod_meta.annotation(&key)
+    };
+    let regular = new_spec.containers.iter().zip(&old_spec.containers);
+    let init = new_spec
+        .init_containers
+        .iter()
+        .zip(&old_spec.init_containers);
+    if regular.chain(init).any(|(n, o)| changed(n, o)) {
+        return true;
+    }
+    new_spec.ephemeral_containers.iter().any(|n| {
+        match old_spec
+            .ephemeral_containers
+            .iter()
+            .find(|o| o.name == n.name)
+        {
+            None => true,
+            Some(o) => changed(n, o),
+        }
+    })
+}
+
+fn enforce_limits(spec: &PodSpec<'_>) -> Result<(), Error> {
+    if spec.container_count() > MAX_CONTAINERS {
+        return Err(Error::TooLarge(format!(
+            "the pod has {} containers; the limit is {MAX_CONTAINERS}",
+            spec.container_count()
+        )));
+    }
+    if spec.volumes.len() > MAX_VOLUMES {
+        return Err(Error::TooLarge(format!(
+            "the pod has {} volumes; the limit is {MAX_VOLUMES}",
+            spec.volumes.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Drops the containers podsec's `excludedContainers` and `excludedImages` exempt from
+/// container-level checks; their index is kept, so field paths stay right.
+fn exclude_containers(spec: &mut PodSpec<'_>, settings: &Settings) {
+    if settings.excluded_containers.is_empty() && settings.excluded_images.is_empty() {
+        return;
+    }
+    let keep = |c: &Container<'_>| {
+        let name_excluded = settings.excluded_containers.iter().any(|n| *n == c.name);
+        let image = c.image.as_deref().unwrap_or("");
+        let image_excluded =
+            settings
+                .excluded_images
+                .iter()
+                .any(|pattern| match pattern.strip_suffix('*') {
+                    Some(prefix) => image.starts_with(prefix),
+                    None => pattern == image,
+                });
+        !name_excluded && !image_excluded
+    };
+    spec.init_containers.retain(keep);
+    spec.containers.retain(keep);
+    spec.ephemeral_containers.retain(keep);
+}
+
+/// `Deployment "web"`, for messages about workloads.
+fn object_label(kind: ResourceKind, name: Option<&str>) -> String {
+    match name {
+        Some(name) => format!("{} \"{name}\"", kind.as_str()),
+        None => kind.as_str().to_owned(),
+    }
+}
+
+fn skipped(mut verdict: Verdict, why: String) -> Evaluation {
+    verdict.skipped = Some(why);
+    Evaluation {
+        response: ValidationResponse::accept(),
+        verdict,
+    }
+}
+
+/// PSA's aggregate text: `reason (detail), reason (detail)`.
+pub fn forbidden_detail(findings: &[Finding]) -> String {
+    findings
+        .iter()
+        .map(Finding::text)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn conclude(
+    mut verdict: Verdict,
+    findings: Vec<Finding>,
+    settings: &Settings,
+    object: Option<String>,
+) -> Evaluation {
+    if findings.is_empty() {
+        return Evaluation {
+            response: ValidationResponse::accept(),
+            verdict,
+        };
+    }
+    let prefix = object.map(|o| format!("{o}: ")).unwrap_or_default();
+    let label = settings.policy_label();
+    let detail = forbidden_detail(&findings);
+    verdict.violations = findings.iter().flat_map(Violation::from_finding).collect();
+    verdict.findings = findings;
+    let response = match settings.effect {
+        Effect::Deny => {
+            let message = format!("{prefix}violates PodSecurity \"{label}\": {detail}");
+            verdict.allowed = false;
+            verdict.message = Some(message.clone());
+            ValidationResponse::reject(message, 403)
+        }
+        Effect::Audit => {
+            let warning = format!("{prefix}would violate PodSecurity \"{label}\": {detail}");
+            verdict.warnings = vec![warning.clone()];
+            ValidationResponse {
+                accepted: true,
+                warnings: Some(vec![warning.clone()]),
+                audit_annotations: Some(BTreeMap::from([(AUDIT_ANNOTATION.to_owned(), warning)])),
+                ..ValidationResponse::default()
+            }
+        }
+    };
+    Evaluation { response, verdict }
+}

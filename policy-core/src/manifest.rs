@@ -1,0 +1,145 @@
+//! Turning documents a person has on disk (plain manifests, `List`s, AdmissionReviews) into
+//! the `ValidationRequest` the policy evaluates. Shared by the `podsec` CLI, the playground
+//! and the tests, so all of them judge a manifest the same way.
+//!
+//! A plain manifest is judged as a CREATE by an unnamed user in its `metadata.namespace`
+//! (or `default`), after the API server defaulting that changes verdicts
+//! ([`crate::defaults`]).
+
+use crate::defaults::{apply_api_server_defaults, object_kind};
+use crate::request::ResourceKind;
+use serde_json::{json, Value};
+
+/// What one document of a manifest file holds.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Document {
+    /// An object (any kind); podsec builds a CREATE request for it.
+    Object(Value),
+    /// An `AdmissionReview`'s or a bare `AdmissionRequest`'s `request`, used as is.
+    Request(Value),
+}
+
+/// Splits a parsed document into the objects and requests it holds: a `List` (or any
+/// `*List` kind with `items`) gives its items, an `AdmissionReview` its request, anything
+/// else itself.
+pub fn documents(value: Value) -> Vec<Document> {
+    let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
+    if kind == "AdmissionReview" {
+        let request = value.get("request").cloned().unwrap_or(Value::Null);
+        return vec![Document::Request(request)];
+    }
+    if kind.ends_with("List") {
+        if let Some(Value::Array(items)) = value.get("items") {
+            return items.iter().cloned().flat_map(documents).collect();
+        }
+    }
+    if kind.is_empty() && value.get("uid").is_some() && value.get("operation").is_some() {
+        return vec![Document::Request(value)];
+    }
+    vec![Document::Object(value)]
+}
+
+/// The identity of an object, for reports: kind, namespace and name.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ObjectIdentity {
+    /// `kind`.
+    pub kind: Option<String>,
+    /// `metadata.namespace`, or `default` for a namespaced object without one.
+    pub namespace: Option<String>,
+    /// `metadata.name`.
+    pub name: Option<String>,
+}
+
+fn text(value: &Value, pointer: &str) -> Option<String> {
+    value
+        .pointer(pointer)
+        .and_then(Value::as_str)
+        .map(str::to_owned)
+}
+
+/// The AdmissionRequest podsec builds for a plain object: a CREATE in the object's
+/// namespace (or `default`) by an unnamed user, after API server defaulting.
+pub fn create_request(mut object: Value) -> Value {
+    apply_api_server_defaults(&mut object);
+    let kind = text(&object, "/kind").unwrap_or_default();
+    let api_version = text(&object, "/apiVersion").unwrap_or_default();
+    let (group, version) = api_version
+        .rsplit_once('/')
+        .map_or((String::new(), api_version.clone()), |(g, v)| {
+            (g.to_owned(), v.to_owned())
+        });
+    let namespace = text(&object, "/metadata/namespace").unwrap_or_else(|| "default".to_owned());
+    let name = text(&object, "/metadata/name").unwrap_or_default();
+    let resource = object_kind(&object).map_or("", ResourceKind::resource);
+    json!({
+        "uid": "00000000-0000-0000-0000-000000000000",
+        "kind": {"group": group, "version": version, "kind": kind},
+        "resource": {"group": group, "version": version, "resource": resource},
+        "name": name,
+        "namespace": namespace,
+        "operation": "CREATE",
+        "userInfo": {"username": ""},
+        "object": object,
+    })
+}
+
+/// Wraps an AdmissionRequest and settings into a Kubewarden `ValidationRequest`.
+pub fn validation_request(request: Value, settings: &Value) -> Value {
+    json!({"request": request, "settings": settings})
+}
+
+/// The identity of what a document holds.
+pub fn identity(document: &Document) -> ObjectIdentity {
+    match document {
+        Document::Object(object) => ObjectIdentity {
+            kind: text(object, "/kind"),
+            namespace: Some(
+                text(object, "/metadata/namespace").unwrap_or_else(|| "default".to_owned()),
+            ),
+            name: text(object, "/metadata/name"),
+        },
+        Document::Request(request) => ObjectIdentity {
+            kind: text(request, "/kind/kind"),
+            namespace: text(request, "/namespace"),
+            name: text(request, "/name").or_else(|| text(request, "/object/metadata/name")),
+        },
+    }
+}
+
+/// The `ValidationRequest` for a document under `settings`.
+pub fn request_for(document: Document, settings: &Value) -> Value {
+    let request = match document {
+        Document::Object(object) => create_request(object),
+        Document::Request(request) => request,
+    };
+    validation_request(request, settings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_and_reviews_unfold() {
+        let list = json!({"kind": "List", "items": [{"kind": "Pod"}, {"kind": "PodList", "items": [{"kind": "Pod"}]}]});
+        assert_eq!(documents(list).len(), 2);
+        let review = json!({"kind": "AdmissionReview", "request": {"uid": "1"}});
+        assert_eq!(
+            documents(review),
+            vec![Document::Request(json!({"uid": "1"}))]
+        );
+        let bare = json!({"uid": "1", "operation": "CREATE"});
+        assert!(matches!(documents(bare).as_slice(), [Document::Request(_)]));
+    }
+
+    #[test]
+    fn create_requests_default_the_namespace() {
+        let request = create_request(
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"}}),
+        );
+        assert_eq!(request["namespace"], "default");
+        assert_eq!(request["kind"]["group"], "apps");
+        assert_eq!(request["resource"]["resource"], "deployments");
+        assert_eq!(request["operation"], "CREATE");
+    }
+}

@@ -1,0 +1,648 @@
+//! podsec's settings: which level and version to enforce, what to exempt, and the
+//! refinements of individual checks. Every field is optional; validation rejects unknown
+//! fields and bad values with a message that names the field and what it accepts.
+//!
+//! `docs/SETTINGS.md` describes each field with an example.
+
+use crate::checks::{AllowedHostPath, CheckParams, STANDARD_CAPABILITIES};
+use crate::selector::{LabelSelector, Operator, Requirement};
+use crate::{CheckId, Error, Level, PolicyVersion};
+use serde_json::{Map, Value};
+
+/// What happens to a request that violates the policy.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Effect {
+    /// Reject it.
+    #[default]
+    Deny,
+    /// Accept it, with the violations as warnings and an audit annotation.
+    Audit,
+}
+
+/// A named bundle of defaults.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Preset {
+    /// The defaults of Azure Policy's initiative "Kubernetes cluster pod security baseline
+    /// standards for Linux-based workloads".
+    AzureBaseline,
+}
+
+impl Preset {
+    /// The preset's name in settings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Preset::AzureBaseline => "azure-baseline",
+        }
+    }
+}
+
+/// The checks the `azure-baseline` preset keeps active.
+pub const AZURE_BASELINE_CHECKS: [CheckId; 5] = [
+    CheckId::Privileged,
+    CheckId::HostNamespaces,
+    CheckId::CapabilitiesBaseline,
+    CheckId::HostPathVolumes,
+    CheckId::HostPorts,
+];
+
+/// The namespaces the `azure-baseline` preset exempts.
+pub const AZURE_BASELINE_EXCLUDED_NAMESPACES: [&str; 4] = [
+    "kube-system",
+    "gatekeeper-system",
+    "azure-arc",
+    "azure-extensions-usage-system",
+];
+
+/// Validated settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// `level`.
+    pub level: Level,
+    /// `version`.
+    pub version: PolicyVersion,
+    /// `preset`.
+    pub preset: Option<Preset>,
+    /// `effect`.
+    pub effect: Effect,
+    /// `disabledChecks`.
+    pub disabled_checks: Vec<CheckId>,
+    /// `excludedNamespaces` (patterns).
+    pub excluded_namespaces: Vec<String>,
+    /// `namespaces` (patterns); empty means every namespace.
+    pub namespaces: Vec<String>,
+    /// `labelSelector`.
+    pub label_selector: Option<LabelSelector>,
+    /// `excludedUsernames`.
+    pub excluded_usernames: Vec<String>,
+    /// `excludedRuntimeClasses`.
+    pub excluded_runtime_classes: Vec<String>,
+    /// `excludedContainers`.
+    pub excluded_containers: Vec<String>,
+    /// `excludedImages` (exact, or a prefix when ending in `*`).
+    pub excluded_images: Vec<String>,
+    /// The check refinements: `allowedCapabilities`, `requiredDropCapabilities`,
+    /// `allowedHostPaths`, `allowHostNetwork`, `minPort`, `maxPort`.
+    pub params: CheckParams,
+}
+
+impl Default for Settings {
+    fn default() -> Settings {
+        Settings {
+            level: Level::Baseline,
+            version: PolicyVersion::latest(),
+            preset: None,
+            effect: Effect::Deny,
+            disabled_checks: Vec::new(),
+            excluded_namespaces: Vec::new(),
+            namespaces: Vec::new(),
+            label_selector: None,
+            excluded_usernames: Vec::new(),
+            excluded_runtime_classes: Vec::new(),
+            excluded_containers: Vec::new(),
+            excluded_images: Vec::new(),
+            params: CheckParams::default(),
+        }
+    }
+}
+
+/// Every field the settings accept, in documentation order.
+pub const FIELDS: [&str; 18] = [
+    "level",
+    "version",
+    "preset",
+    "effect",
+    "disabledChecks",
+    "excludedNamespaces",
+    "namespaces",
+    "labelSelector",
+    "excludedUsernames",
+    "excludedRuntimeClasses",
+    "excludedContainers",
+    "excludedImages",
+    "allowedCapabilities",
+    "requiredDropCapabilities",
+    "allowedHostPaths",
+    "allowHostNetwork",
+    "minPort",
+    "maxPort",
+];
+
+fn invalid(message: String) -> Error {
+    Error::InvalidSettings(message)
+}
+
+/// A short description of a JSON value's type, for messages.
+fn type_name(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "a list",
+        Value::Object(_) => "an object",
+    }
+}
+
+fn expect_str<'v>(field: &str, value: &'v Value) -> Result<&'v str, Error> {
+    value.as_str().ok_or_else(|| {
+        invalid(format!(
+            "{field} must be a string, not {}",
+            type_name(value)
+        ))
+    })
+}
+
+fn expect_bool(field: &str, value: &Value) -> Result<bool, Error> {
+    value.as_bool().ok_or_else(|| {
+        invalid(format!(
+            "{field} must be true or false, not {}",
+            type_name(value)
+        ))
+    })
+}
+
+fn expect_strings(field: &str, value: &Value) -> Result<Vec<String>, Error> {
+    let Value::Array(items) = value else {
+        return Err(invalid(format!(
+            "{field} must be a list of strings, not {}",
+            type_name(value)
+        )));
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let text = expect_str(&format!("{field}[{i}]"), item)?;
+            if text.is_empty() {
+                return Err(invalid(format!("{field}[{i}] must not be empty")));
+            }
+            Ok(text.to_owned())
+        })
+        .collect()
+}
+
+fn expect_port(field: &str, value: &Value) -> Result<i64, Error> {
+    match value.as_i64() {
+        Some(port) if (0..=65535).contains(&port) => Ok(port),
+        _ => Err(invalid(format!(
+            "{field} must be a whole number from 0 to 65535, not {}",
+            match value {
+                Value::Number(n) => n.to_string(),
+                other => type_name(other).to_owned(),
+            }
+        ))),
+    }
+}
+
+/// Checks a name pattern: exact, `prefix*`, `*suffix` or `*`.
+fn expect_patterns(field: &str, value: &Value) -> Result<Vec<String>, Error> {
+    let patterns = expect_strings(field, value)?;
+    for (i, pattern) in patterns.iter().enumerate() {
+        let inner = pattern.trim_start_matches('*').trim_end_matches('*');
+        if inner.contains('*')
+            || (pattern.starts_with('*') && pattern.ends_with('*') && pattern.len() > 1)
+        {
+            return Err(invalid(format!(
+                "{field}[{i}] {pattern:?}: a pattern is a name, \"prefix*\" or \"*suffix\""
+            )));
+        }
+    }
+    Ok(patterns)
+}
+
+/// Whether `name` matches a pattern: exact, `prefix*`, `*suffix`, or `*` for anything.
+pub fn matches_pattern(pattern: &str, name: &str) -> bool {
+    if pattern == "*" {
+        true
+    } else if let Some(prefix) = pattern.strip_suffix('*') {
+        name.starts_with(prefix)
+    } else if let Some(suffix) = pattern.strip_prefix('*') {
+        name.ends_with(suffix)
+    } else {
+        pattern == name
+    }
+}
+
+fn parse_level(value: &Value) -> Result<Level, Error> {
+    let text = expect_str("level", value)?;
+    Level::parse(text).ok_or_else(|| {
+        invalid(format!(
+            "level {text:?} is not a level: use \"privileged\", \"baseline\" or \"restricted\""
+        ))
+    })
+}
+
+fn parse_version(value: &Value) -> Result<PolicyVersion, Error> {
+    let text = expect_str("version", value)?;
+    PolicyVersion::parse(text).ok_or_else(|| {
+        invalid(format!(
+            "version {text:?} is not a policy version: use \"latest\" or \"v1.N\" (v1.0 to v1.{})",
+            crate::LATEST_MINOR
+        ))
+    })
+}
+
+fn parse_effect(value: &Value) -> Result<Effect, Error> {
+    let text = expect_str("effect", value)?;
+    match text.to_ascii_lowercase().as_str() {
+        "deny" => Ok(Effect::Deny),
+        "audit" => Ok(Effect::Audit),
+        _ => Err(invalid(format!(
+            "effect {text:?} is not an effect: use \"deny\" or \"audit\""
+        ))),
+    }
+}
+
+fn parse_preset(value: &Value) -> Result<Preset, Error> {
+    let text = expect_str("preset", value)?;
+    match text {
+        "azure-baseline" => Ok(Preset::AzureBaseline),
+        _ => Err(invalid(format!(
+            "preset {text:?} is not a preset: the only preset is \"azure-baseline\""
+        ))),
+    }
+}
+
+fn parse_checks(value: &Value) -> Result<Vec<CheckId>, Error> {
+    let names = expect_strings("disabledChecks", value)?;
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            CheckId::parse(name).ok_or_else(|| {
+                let known: Vec<&str> = CheckId::ALL.iter().map(|c| c.as_str()).collect();
+                invalid(format!(
+                    "disabledChecks[{i}] {name:?} is not a check id; the ids are {}",
+                    known.join(", ")
+                ))
+            })
+        })
+        .collect()
+}
+
+fn parse_host_paths(value: &Value) -> Result<Vec<AllowedHostPath>, Error> {
+    let Value::Array(items) = value else {
+        return Err(invalid(format!(
+            "allowedHostPaths must be a list of {{pathPrefix, readOnly}} objects, not {}",
+            type_name(value)
+        )));
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let field = format!("allowedHostPaths[{i}]");
+            let Value::Object(entry) = item else {
+                return Err(invalid(format!(
+                    "{field} must be an object with pathPrefix and readOnly, not {}",
+                    type_name(item)
+                )));
+            };
+            let mut path_prefix = None;
+            let mut read_only = false;
+            for (key, value) in entry {
+                match key.as_str() {
+                    "pathPrefix" => {
+                        let path = expect_str(&format!("{field}.pathPrefix"), value)?;
+                        if !path.starts_with('/') {
+                            return Err(invalid(format!(
+                                "{field}.pathPrefix {path:?} must be an absolute path (start with \"/\")"
+                            )));
+                        }
+                        path_prefix = Some(path.to_owned());
+                    }
+                    "readOnly" => read_only = expect_bool(&format!("{field}.readOnly"), value)?,
+                    other => {
+                        return Err(invalid(format!(
+                            "{field} has unknown field {other:?}: use pathPrefix and readOnly"
+                        )))
+                    }
+                }
+            }
+            let path_prefix =
+                path_prefix.ok_or_else(|| invalid(format!("{field}.pathPrefix is required")))?;
+            Ok(AllowedHostPath {
+                path_prefix,
+                read_only,
+            })
+        })
+        .collect()
+}
+
+fn parse_label_selector(value: &Value) -> Result<LabelSelector, Error> {
+    let Value::Object(map) = value else {
+        return Err(invalid(format!(
+            "labelSelector must be an object with matchLabels and/or matchExpressions, not {}",
+            type_name(value)
+        )));
+    };
+    let mut selector = LabelSelector::default();
+    for (key, value) in map {
+        match key.as_str() {
+            "matchLabels" => {
+                let Value::Object(labels) = value else {
+                    return Err(invalid(format!(
+                        "labelSelector.matchLabels must be an object of strings, not {}",
+                        type_name(value)
+                    )));
+                };
+                for (k, v) in labels {
+                    let v = expect_str(&format!("labelSelector.matchLabels.{k}"), v)?;
+                    selector.match_labels.push((k.clone(), v.to_owned()));
+                }
+            }
+            "matchExpressions" => {
+                let Value::Array(items) = value else {
+                    return Err(invalid(format!(
+                        "labelSelector.matchExpressions must be a list, not {}",
+                        type_name(value)
+                    )));
+                };
+                for (i, item) in items.iter().enumerate() {
+                    selector.match_expressions.push(parse_requirement(
+                        &format!("labelSelector.matchExpressions[{i}]"),
+                        item,
+                    )?);
+                }
+            }
+            other => {
+                return Err(invalid(format!(
+                "labelSelector has unknown field {other:?}: use matchLabels and matchExpressions"
+            )))
+            }
+        }
+    }
+    Ok(selector)
+}
+
+fn parse_requirement(field: &str, value: &Value) -> Result<Requirement, Error> {
+    let Value::Object(map) = value else {
+        return Err(invalid(format!(
+            "{field} must be an object with key, operator and values, not {}",
+            type_name(value)
+        )));
+    };
+    let mut key = None;
+    let mut operator = None;
+    let mut values = Vec::new();
+    for (name, value) in map {
+        match name.as_str() {
+            "key" => key = Some(expect_str(&format!("{field}.key"), value)?.to_owned()),
+            "operator" => {
+                let text = expect_str(&format!("{field}.operator"), value)?;
+                operator = Some(match text {
+                    "In" => Operator::In,
+                    "NotIn" => Operator::NotIn,
+                    "Exists" => Operator::Exists,
+                    "DoesNotExist" => Operator::DoesNotExist,
+                    _ => {
+                        return Err(invalid(format!(
+                            "{field}.operator {text:?} is not an operator: use In, NotIn, Exists or DoesNotExist"
+                        )))
+                    }
+                });
+            }
+            "values" => values = expect_strings(&format!("{field}.values"), value)?,
+            other => {
+                return Err(invalid(format!(
+                    "{field} has unknown field {other:?}: use key, operator and values"
+                )))
+            }
+        }
+    }
+    let key = key.ok_or_else(|| invalid(format!("{field}.key is required")))?;
+    let operator = operator.ok_or_else(|| invalid(format!("{field}.operator is required")))?;
+    match operator {
+        Operator::In | Operator::NotIn if values.is_empty() => Err(invalid(format!(
+            "{field}.values must not be empty for operator In or NotIn"
+        ))),
+        Operator::Exists | Operator::DoesNotExist if !values.is_empty() => Err(invalid(format!(
+            "{field}.values must be empty for operator Exists or DoesNotExist"
+        ))),
+        _ => Ok(Requirement {
+            key,
+            operator,
+            values,
+        }),
+    }
+}
+
+impl Settings {
+    /// Parses and validates settings from JSON bytes (`null` or empty input means defaults).
+    pub fn from_slice(bytes: &[u8]) -> Result<Settings, Error> {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Settings::default());
+        }
+        let value: Value = serde_json::from_slice(bytes)
+            .map_err(|e| invalid(format!("settings are not valid JSON: {e}")))?;
+        Settings::from_value(&value)
+    }
+
+    /// Parses and validates settings from a JSON value (`null` means defaults).
+    pub fn from_value(value: &Value) -> Result<Settings, Error> {
+        let empty = Map::new();
+        let map = match value {
+            Value::Null => &empty,
+            Value::Object(map) => map,
+            other => {
+                return Err(invalid(format!(
+                    "settings must be an object, not {}",
+                    type_name(other)
+                )))
+            }
+        };
+        let mut settings = Settings::default();
+        let mut explicit: Vec<&str> = Vec::with_capacity(map.len());
+        for (key, value) in map {
+            // An explicit null is the same as leaving the field out.
+            if value.is_null() {
+                if !FIELDS.contains(&key.as_str()) {
+                    return Err(unknown_field(key));
+                }
+                continue;
+            }
+            match key.as_str() {
+                "level" => settings.level = parse_level(value)?,
+                "version" => settings.version = parse_version(value)?,
+                "preset" => settings.preset = Some(parse_preset(value)?),
+                "effect" => settings.effect = parse_effect(value)?,
+                "disabledChecks" => settings.disabled_checks = parse_checks(value)?,
+                "excludedNamespaces" => {
+                    settings.excluded_namespaces = expect_patterns("excludedNamespaces", value)?
+                }
+                "namespaces" => settings.namespaces = expect_patterns("namespaces", value)?,
+                "labelSelector" => settings.label_selector = Some(parse_label_selector(value)?),
+                "excludedUsernames" => {
+                    settings.excluded_usernames = expect_strings("excludedUsernames", value)?
+                }
+                "excludedRuntimeClasses" => {
+                    settings.excluded_runtime_classes =
+                        expect_strings("excludedRuntimeClasses", value)?
+                }
+                "excludedContainers" => {
+                    settings.excluded_containers = expect_strings("excludedContainers", value)?
+                }
+                "excludedImages" => {
+                    settings.excluded_images = expect_strings("excludedImages", value)?
+                }
+                "allowedCapabilities" => {
+                    settings.params.allowed_capabilities =
+                        Some(expect_strings("allowedCapabilities", value)?)
+                }
+                "requiredDropCapabilities" => {
+                    settings.params.required_drop_capabilities =
+                        expect_strings("requiredDropCapabilities", value)?
+                }
+                "allowedHostPaths" => settings.params.allowed_host_paths = parse_host_paths(value)?,
+                "allowHostNetwork" => {
+                    settings.params.allow_host_network = expect_bool("allowHostNetwork", value)?
+                }
+                "minPort" => settings.params.min_port = expect_port("minPort", value)?,
+                "maxPort" => settings.params.max_port = expect_port("maxPort", value)?,
+                other => return Err(unknown_field(other)),
+            }
+            explicit.push(key.as_str());
+        }
+        if settings.params.min_port > settings.params.max_port {
+            return Err(invalid(format!(
+                "minPort ({}) must not be greater than maxPort ({})",
+                settings.params.min_port, settings.params.max_port
+            )));
+        }
+        if let Some(preset) = settings.preset {
+            settings.apply_preset(preset, &explicit);
+        }
+        Ok(settings)
+    }
+
+    /// Fills every field the user did not set with the preset's value.
+    fn apply_preset(&mut self, preset: Preset, explicit: &[&str]) {
+        let unset = |field: &str| !explicit.contains(&field);
+        match preset {
+            Preset::AzureBaseline => {
+                if unset("level") {
+                    self.level = Level::Baseline;
+                }
+                if unset("disabledChecks") {
+                    self.disabled_checks = CheckId::ALL
+                        .into_iter()
+                        .filter(|c| !AZURE_BASELINE_CHECKS.contains(c))
+                        .collect();
+                }
+                if unset("allowedCapabilities") {
+                    let mut caps: Vec<String> = STANDARD_CAPABILITIES
+                        .iter()
+                        .map(|c| (*c).to_owned())
+                        .collect();
+                    caps.push("NET_RAW".to_owned());
+                    self.params.allowed_capabilities = Some(caps);
+                }
+                if unset("excludedNamespaces") {
+                    self.excluded_namespaces = AZURE_BASELINE_EXCLUDED_NAMESPACES
+                        .iter()
+                        .map(|n| (*n).to_owned())
+                        .collect();
+                }
+            }
+        }
+    }
+
+    /// `level:version` as PSA prints it, e.g. `baseline:latest`.
+    pub fn policy_label(&self) -> String {
+        format!("{}:{}", self.level, self.version)
+    }
+}
+
+fn unknown_field(name: &str) -> Error {
+    invalid(format!(
+        "unknown field {name:?}; the settings fields are {}",
+        FIELDS.join(", ")
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn parse(value: Value) -> Result<Settings, Error> {
+        Settings::from_value(&value)
+    }
+
+    fn message(value: Value) -> String {
+        match parse(value) {
+            Ok(_) => String::from("<valid>"),
+            Err(e) => e.to_string(),
+        }
+    }
+
+    #[test]
+    fn defaults_are_baseline_latest_deny() {
+        let settings = parse(json!({})).unwrap_or_default();
+        assert_eq!(settings.policy_label(), "baseline:latest");
+        assert_eq!(settings.effect, Effect::Deny);
+        assert_eq!(Settings::from_slice(b"null"), Ok(Settings::default()));
+        assert_eq!(Settings::from_slice(b""), Ok(Settings::default()));
+    }
+
+    #[test]
+    fn errors_name_the_field() {
+        assert!(message(json!({"levle": "baseline"})).contains("unknown field \"levle\""));
+        assert!(message(json!({"level": "strict"})).contains("level \"strict\""));
+        assert!(message(json!({"level": 3})).contains("level must be a string, not a number"));
+        assert!(message(json!({"version": "1.25"})).contains("version \"1.25\""));
+        assert!(message(json!({"effect": "warn"})).contains("effect \"warn\""));
+        assert!(message(json!({"disabledChecks": ["privileged", "nope"]}))
+            .contains("disabledChecks[1] \"nope\" is not a check id"));
+        assert!(message(json!({"allowHostNetwork": "yes"}))
+            .contains("allowHostNetwork must be true or false, not a string"));
+        assert!(message(json!({"minPort": 9000, "maxPort": 8000}))
+            .contains("minPort (9000) must not be greater than maxPort (8000)"));
+        assert!(message(json!({"maxPort": 70000})).contains("maxPort must be a whole number"));
+        assert!(
+            message(json!({"allowedHostPaths": [{"pathPrefix": "var/log"}]}))
+                .contains("allowedHostPaths[0].pathPrefix \"var/log\" must be an absolute path")
+        );
+        assert!(message(json!({"allowedHostPaths": [{"readOnly": true}]}))
+            .contains("allowedHostPaths[0].pathPrefix is required"));
+        assert!(message(json!({"excludedNamespaces": ["a*b"]})).contains("excludedNamespaces[0]"));
+        assert!(message(
+            json!({"labelSelector": {"matchExpressions": [{"key": "a", "operator": "In"}]}})
+        )
+        .contains("labelSelector.matchExpressions[0].values must not be empty"));
+        assert!(message(json!({"preset": "gcp"})).contains("preset \"gcp\""));
+        assert!(message(json!([1])).contains("settings must be an object, not a list"));
+        assert!(Settings::from_slice(b"{oops").is_err());
+    }
+
+    #[test]
+    fn effect_is_case_insensitive() {
+        let settings = parse(json!({"effect": "Audit"})).unwrap_or_default();
+        assert_eq!(settings.effect, Effect::Audit);
+    }
+
+    #[test]
+    fn azure_preset_fills_unset_fields_only() {
+        let preset = parse(json!({"preset": "azure-baseline"})).unwrap_or_default();
+        assert_eq!(preset.level, Level::Baseline);
+        assert_eq!(preset.disabled_checks.len(), 14);
+        assert_eq!(preset.excluded_namespaces.len(), 4);
+        let caps = preset.params.allowed_capabilities.unwrap_or_default();
+        assert_eq!(caps.len(), 14);
+        assert!(caps.iter().any(|c| c == "NET_RAW"));
+
+        let explicit = parse(json!({"preset": "azure-baseline", "excludedNamespaces": ["ops"], "level": "restricted"}))
+            .unwrap_or_default();
+        assert_eq!(explicit.excluded_namespaces, vec!["ops".to_owned()]);
+        assert_eq!(explicit.level, Level::Restricted);
+    }
+
+    #[test]
+    fn patterns() {
+        assert!(matches_pattern("kube-*", "kube-system"));
+        assert!(matches_pattern("*-system", "kube-system"));
+        assert!(matches_pattern("*", "anything"));
+        assert!(!matches_pattern("kube-*", "default"));
+        assert!(matches_pattern("default", "default"));
+    }
+}
