@@ -2,7 +2,7 @@
 //! scoping, PSA's update rules, the checks, and the response.
 
 use crate::checks::{checks_for, run_checks, Context, Finding};
-use crate::limits::{MAX_CONTAINERS, MAX_REQUEST_BYTES, MAX_VOLUMES};
+use crate::limits::{MAX_CONTAINERS, MAX_NESTING_DEPTH, MAX_REQUEST_BYTES, MAX_VOLUMES};
 use crate::pod::{Container, PodSpec};
 use crate::request::{read_pod, AdmissionRequest, PodUnderReview, ResourceKind, ValidationRequest};
 use crate::response::{SettingsValidationResponse, ValidationResponse, Verdict, Violation};
@@ -53,6 +53,7 @@ pub fn evaluate(input: &[u8]) -> Result<Evaluation, Error> {
             input.len()
         )));
     }
+    check_nesting(input)?;
     let request: ValidationRequest<'_> = serde_json::from_slice(input)
         .map_err(|e| Error::InvalidRequest(format!("not a ValidationRequest: {e}")))?;
     let settings = match request.settings {
@@ -60,6 +61,41 @@ pub fn evaluate(input: &[u8]) -> Result<Evaluation, Error> {
         None => Settings::default(),
     };
     evaluate_request(&request.request, &settings)
+}
+
+/// Rejects JSON nested deeper than [`MAX_NESTING_DEPTH`]. serde_json already limits the
+/// depth of what podsec reads, but skips unread fields at any depth; this makes the limit
+/// one rule for the whole document.
+fn check_nesting(input: &[u8]) -> Result<(), Error> {
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    for &byte in input {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if byte == b'\\' {
+                escaped = true;
+            } else if byte == b'"' {
+                in_string = false;
+            }
+            continue;
+        }
+        match byte {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth = depth.saturating_add(1);
+                if depth > MAX_NESTING_DEPTH {
+                    return Err(Error::TooLarge(format!(
+                        "the document is nested deeper than {MAX_NESTING_DEPTH} levels"
+                    )));
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
 }
 
 /// Decides an admission request under validated settings.
@@ -367,4 +403,75 @@ fn conclude(
         }
     };
     Evaluation { response, verdict }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn pod_request(spec: serde_json::Value) -> Vec<u8> {
+        let request = json!({"request": {"uid": "1", "operation": "CREATE", "namespace": "default",
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "object": {"metadata": {"name": "p"}, "spec": spec}}, "settings": {}});
+        serde_json::to_vec(&request).unwrap()
+    }
+
+    #[test]
+    fn oversized_requests_are_rejected() {
+        let big = vec![b' '; MAX_REQUEST_BYTES + 1];
+        let error = evaluate(&big).unwrap_err();
+        assert!(
+            error.to_string().contains("the limit is 8388608"),
+            "{error}"
+        );
+        let response = validate(&big);
+        assert!(!response.accepted);
+        assert_eq!(response.code, Some(400));
+    }
+
+    #[test]
+    fn too_many_containers_or_volumes_are_rejected() {
+        let containers: Vec<_> = (0..=MAX_CONTAINERS)
+            .map(|i| json!({"name": format!("c{i}")}))
+            .collect();
+        let error = evaluate(&pod_request(json!({"containers": containers}))).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("1025 containers; the limit is 1024"),
+            "{error}"
+        );
+        let volumes: Vec<_> = (0..=MAX_VOLUMES)
+            .map(|i| json!({"name": format!("v{i}"), "emptyDir": {}}))
+            .collect();
+        let error =
+            evaluate(&pod_request(json!({"containers": [], "volumes": volumes}))).unwrap_err();
+        assert!(error.to_string().contains("1025 volumes"), "{error}");
+    }
+
+    #[test]
+    fn nesting_is_counted_outside_strings_only() {
+        let brackets_in_string = format!("{{\"a\": \"{}\"}}", "[".repeat(500));
+        assert!(check_nesting(brackets_in_string.as_bytes()).is_ok());
+        let escaped_quote = format!("{{\"a\": \"\\\"{}\"}}", "{".repeat(500));
+        assert!(check_nesting(escaped_quote.as_bytes()).is_ok());
+        let deep = "[".repeat(129);
+        assert!(check_nesting(deep.as_bytes()).is_err());
+        assert!(check_nesting("[".repeat(128).as_bytes()).is_ok());
+    }
+
+    #[test]
+    fn settings_validation_answers_like_kubewarden() {
+        assert_eq!(
+            serde_json::to_string(&validate_settings(b"{}")).unwrap(),
+            r#"{"valid":true}"#
+        );
+        let bad = validate_settings(br#"{"level": 1}"#);
+        assert!(!bad.valid);
+        assert_eq!(
+            bad.message.as_deref(),
+            Some("level must be a string, not a number")
+        );
+    }
 }

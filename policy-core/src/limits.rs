@@ -11,6 +11,6 @@ pub const MAX_CONTAINERS: usize = 1024;
 /// The most volumes one pod spec may have.
 pub const MAX_VOLUMES: usize = 1024;
 
-/// The deepest JSON nesting accepted; serde_json enforces it while parsing, so a deeply
-/// nested document fails fast instead of exhausting the stack.
+/// The deepest JSON nesting accepted anywhere in a request; checked in one pass over the
+/// bytes before parsing, so a deeply nested document fails fast.
 pub const MAX_NESTING_DEPTH: usize = 128;

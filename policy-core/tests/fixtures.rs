@@ -1,0 +1,195 @@
+//! podsec's own fixtures (`fixtures/**/*.yaml`): each file holds an object or a request,
+//! the settings, and the verdict expected, side by side. They cover what the PSA corpus
+//! does not: workloads, updates, subresources, every setting, and bad input.
+
+use policy_core::manifest::{documents, request_for, validation_request};
+use policy_core::{evaluate, validate};
+use serde::Deserialize;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+
+/// One fixture file.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Fixture {
+    /// What the case shows.
+    description: String,
+    /// Settings (default: none).
+    #[serde(default)]
+    settings: Value,
+    /// A plain manifest, judged as a CREATE.
+    #[serde(default)]
+    object: Option<Value>,
+    /// An AdmissionRequest, used as is.
+    #[serde(default)]
+    request: Option<Value>,
+    /// Raw bytes sent as the ValidationRequest (for malformed input).
+    #[serde(default)]
+    raw: Option<String>,
+    expect: Expect,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Expect {
+    #[serde(default)]
+    allowed: Option<bool>,
+    #[serde(default)]
+    message: Option<String>,
+    #[serde(default)]
+    checks: Option<Vec<String>>,
+    #[serde(default)]
+    paths: Option<Vec<String>>,
+    #[serde(default)]
+    warnings: Option<Vec<String>>,
+    /// A substring of the reason the checks were skipped.
+    #[serde(default)]
+    skipped: Option<String>,
+    /// A substring of the error for input that cannot be evaluated.
+    #[serde(default)]
+    error: Option<String>,
+}
+
+fn fixture_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("fixtures directory is readable")
+        .map(|e| e.expect("entry").path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            fixture_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "yaml") {
+            out.push(path);
+        }
+    }
+}
+
+fn request_bytes(fixture: &Fixture) -> Vec<u8> {
+    if let Some(raw) = &fixture.raw {
+        return raw.clone().into_bytes();
+    }
+    let request = if let Some(object) = &fixture.object {
+        let mut docs = documents(object.clone());
+        assert_eq!(docs.len(), 1, "a fixture object is one document");
+        request_for(docs.remove(0), &fixture.settings)
+    } else {
+        let request = fixture.request.clone().expect("object, request or raw");
+        validation_request(request, &fixture.settings)
+    };
+    serde_json::to_vec(&request).expect("serializes")
+}
+
+fn check_fixture(path: &Path) -> Result<(), String> {
+    let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+    let fixture: Fixture =
+        serde_saphyr::from_str(&text).map_err(|e| format!("not a fixture: {e}"))?;
+    assert!(!fixture.description.is_empty());
+    let bytes = request_bytes(&fixture);
+    let expect = &fixture.expect;
+    let evaluation = match evaluate(&bytes) {
+        Err(error) => {
+            let Some(want) = &expect.error else {
+                return Err(format!("unexpected error: {error}"));
+            };
+            if !error.to_string().contains(want.as_str()) {
+                return Err(format!("error {error:?} does not contain {want:?}"));
+            }
+            let response = validate(&bytes);
+            if response.accepted || response.code != Some(400) {
+                return Err(format!("validate() should reject with 400: {response:?}"));
+            }
+            return Ok(());
+        }
+        Ok(evaluation) => evaluation,
+    };
+    let verdict = &evaluation.verdict;
+    if let Some(want) = &expect.error {
+        return Err(format!(
+            "expected an error containing {want:?}, got {verdict:?}"
+        ));
+    }
+    if let Some(allowed) = expect.allowed {
+        if verdict.allowed != allowed || evaluation.response.accepted != allowed {
+            return Err(format!("expected allowed={allowed}, got {verdict:?}"));
+        }
+    }
+    if let Some(message) = &expect.message {
+        if verdict.message.as_ref() != Some(message)
+            || evaluation.response.message.as_ref() != Some(message)
+        {
+            return Err(format!(
+                "message\n  got  {:?}\n  want {message:?}",
+                verdict.message
+            ));
+        }
+    }
+    let checks: Vec<&str> = verdict.findings.iter().map(|f| f.check.as_str()).collect();
+    match &expect.checks {
+        Some(want) if checks != *want => return Err(format!("checks {checks:?}, want {want:?}")),
+        None if !checks.is_empty() => return Err(format!("unexpected failing checks {checks:?}")),
+        _ => {}
+    }
+    if let Some(want) = &expect.paths {
+        let paths: Vec<&str> = verdict.violations.iter().map(|v| v.path.as_str()).collect();
+        if paths != *want {
+            return Err(format!("paths {paths:?}, want {want:?}"));
+        }
+    }
+    let warnings = evaluation.response.warnings.clone().unwrap_or_default();
+    if warnings != expect.warnings.clone().unwrap_or_default() {
+        return Err(format!("warnings {warnings:?}, want {:?}", expect.warnings));
+    }
+    if !warnings.is_empty() {
+        let annotations = evaluation
+            .response
+            .audit_annotations
+            .clone()
+            .unwrap_or_default();
+        if annotations.values().next() != warnings.first() {
+            return Err(format!(
+                "audit annotation {annotations:?} should carry the warning"
+            ));
+        }
+    }
+    match (&expect.skipped, &verdict.skipped) {
+        (Some(want), Some(got)) if !got.contains(want.as_str()) => {
+            return Err(format!("skipped because {got:?}, want {want:?}"))
+        }
+        (Some(want), None) => {
+            return Err(format!("expected a skip ({want:?}), but the checks ran"))
+        }
+        (None, Some(got)) => return Err(format!("unexpectedly skipped: {got}")),
+        _ => {}
+    }
+    Ok(())
+}
+
+#[test]
+fn fixtures() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+    let mut files = Vec::new();
+    fixture_files(&root, &mut files);
+    let mut failures = Vec::new();
+    for path in &files {
+        if let Err(why) = check_fixture(path) {
+            let name = path
+                .strip_prefix(&root)
+                .unwrap_or(path)
+                .display()
+                .to_string();
+            failures.push(format!("{name}: {why}"));
+        }
+    }
+    for failure in &failures {
+        eprintln!("{failure}");
+    }
+    let failed = failures.len();
+    println!("fixtures: {} passed, {failed} failed", files.len() - failed);
+    assert!(failures.is_empty(), "{failed} fixtures failed");
+    assert!(
+        files.len() >= 50,
+        "expected the fixture set, found {} files",
+        files.len()
+    );
+}
