@@ -1,0 +1,127 @@
+//! Builds the podsec policy module: compiles `wasm-guest` for `wasm32-unknown-unknown`
+//! with the size-optimised `module` profile, then embeds `metadata.yml` as the
+//! `io.kubewarden.metadata` custom section (what `kwctl annotate` writes) and prints the
+//! module's size.
+//!
+//! Usage: `module-builder [--out dist/podsec.wasm] [--target-dir DIR]`
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+const TARGET: &str = "wasm32-unknown-unknown";
+const SECTION: &str = "io.kubewarden.metadata";
+
+fn main() {
+    if let Err(error) = run() {
+        eprintln!("module-builder: {error}");
+        std::process::exit(1);
+    }
+}
+
+fn run() -> Result<(), String> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut out = root.join("dist/podsec.wasm");
+    let mut target_dir = root.join("target");
+    let mut args = std::env::args().skip(1);
+    while let Some(arg) = args.next() {
+        match arg.as_str() {
+            "--out" => out = PathBuf::from(args.next().ok_or("--out needs a path")?),
+            "--target-dir" => {
+                target_dir = PathBuf::from(args.next().ok_or("--target-dir needs a path")?)
+            }
+            other => return Err(format!("unknown argument {other:?}")),
+        }
+    }
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let status = Command::new(cargo)
+        .current_dir(&root)
+        .args([
+            "build",
+            "-p",
+            "wasm-guest",
+            "--profile",
+            "module",
+            "--target",
+            TARGET,
+        ])
+        .arg("--target-dir")
+        .arg(&target_dir)
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("RUSTFLAGS")
+        .status()
+        .map_err(|e| format!("cannot run cargo: {e}"))?;
+    if !status.success() {
+        return Err(format!("building the guest failed ({status}); is the {TARGET} target installed? (rustup target add {TARGET})"));
+    }
+    let module_path = target_dir.join(TARGET).join("module/wasm_guest.wasm");
+    let module =
+        std::fs::read(&module_path).map_err(|e| format!("{}: {e}", module_path.display()))?;
+    let metadata = metadata_json(&root.join("metadata.yml"))?;
+    let annotated = with_custom_section(module, SECTION, metadata.as_bytes());
+    if let Some(dir) = out.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    std::fs::write(&out, &annotated).map_err(|e| format!("{}: {e}", out.display()))?;
+    println!(
+        "{}: {} bytes ({:.1} KB; budget 400 KB)",
+        out.display(),
+        annotated.len(),
+        annotated.len() as f64 / 1000.0
+    );
+    Ok(())
+}
+
+/// `metadata.yml` as the JSON Kubewarden reads, with the protocol version the module speaks.
+fn metadata_json(path: &Path) -> Result<String, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let mut metadata: serde_json::Value =
+        serde_saphyr::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+    let object = metadata
+        .as_object_mut()
+        .ok_or_else(|| format!("{}: the metadata must be a mapping", path.display()))?;
+    object.insert("protocolVersion".to_owned(), serde_json::Value::from("v1"));
+    serde_json::to_string(&metadata).map_err(|e| e.to_string())
+}
+
+/// Appends a custom section (id 0): LEB128 size, LEB128 name length, name, payload.
+fn with_custom_section(mut module: Vec<u8>, name: &str, payload: &[u8]) -> Vec<u8> {
+    let mut body = leb128(name.len());
+    body.extend_from_slice(name.as_bytes());
+    body.extend_from_slice(payload);
+    module.push(0);
+    module.extend(leb128(body.len()));
+    module.extend(body);
+    module
+}
+
+fn leb128(mut value: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    loop {
+        let byte = (value & 0x7f) as u8;
+        value >>= 7;
+        if value == 0 {
+            out.push(byte);
+            return out;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn leb128_encodes_like_the_spec() {
+        assert_eq!(leb128(0), vec![0]);
+        assert_eq!(leb128(127), vec![0x7f]);
+        assert_eq!(leb128(128), vec![0x80, 0x01]);
+        assert_eq!(leb128(624485), vec![0xe5, 0x8e, 0x26]);
+    }
+
+    #[test]
+    fn custom_section_is_appended() {
+        let module = with_custom_section(vec![0, b'a', b's', b'm', 1, 0, 0, 0], "n", b"{}");
+        assert_eq!(&module[8..], &[0, 4, 1, b'n', b'{', b'}']);
+    }
+}

@@ -1,0 +1,55 @@
+//! podsec's policy module: policy-core behind Kubewarden's policy protocol over waPC.
+//!
+//! Operations (documented with every JSON shape in `docs/ABI.md`):
+//! - `validate`: `ValidationRequest` → `ValidationResponse`
+//! - `validate_settings`: settings → `{"valid", "message"}`
+//! - `protocol_version`: → `"v1"`
+//! - `evaluate` (podsec's own): `ValidationRequest` → `{"response", "verdict"}`, the
+//!   response plus every violation with its field path, for `podsec check` and tools.
+//!
+//! The module is built for `wasm32-unknown-unknown`, so its only imports are waPC's.
+
+// `#[no_mangle]` is how a wasm module names its exports; nothing else here is unsafe.
+#![allow(unsafe_code)]
+
+use policy_core::Evaluation;
+use wapc_guest::{register_function, CallResult};
+
+/// The Kubewarden policy protocol version this module speaks.
+pub const PROTOCOL_VERSION: &str = "v1";
+
+/// Registers the operations; waPC hosts call it once per instance.
+#[no_mangle]
+pub extern "C" fn wapc_init() {
+    register_function("validate", validate);
+    register_function("validate_settings", validate_settings);
+    register_function("protocol_version", protocol_version);
+    register_function("evaluate", evaluate);
+}
+
+/// `validate`: never fails at the waPC level; bad input is a rejection with a message.
+pub fn validate(payload: &[u8]) -> CallResult {
+    Ok(serde_json::to_vec(&policy_core::validate(payload))?)
+}
+
+/// `validate_settings`.
+pub fn validate_settings(payload: &[u8]) -> CallResult {
+    Ok(serde_json::to_vec(&policy_core::validate_settings(
+        payload,
+    ))?)
+}
+
+/// `protocol_version`.
+pub fn protocol_version(_payload: &[u8]) -> CallResult {
+    Ok(serde_json::to_vec(PROTOCOL_VERSION)?)
+}
+
+/// `evaluate`: the response and the verdict; input that cannot be evaluated is a waPC
+/// error whose text says why.
+pub fn evaluate(payload: &[u8]) -> CallResult {
+    let Evaluation { response, verdict } = policy_core::evaluate(payload)?;
+    Ok(serde_json::to_vec(&serde_json::json!({
+        "response": response,
+        "verdict": verdict,
+    }))?)
+}
