@@ -58,6 +58,10 @@ fn fixture_files(dir: &Path, out: &mut Vec<PathBuf>) {
     entries.sort();
     for path in entries {
         if path.is_dir() {
+            // `fixtures/manifests/` holds plain manifests for `podsec check`, not fixtures.
+            if path.file_name().is_some_and(|n| n == "manifests") {
+                continue;
+            }
             fixture_files(&path, out);
         } else if path.extension().is_some_and(|e| e == "yaml") {
             out.push(path);

@@ -4,8 +4,9 @@
 //! - `validate`: `ValidationRequest` → `ValidationResponse`
 //! - `validate_settings`: settings → `{"valid", "message"}`
 //! - `protocol_version`: → `"v1"`
-//! - `evaluate` (podsec's own): `ValidationRequest` → `{"response", "verdict"}`, the
-//!   response plus every violation with its field path, for `podsec check` and tools.
+//! - `evaluate` (podsec's own): `ValidationRequest` → `{"response", "verdict"}` (or
+//!   `{"response", "error"}`), the response plus every violation with its field path, for
+//!   `podsec check` and tools.
 //!
 //! The module is built for `wasm32-unknown-unknown`, so its only imports are waPC's.
 
@@ -44,12 +45,18 @@ pub fn protocol_version(_payload: &[u8]) -> CallResult {
     Ok(serde_json::to_vec(PROTOCOL_VERSION)?)
 }
 
-/// `evaluate`: the response and the verdict; input that cannot be evaluated is a waPC
-/// error whose text says why.
+/// `evaluate`: `{"response", "verdict"}`, or `{"response", "error"}` for input that
+/// cannot be evaluated (the response is then the same rejection `validate` gives).
 pub fn evaluate(payload: &[u8]) -> CallResult {
-    let Evaluation { response, verdict } = policy_core::evaluate(payload)?;
-    Ok(serde_json::to_vec(&serde_json::json!({
-        "response": response,
-        "verdict": verdict,
-    }))?)
+    let answer = match policy_core::evaluate(payload) {
+        Ok(Evaluation { response, verdict }) => serde_json::json!({
+            "response": response,
+            "verdict": verdict,
+        }),
+        Err(error) => serde_json::json!({
+            "response": policy_core::validate(payload),
+            "error": error.to_string(),
+        }),
+    };
+    Ok(serde_json::to_vec(&answer)?)
 }

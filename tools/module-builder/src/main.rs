@@ -3,7 +3,7 @@
 //! `io.kubewarden.metadata` custom section (what `kwctl annotate` writes) and prints the
 //! module's size.
 //!
-//! Usage: `module-builder [--out dist/podsec.wasm] [--target-dir DIR]`
+//! Usage: `module-builder [--out dist/podsec.wasm] [--target-dir DIR] [--quiet]`
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -22,6 +22,7 @@ fn run() -> Result<(), String> {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut out = root.join("dist/podsec.wasm");
     let mut target_dir = root.join("target");
+    let mut quiet = false;
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
@@ -29,6 +30,7 @@ fn run() -> Result<(), String> {
             "--target-dir" => {
                 target_dir = PathBuf::from(args.next().ok_or("--target-dir needs a path")?)
             }
+            "--quiet" => quiet = true,
             other => return Err(format!("unknown argument {other:?}")),
         }
     }
@@ -62,6 +64,9 @@ fn run() -> Result<(), String> {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
     std::fs::write(&out, &annotated).map_err(|e| format!("{}: {e}", out.display()))?;
+    if quiet {
+        return Ok(());
+    }
     println!(
         "{}: {} bytes ({:.1} KB; budget 400 KB)",
         out.display(),

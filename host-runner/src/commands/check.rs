@@ -1,0 +1,280 @@
+//! `podsec check`: judge manifests, folders or standard input, as the admission webhook
+//! would judge them on CREATE. This is also the audit of existing workloads.
+
+use super::{exit, PolicyArgs};
+use crate::manifests::{expand_paths, read_file};
+use crate::module::PolicyModule;
+use anyhow::Result;
+use clap::{Args, ValueEnum};
+use policy_core::manifest::{documents, identity, request_for};
+use serde::Serialize;
+use serde_json::Value;
+use std::io::Write as _;
+use std::path::PathBuf;
+
+/// Check manifests against the policy.
+///
+/// Reads multi-document YAML, JSON, `List` objects and AdmissionReviews, from files,
+/// folders (recursively) or standard input (`-`). A plain manifest is judged as a CREATE
+/// in its namespace (or `default`). Exit status: 0 all allowed, 1 any denied, 2 bad input
+/// or settings.
+///
+/// Examples:
+///   podsec check deploy/
+///   podsec check --settings-json '{"level": "restricted"}' pod.yaml
+///   kubectl get pods,deploy -A -o yaml | podsec check - --format json
+#[derive(Debug, Args)]
+pub struct Check {
+    /// Files, folders, or `-` for standard input.
+    #[arg(value_name = "PATH", default_value = "-")]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Human)]
+    pub format: Format,
+    /// The module, its settings and the sandbox limits.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+/// How `check` prints its results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One line per object, violations below it, a summary line.
+    Human,
+    /// One JSON document: `{"results": […], "summary": {…}}`.
+    Json,
+}
+
+/// One object's result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CheckResult {
+    /// The file.
+    pub source: String,
+    /// The document's index in the file.
+    pub document: usize,
+    /// The object's kind.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Its namespace.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Its name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// The verdict (absent when the document could not be evaluated).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<bool>,
+    /// The denial message.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub message: Option<String>,
+    /// Warnings (the audit effect).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub warnings: Option<Vec<String>>,
+    /// Each field at fault.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub violations: Option<Vec<Value>>,
+    /// Why the checks did not run (a kind podsec does not evaluate, an exemption).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+    /// Why the document could not be evaluated.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+/// The `--format json` document.
+#[derive(Debug, Serialize)]
+pub struct Report<'r> {
+    /// One result per object.
+    pub results: &'r [CheckResult],
+    /// The counts.
+    pub summary: &'r Summary,
+}
+
+/// Counts over all results.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Results in all.
+    pub objects: usize,
+    /// Allowed.
+    pub allowed: usize,
+    /// Denied.
+    pub denied: usize,
+    /// Not evaluated because of an error.
+    pub errors: usize,
+}
+
+impl Summary {
+    /// Counts `results`.
+    pub fn of(results: &[CheckResult]) -> Summary {
+        let mut summary = Summary {
+            objects: results.len(),
+            ..Summary::default()
+        };
+        for result in results {
+            match result.allowed {
+                Some(true) => summary.allowed += 1,
+                Some(false) => summary.denied += 1,
+                None => summary.errors += 1,
+            }
+        }
+        summary
+    }
+
+    /// The exit status for these counts.
+    pub fn exit_code(&self) -> u8 {
+        if self.errors > 0 {
+            exit::ERROR
+        } else if self.denied > 0 {
+            exit::DENIED
+        } else {
+            exit::ALLOWED
+        }
+    }
+}
+
+impl Check {
+    /// Runs the subcommand; returns the exit status.
+    pub fn execute(self) -> Result<u8> {
+        let (module, settings) = self.policy.load()?;
+        let files = expand_paths(&self.paths)?;
+        let mut results = Vec::new();
+        for file in &files {
+            for document in read_file(file) {
+                check_document(&module, &settings, document, &mut results);
+            }
+        }
+        let summary = Summary::of(&results);
+        let mut out = std::io::stdout().lock();
+        match self.format {
+            Format::Json => {
+                let report = Report {
+                    results: &results,
+                    summary: &summary,
+                };
+                serde_json::to_writer_pretty(&mut out, &report)?;
+                writeln!(out)?;
+            }
+            Format::Human => print_human(&mut out, &results, &summary)?,
+        }
+        Ok(summary.exit_code())
+    }
+}
+
+/// Judges every object a parsed document holds.
+pub fn check_document(
+    module: &PolicyModule,
+    settings: &Value,
+    document: crate::manifests::Document,
+    results: &mut Vec<CheckResult>,
+) {
+    let base = CheckResult {
+        source: document.source.clone(),
+        document: document.index,
+        kind: None,
+        namespace: None,
+        name: None,
+        allowed: None,
+        message: None,
+        warnings: None,
+        violations: None,
+        skipped: None,
+        error: None,
+    };
+    let value = match document.content {
+        Ok(value) => value,
+        Err(error) => {
+            results.push(CheckResult {
+                error: Some(error),
+                ..base
+            });
+            return;
+        }
+    };
+    for object in documents(value) {
+        let who = identity(&object);
+        let mut result = CheckResult {
+            kind: who.kind,
+            namespace: who.namespace,
+            name: who.name,
+            ..base.clone()
+        };
+        let request = request_for(object, settings);
+        let outcome = serde_json::to_vec(&request)
+            .map_err(|e| e.to_string())
+            .and_then(|bytes| module.evaluate(&bytes).map_err(|e| e.to_string()));
+        match outcome {
+            Err(error) => result.error = Some(error),
+            Ok(outcome) if outcome.error.is_some() => result.error = outcome.error,
+            Ok(outcome) => {
+                let verdict = outcome.verdict.unwrap_or(Value::Null);
+                result.allowed = Some(outcome.response.accepted);
+                result.message = outcome.response.message;
+                result.warnings = Some(outcome.response.warnings.unwrap_or_default());
+                result.violations = Some(
+                    verdict
+                        .get("violations")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default(),
+                );
+                result.skipped = verdict
+                    .get("skipped")
+                    .and_then(Value::as_str)
+                    .map(str::to_owned);
+            }
+        }
+        results.push(result);
+    }
+}
+
+fn print_human(
+    out: &mut impl std::io::Write,
+    results: &[CheckResult],
+    summary: &Summary,
+) -> std::io::Result<()> {
+    for result in results {
+        let object = format!(
+            "{} {}/{}",
+            result.kind.as_deref().unwrap_or("object"),
+            result.namespace.as_deref().unwrap_or("-"),
+            result.name.as_deref().unwrap_or("(unnamed)")
+        );
+        let place = format!("{}#{}", result.source, result.document);
+        match (result.allowed, &result.error) {
+            (_, Some(error)) => writeln!(out, "ERROR    {place}: {error}")?,
+            (Some(false), _) => {
+                writeln!(out, "DENIED   {object}  ({place})")?;
+                if let Some(message) = &result.message {
+                    writeln!(out, "         {message}")?;
+                }
+                for violation in result.violations.iter().flatten() {
+                    let check = violation
+                        .get("check")
+                        .and_then(Value::as_str)
+                        .unwrap_or("?");
+                    let path = violation.get("path").and_then(Value::as_str).unwrap_or("?");
+                    let value = violation
+                        .get("value")
+                        .map_or_else(String::new, Value::to_string);
+                    writeln!(out, "           {check:<28} {path} = {value}")?;
+                }
+            }
+            (Some(true), _) => {
+                let note = match &result.skipped {
+                    Some(why) => format!("  [not checked: {why}]"),
+                    None => String::new(),
+                };
+                writeln!(out, "ALLOWED  {object}  ({place}){note}")?;
+                for warning in result.warnings.iter().flatten() {
+                    writeln!(out, "         warning: {warning}")?;
+                }
+            }
+            (None, None) => writeln!(out, "ERROR    {place}: no verdict")?,
+        }
+    }
+    writeln!(
+        out,
+        "summary: {} objects: {} allowed, {} denied, {} errors",
+        summary.objects, summary.allowed, summary.denied, summary.errors
+    )
+}

@@ -1,0 +1,70 @@
+//! `podsec run`: evaluate one admission request and print the ValidationResponse, as
+//! `kwctl run` does.
+
+use super::{exit, PolicyArgs};
+use anyhow::{anyhow, Context as _, Result};
+use clap::Args;
+use policy_core::manifest::validation_request;
+use serde_json::Value;
+use std::io::Read as _;
+use std::path::PathBuf;
+
+/// Evaluate one admission request and print the policy's ValidationResponse.
+///
+/// The request is an AdmissionReview (its `request` is used), a bare AdmissionRequest,
+/// or a Kubewarden ValidationRequest (its `request` is used; settings come from the flags),
+/// as JSON or YAML.
+///
+/// Examples:
+///   podsec run --request review.json
+///   podsec run --request review.json --settings-json '{"level": "restricted"}'
+///   podsec run --policy other-policy.wasm --request review.json
+#[derive(Debug, Args)]
+pub struct Run {
+    /// The request file, or `-` for standard input.
+    #[arg(long, value_name = "FILE")]
+    pub request: PathBuf,
+    /// The module, its settings and the sandbox limits.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+impl Run {
+    /// Runs the subcommand; returns the exit status.
+    pub fn execute(self) -> Result<u8> {
+        let text = if self.request.as_os_str() == "-" {
+            let mut text = String::new();
+            std::io::stdin().read_to_string(&mut text)?;
+            text
+        } else {
+            std::fs::read_to_string(&self.request)
+                .with_context(|| format!("cannot read {}", self.request.display()))?
+        };
+        let document = crate::settings::parse(&text)
+            .with_context(|| format!("request {}", self.request.display()))?;
+        let request = admission_request(document)?;
+        let (module, settings) = self.policy.load()?;
+        let payload = serde_json::to_vec(&validation_request(request, &settings))?;
+        let response = module.validate(&payload).map_err(|e| anyhow!("{e}"))?;
+        println!("{}", serde_json::to_string_pretty(&response)?);
+        Ok(exit::ALLOWED)
+    }
+}
+
+/// The AdmissionRequest inside an AdmissionReview or a ValidationRequest, or the document
+/// itself when it is one.
+pub fn admission_request(document: Value) -> Result<Value> {
+    let is_review = document.get("kind").and_then(Value::as_str) == Some("AdmissionReview");
+    let request = if is_review || document.get("request").is_some() {
+        document
+            .get("request")
+            .cloned()
+            .ok_or_else(|| anyhow!("the AdmissionReview has no request"))?
+    } else {
+        document
+    };
+    if !request.is_object() {
+        return Err(anyhow!("the request is not an object"));
+    }
+    Ok(request)
+}

@@ -1,0 +1,9 @@
+//! `podsec`: the Pod Security Standards as one WebAssembly policy module, and the wasmtime
+//! host that runs it on manifests (`podsec check`), admission requests (`podsec run`) and
+//! as an admission webhook.
+
+pub mod commands;
+pub mod manifests;
+pub mod module;
+pub mod runtime;
+pub mod settings;

@@ -1,0 +1,35 @@
+//! `podsec`: the Pod Security Standards, as one WebAssembly policy module and its host.
+
+use clap::{Parser, Subcommand};
+use podsec::commands::{check::Check, exit, run::Run};
+use std::process::ExitCode;
+
+/// podsec: the Kubernetes Pod Security Standards (baseline and restricted, every version
+/// v1.0 to v1.37) as one WebAssembly policy, with Pod Security Admission's messages.
+#[derive(Debug, Parser)]
+#[command(name = "podsec", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Check(Check),
+    Run(Run),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Check(check) => check.execute(),
+        Command::Run(run) => run.execute(),
+    };
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            eprintln!("podsec: {error:#}");
+            ExitCode::from(exit::ERROR)
+        }
+    }
+}

@@ -1,0 +1,352 @@
+//! The sandbox: a waPC host written directly on wasmtime.
+//!
+//! Each evaluation runs in a fresh instance, made from a pre-instantiated template
+//! (`InstancePre`) with the pooling allocator and copy-on-write memory images, under a
+//! memory cap (a `ResourceLimiter`) and a deadline (epoch interruption). Modules get no
+//! capabilities: the waPC imports answer every host call with an error, and modules built
+//! for `wasm32-wasip1` get WASI preview 1 with nothing granted (no files, environment,
+//! arguments, clocks beyond the defaults, or network). Compiled modules are cached on disk,
+//! keyed by a hash of the module and the engine configuration.
+
+mod wapc;
+
+use anyhow::{anyhow, Context as _, Result};
+use std::fmt;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, InstancePre, Linker, Module,
+    PoolingAllocationConfig, ResourceLimiter, Store, Trap,
+};
+use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::WasiCtxBuilder;
+
+/// How often the epoch advances; deadlines are whole ticks.
+const EPOCH_TICK: Duration = Duration::from_millis(2);
+
+/// The sandbox's limits and where compiled modules are cached.
+#[derive(Debug, Clone)]
+pub struct SandboxConfig {
+    /// The most linear memory one evaluation may use.
+    pub memory_limit: usize,
+    /// The longest one evaluation may run (instantiation included).
+    pub deadline: Duration,
+    /// Where compiled modules are cached; `None` disables the cache.
+    pub cache_dir: Option<PathBuf>,
+    /// How many instances may be alive at once (pooling allocator slots).
+    pub max_instances: u32,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> SandboxConfig {
+        SandboxConfig {
+            memory_limit: 64 * 1024 * 1024,
+            deadline: Duration::from_secs(1),
+            cache_dir: default_cache_dir(),
+            max_instances: 64,
+        }
+    }
+}
+
+/// `$PODSEC_CACHE_DIR`, else `$XDG_CACHE_HOME/podsec`, else `~/.cache/podsec`.
+pub fn default_cache_dir() -> Option<PathBuf> {
+    if let Some(dir) = std::env::var_os("PODSEC_CACHE_DIR") {
+        return Some(PathBuf::from(dir));
+    }
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME") {
+        return Some(PathBuf::from(dir).join("podsec"));
+    }
+    std::env::var_os("HOME").map(|home| PathBuf::from(home).join(".cache/podsec"))
+}
+
+/// Why one call into the module failed. Each names its cause; none takes the host down.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CallError {
+    /// The evaluation ran past its deadline and was interrupted.
+    Timeout(Duration),
+    /// The module tried to grow its memory past the cap.
+    MemoryLimit(usize),
+    /// The module trapped (a Rust panic, `unreachable`, an out-of-bounds access, …).
+    Trap(String),
+    /// The module reported a waPC error for the operation.
+    Guest(String),
+    /// The module broke the waPC protocol (no response, missing exports, …).
+    Protocol(String),
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::Timeout(limit) => {
+                write!(
+                    f,
+                    "the policy ran past its deadline of {} ms and was stopped",
+                    limit.as_millis()
+                )
+            }
+            CallError::MemoryLimit(limit) => write!(
+                f,
+                "the policy tried to use more than its memory limit of {} MiB and was stopped",
+                limit / (1024 * 1024)
+            ),
+            CallError::Trap(trap) => write!(f, "the policy crashed (wasm trap: {trap})"),
+            CallError::Guest(message) => write!(f, "the policy returned an error: {message}"),
+            CallError::Protocol(message) => {
+                write!(f, "the policy broke the waPC protocol: {message}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for CallError {}
+
+/// What one store holds: the waPC exchange, the memory limiter and, for WASI modules, an
+/// empty WASI context.
+pub(crate) struct HostState {
+    pub(crate) wapc: wapc::Exchange,
+    limiter: MemoryCap,
+    wasi: Option<WasiP1Ctx>,
+}
+
+struct MemoryCap {
+    limit: usize,
+    hit: bool,
+}
+
+impl ResourceLimiter for MemoryCap {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = desired <= self.limit;
+        self.hit |= !allowed;
+        Ok(allowed)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        Ok(desired <= 1 << 20)
+    }
+}
+
+/// A loaded policy module, ready to evaluate from any thread.
+pub struct Policy {
+    engine: Engine,
+    pre: InstancePre<HostState>,
+    config: SandboxConfig,
+    needs_wasi: bool,
+    starts: Vec<&'static str>,
+}
+
+impl Policy {
+    /// Compiles (or loads from the cache) and links a module. Fails with a clear message
+    /// when the module is not wasm, imports what podsec does not provide, or lacks the
+    /// waPC exports.
+    pub fn load(module_bytes: &[u8], config: SandboxConfig) -> Result<Policy> {
+        let engine = engine_for(&config)?;
+        let module = Module::new(&engine, module_bytes)
+            .map_err(|e| anyhow!("the module does not compile: {e}"))?;
+        let needs_wasi = module
+            .imports()
+            .any(|i| i.module() == "wasi_snapshot_preview1");
+        let mut linker: Linker<HostState> = Linker::new(&engine);
+        wapc::add_to_linker(&mut linker)?;
+        if needs_wasi {
+            wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |state: &mut HostState| {
+                state
+                    .wasi
+                    .get_or_insert_with(|| WasiCtxBuilder::new().build_p1())
+            })?;
+        }
+        for import in module.imports() {
+            let known = matches!(import.module(), "wapc" | "wasi_snapshot_preview1");
+            if !known {
+                return Err(anyhow!(
+                    "the module imports {}::{}, which podsec does not provide (only waPC and WASI preview 1)",
+                    import.module(),
+                    import.name()
+                ));
+            }
+        }
+        let guest_call = module.get_export("__guest_call");
+        if guest_call.is_none() {
+            return Err(anyhow!(
+                "the module does not export __guest_call: it is not a waPC policy"
+            ));
+        }
+        let starts = ["_start", "wapc_init"]
+            .into_iter()
+            .filter(|name| module.get_export(name).is_some())
+            .collect();
+        let pre = linker
+            .instantiate_pre(&module)
+            .map_err(|e| anyhow!("the module cannot be linked: {e}"))?;
+        start_epoch_ticker(&engine);
+        Ok(Policy {
+            engine,
+            pre,
+            config,
+            needs_wasi,
+            starts,
+        })
+    }
+
+    /// The sandbox limits in force.
+    pub fn config(&self) -> &SandboxConfig {
+        &self.config
+    }
+
+    /// Calls waPC operation `operation` with `payload` in a fresh instance.
+    pub fn call(&self, operation: &str, payload: &[u8]) -> Result<Vec<u8>, CallError> {
+        let state = HostState {
+            wapc: wapc::Exchange::new(operation, payload),
+            limiter: MemoryCap {
+                limit: self.config.memory_limit,
+                hit: false,
+            },
+            wasi: self.needs_wasi.then(|| WasiCtxBuilder::new().build_p1()),
+        };
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        let ticks = self
+            .config
+            .deadline
+            .as_micros()
+            .div_ceil(EPOCH_TICK.as_micros())
+            .max(1);
+        store.set_epoch_deadline(u64::try_from(ticks).unwrap_or(u64::MAX));
+        store.epoch_deadline_trap();
+        let outcome = self.run(&mut store, operation, payload);
+        outcome.map_err(|error| classify(error, &store, &self.config))
+    }
+
+    fn run(
+        &self,
+        store: &mut Store<HostState>,
+        operation: &str,
+        payload: &[u8],
+    ) -> Result<Vec<u8>, wasmtime::Error> {
+        let instance = self.pre.instantiate(&mut *store)?;
+        for start in &self.starts {
+            let func = instance.get_typed_func::<(), ()>(&mut *store, start)?;
+            if let Err(error) = func.call(&mut *store, ()) {
+                // A WASI program that exits 0 from `_start` initialised fine.
+                let clean_exit = error
+                    .downcast_ref::<wasmtime_wasi::I32Exit>()
+                    .is_some_and(|e| e.0 == 0);
+                if !clean_exit {
+                    return Err(error);
+                }
+            }
+        }
+        let guest_call = instance.get_typed_func::<(i32, i32), i32>(&mut *store, "__guest_call")?;
+        let op_len = i32::try_from(operation.len())
+            .map_err(|_| wasmtime::format_err!("operation name too long"))?;
+        let msg_len =
+            i32::try_from(payload.len()).map_err(|_| wasmtime::format_err!("payload too large"))?;
+        let ok = guest_call.call(&mut *store, (op_len, msg_len))?;
+        let exchange = &mut store.data_mut().wapc;
+        if ok == 1 {
+            exchange.response.take().ok_or_else(|| {
+                wasmtime::format_err!("the guest reported success but sent no response")
+            })
+        } else {
+            let message = exchange
+                .guest_error
+                .take()
+                .map(|e| String::from_utf8_lossy(&e).into_owned())
+                .unwrap_or_else(|| {
+                    "the guest reported failure without an error message".to_owned()
+                });
+            Err(wasmtime::Error::new(GuestMarker(message)))
+        }
+    }
+}
+
+#[derive(Debug)]
+struct GuestMarker(String);
+
+impl fmt::Display for GuestMarker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for GuestMarker {}
+
+fn classify(error: wasmtime::Error, store: &Store<HostState>, config: &SandboxConfig) -> CallError {
+    if let Some(GuestMarker(message)) = error.downcast_ref::<GuestMarker>() {
+        return CallError::Guest(message.clone());
+    }
+    if store.data().limiter.hit {
+        return CallError::MemoryLimit(config.memory_limit);
+    }
+    match error.downcast_ref::<Trap>() {
+        Some(Trap::Interrupt) => CallError::Timeout(config.deadline),
+        Some(trap) => CallError::Trap(trap.to_string()),
+        None => CallError::Protocol(format!("{error:#}")),
+    }
+}
+
+fn engine_for(config: &SandboxConfig) -> Result<Engine> {
+    let mut wasm = Config::new();
+    wasm.epoch_interruption(true);
+    let mut pooling = PoolingAllocationConfig::default();
+    pooling
+        .total_core_instances(config.max_instances)
+        .total_memories(config.max_instances)
+        .total_tables(config.max_instances)
+        .max_memory_size(config.memory_limit);
+    wasm.allocation_strategy(InstanceAllocationStrategy::Pooling(pooling));
+    wasm.memory_init_cow(true);
+    if let Some(dir) = &config.cache_dir {
+        match cache_for(dir) {
+            Ok(cache) => {
+                wasm.cache(Some(cache));
+            }
+            Err(error) => eprintln!("podsec: compiled-module cache disabled ({error:#})"),
+        }
+    }
+    Engine::new(&wasm).map_err(|e| anyhow!("cannot create the wasm engine: {e}"))
+}
+
+fn cache_for(dir: &std::path::Path) -> Result<wasmtime::Cache> {
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    let mut cache = wasmtime::CacheConfig::new();
+    cache.with_directory(dir);
+    wasmtime::Cache::new(cache).map_err(|e| anyhow!("{e}"))
+}
+
+/// Advances every engine's epoch from one background thread.
+fn start_epoch_ticker(engine: &Engine) {
+    static ENGINES: OnceLock<Arc<std::sync::Mutex<Vec<Engine>>>> = OnceLock::new();
+    let mut started = false;
+    let engines = ENGINES.get_or_init(|| {
+        started = true;
+        Arc::new(std::sync::Mutex::new(Vec::new()))
+    });
+    if let Ok(mut list) = engines.lock() {
+        list.push(engine.clone());
+    }
+    if started {
+        let engines = Arc::clone(engines);
+        std::thread::Builder::new()
+            .name("podsec-epoch".to_owned())
+            .spawn(move || loop {
+                std::thread::sleep(EPOCH_TICK);
+                if let Ok(list) = engines.lock() {
+                    for engine in list.iter() {
+                        engine.increment_epoch();
+                    }
+                }
+            })
+            .ok();
+    }
+}
