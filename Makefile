@@ -1,6 +1,9 @@
 # podsec — the front door. `make help` lists the targets.
 SHELL := /bin/bash
 CARGO ?= cargo
+WASM_TARGET := wasm32-unknown-unknown
+MODULE_TARGET_DIR := target/podsec-module
+PODSEC := target/release/podsec
 
 .DEFAULT_GOAL := help
 
@@ -9,8 +12,25 @@ help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 .PHONY: setup
-setup: ## Install the toolchain pieces the build needs (rustfmt, clippy)
+setup: ## Install the toolchain pieces the build needs (rustfmt, clippy, the wasm target)
 	rustup component add rustfmt clippy
+	rustup target add $(WASM_TARGET)
+
+.PHONY: module
+module: setup ## Build dist/podsec.wasm (Kubewarden metadata embedded) and print its size
+	$(CARGO) run --quiet --release -p module-builder -- --target-dir $(MODULE_TARGET_DIR)
+
+.PHONY: build
+build: module ## Build the policy module and the podsec binary (target/release/podsec)
+	$(CARGO) build --release -p podsec
+
+.PHONY: demo
+demo: build ## Build, then check the sample manifests in fixtures/manifests
+	@echo "--- podsec check fixtures/manifests (baseline, the default)"
+	@$(PODSEC) check fixtures/manifests; status=$$?; [ $$status -le 1 ] || exit $$status
+	@echo "--- the same at level restricted, as JSON summary"
+	@$(PODSEC) check --settings-json '{"level": "restricted"}' --format json fixtures/manifests \
+		| python3 -c 'import json,sys; print(json.load(sys.stdin)["summary"])'; true
 
 .PHONY: lint
 lint: ## cargo fmt --check and clippy with warnings as errors
@@ -18,5 +38,10 @@ lint: ## cargo fmt --check and clippy with warnings as errors
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
 .PHONY: test
-test: setup lint ## Lint, then every test (unit, fixtures, PSA conformance)
+test: setup lint ## Lint, then every test: unit, fixtures, PSA conformance, three runtimes, sandbox, CLI
 	$(CARGO) test --workspace
+
+.PHONY: clean
+clean: ## Remove build output
+	$(CARGO) clean
+	rm -rf dist

@@ -1,0 +1,104 @@
+//! The requests every runtime is fed: podsec's fixtures and the PSA conformance corpus.
+
+use policy_core::manifest::{create_request, documents, request_for, validation_request};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use std::path::{Path, PathBuf};
+
+/// One `ValidationRequest`, with where it came from.
+pub struct Case {
+    pub name: String,
+    pub request: Vec<u8>,
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// The PSA corpus folder, or `None` (a loud skip; a failure under CI).
+pub fn corpus_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("PSA_CONFORMANCE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("../shared/conformance/psa"));
+    if dir.join("cases.json").is_file() {
+        return Some(dir);
+    }
+    assert!(
+        std::env::var("CI").as_deref() != Ok("true"),
+        "the PSA conformance corpus is missing at {}",
+        dir.display()
+    );
+    eprintln!("*** SKIPPING the PSA corpus: none at {} ***", dir.display());
+    None
+}
+
+#[derive(Deserialize)]
+struct CorpusEntry {
+    id: String,
+    level: String,
+    version: String,
+    path: String,
+}
+
+/// Every corpus case at its own level and version.
+pub fn corpus_cases() -> Vec<Case> {
+    let Some(dir) = corpus_dir() else { return Vec::new() };
+    let index = std::fs::read_to_string(dir.join("cases.json")).expect("cases.json");
+    let entries: Vec<CorpusEntry> = serde_json::from_str(&index).expect("cases.json parses");
+    assert_eq!(entries.len(), 4537);
+    entries
+        .into_iter()
+        .map(|entry| {
+            let yaml = std::fs::read_to_string(dir.join(&entry.path)).expect("fixture");
+            let pod: Value = serde_saphyr::from_str(&yaml).expect("YAML");
+            let settings = json!({"level": entry.level, "version": entry.version});
+            let request = validation_request(create_request(pod), &settings);
+            Case {
+                name: entry.id,
+                request: serde_json::to_vec(&request).expect("serializes"),
+            }
+        })
+        .collect()
+}
+
+fn fixture_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).expect("fixtures").map(|e| e.expect("entry").path()).collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            if path.file_name().is_some_and(|n| n != "manifests") {
+                fixture_files(&path, out);
+            }
+        } else if path.extension().is_some_and(|e| e == "yaml") {
+            out.push(path);
+        }
+    }
+}
+
+/// Every fixture's request (the same bytes the policy-core fixture test evaluates).
+pub fn fixture_cases() -> Vec<Case> {
+    let root = repo_root().join("fixtures");
+    let mut files = Vec::new();
+    fixture_files(&root, &mut files);
+    files
+        .into_iter()
+        .map(|path| {
+            let text = std::fs::read_to_string(&path).expect("fixture");
+            let fixture: Value = serde_saphyr::from_str(&text).expect("fixture YAML");
+            let settings = fixture.get("settings").cloned().unwrap_or(Value::Null);
+            let request = if let Some(raw) = fixture.get("raw").and_then(Value::as_str) {
+                raw.as_bytes().to_vec()
+            } else if let Some(object) = fixture.get("object") {
+                let doc = documents(object.clone()).remove(0);
+                serde_json::to_vec(&request_for(doc, &settings)).expect("serializes")
+            } else {
+                let request = fixture.get("request").cloned().expect("request");
+                serde_json::to_vec(&validation_request(request, &settings)).expect("serializes")
+            };
+            Case {
+                name: path.strip_prefix(&root).unwrap_or(&path).display().to_string(),
+                request,
+            }
+        })
+        .collect()
+}

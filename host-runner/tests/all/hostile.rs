@@ -1,0 +1,138 @@
+//! Hostile modules: each misbehaviour is a clear error for that call, and the host keeps
+//! answering. One small WAT module per case.
+
+use podsec::runtime::{CallError, Policy, SandboxConfig};
+use std::time::Duration;
+
+const WAPC_IMPORTS: &str = r#"
+  (import "wapc" "__guest_request" (func $request (param i32 i32)))
+  (import "wapc" "__guest_response" (func $response (param i32 i32)))
+  (import "wapc" "__guest_error" (func $error (param i32 i32)))
+  (import "wapc" "__host_call" (func $host (param i32 i32 i32 i32 i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+"#;
+
+fn sandbox() -> SandboxConfig {
+    SandboxConfig {
+        memory_limit: 16 * 1024 * 1024,
+        deadline: Duration::from_millis(200),
+        cache_dir: None,
+        max_instances: 8,
+    }
+}
+
+fn module(body: &str) -> Policy {
+    let wat = format!("(module {WAPC_IMPORTS} {body})");
+    Policy::load(wat.as_bytes(), sandbox()).expect("the hostile module loads")
+}
+
+#[test]
+fn infinite_loop_hits_the_deadline_and_the_host_goes_on() {
+    let policy = module(r#"(func (export "__guest_call") (param i32 i32) (result i32) (loop $spin (br $spin)) (i32.const 0))"#);
+    for _ in 0..2 {
+        let error = policy.call("validate", b"{}").expect_err("a loop never answers");
+        assert_eq!(error, CallError::Timeout(Duration::from_millis(200)));
+        assert!(error.to_string().contains("ran past its deadline of 200 ms"), "{error}");
+    }
+}
+
+#[test]
+fn memory_bomb_hits_the_memory_cap() {
+    let policy = module(
+        r#"(func (export "__guest_call") (param i32 i32) (result i32)
+             (loop $grow
+               (br_if $grow (i32.ne (memory.grow (i32.const 16)) (i32.const -1))))
+             unreachable)"#,
+    );
+    let error = policy.call("validate", b"{}").expect_err("the bomb is stopped");
+    assert_eq!(error, CallError::MemoryLimit(16 * 1024 * 1024));
+    assert!(error.to_string().contains("memory limit of 16 MiB"), "{error}");
+}
+
+#[test]
+fn trap_is_reported_as_a_crash() {
+    let policy = module(r#"(func (export "__guest_call") (param i32 i32) (result i32) unreachable)"#);
+    let error = policy.call("validate", b"{}").expect_err("unreachable traps");
+    assert!(matches!(error, CallError::Trap(_)), "{error:?}");
+    assert!(error.to_string().contains("the policy crashed (wasm trap"), "{error}");
+}
+
+#[test]
+fn garbage_output_is_not_a_response() {
+    let policy = podsec_module_from(
+        r#"(data (i32.const 64) "this is not JSON")
+           (func (export "__guest_call") (param i32 i32) (result i32)
+             (call $response (i32.const 64) (i32.const 16))
+             (i32.const 1))"#,
+    );
+    let error = policy.validate(b"{}").expect_err("not a ValidationResponse");
+    assert!(error.to_string().contains("the answer is not a ValidationResponse"), "{error}");
+    assert!(error.to_string().contains("this is not JSON"), "{error}");
+}
+
+#[test]
+fn success_without_a_response_breaks_the_protocol() {
+    let policy = module(r#"(func (export "__guest_call") (param i32 i32) (result i32) (i32.const 1))"#);
+    let error = policy.call("validate", b"{}").expect_err("no response");
+    assert!(matches!(error, CallError::Protocol(_)), "{error:?}");
+    assert!(error.to_string().contains("sent no response"), "{error}");
+}
+
+#[test]
+fn guest_errors_are_passed_on() {
+    let policy = module(
+        r#"(data (i32.const 64) "boom")
+           (func (export "__guest_call") (param i32 i32) (result i32)
+             (call $error (i32.const 64) (i32.const 4))
+             (i32.const 0))"#,
+    );
+    let error = policy.call("validate", b"{}").expect_err("guest error");
+    assert_eq!(error, CallError::Guest("boom".to_owned()));
+}
+
+#[test]
+fn out_of_bounds_response_pointer_is_a_trap_not_a_read() {
+    let policy = module(
+        r#"(func (export "__guest_call") (param i32 i32) (result i32)
+             (call $response (i32.const 65530) (i32.const 100))
+             (i32.const 1))"#,
+    );
+    let error = policy.call("validate", b"{}").expect_err("outside memory");
+    assert!(error.to_string().contains("outside its memory"), "{error}");
+}
+
+#[test]
+fn wrong_exports_and_imports_fail_at_load() {
+    let no_call = format!("(module {WAPC_IMPORTS} (func (export \"run\")))");
+    let error = Policy::load(no_call.as_bytes(), sandbox()).err().expect("no __guest_call");
+    assert!(error.to_string().contains("does not export __guest_call"), "{error}");
+
+    let odd_import = r#"(module (import "env" "system" (func)) (memory (export "memory") 1)
+        (func (export "__guest_call") (param i32 i32) (result i32) (i32.const 0)))"#;
+    let error = Policy::load(odd_import.as_bytes(), sandbox()).err().expect("unknown import");
+    assert!(error.to_string().contains("imports env::system"), "{error}");
+
+    let error = Policy::load(b"definitely not wasm", sandbox()).err().expect("not wasm");
+    assert!(error.to_string().contains("does not compile"), "{error}");
+}
+
+#[test]
+fn host_calls_are_refused() {
+    let policy = module(
+        r#"(func (export "__guest_call") (param i32 i32) (result i32)
+             (if (i32.eqz (call $host (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0) (i32.const 0)))
+               (then (call $error (i32.const 0) (i32.const 0)) (return (i32.const 0))))
+             (i32.const 0))"#,
+    );
+    let error = policy.call("validate", b"{}").expect_err("host call refused");
+    assert!(matches!(error, CallError::Guest(_)), "{error:?}");
+}
+
+fn podsec_module_from(body: &str) -> podsec::module::PolicyModule {
+    let wat = format!("(module {WAPC_IMPORTS} {body})");
+    let dir = std::env::temp_dir().join(format!("podsec-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("garbage.wat");
+    std::fs::write(&path, wat).expect("write module");
+    podsec::module::PolicyModule::load(Some(&path), sandbox()).expect("loads")
+}

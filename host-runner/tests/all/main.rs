@@ -1,0 +1,6 @@
+//! podsec host integration tests: one binary, one module per feature.
+
+mod cases;
+mod cli;
+mod hostile;
+mod runtimes;
