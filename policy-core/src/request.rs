@@ -245,8 +245,41 @@ fn from_template<'a>(
     }
 }
 
-/// Reads the pod (or pod template) out of an object of `kind`.
-pub fn read_pod<'a>(
+/// Reads the pod (or pod template) out of an object of `kind`. The error names the field
+/// at fault, e.g. `spec.containers[0].securityContext.privileged: invalid type: string
+/// "yes", expected a boolean`.
+pub fn read_pod<'a>(kind: ResourceKind, raw: &'a RawValue) -> Result<PodUnderReview<'a>, String> {
+    parse_pod(kind, raw).map_err(|_| describe_error(kind, raw.get()))
+}
+
+/// Re-reads a document that failed to parse, tracking the path, to say where it failed.
+/// Only the error path pays for the tracking.
+fn describe_error(kind: ResourceKind, json: &str) -> String {
+    fn locate<'de, T: Deserialize<'de>>(json: &'de str) -> String {
+        let mut deserializer = serde_json::Deserializer::from_str(json);
+        match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
+            Ok(_) => "the object could not be read".to_owned(),
+            Err(error) => {
+                let inner = error.inner().to_string();
+                let message = inner.split(" at line ").next().unwrap_or(&inner).to_owned();
+                let path = error.path().to_string();
+                if path == "." {
+                    message
+                } else {
+                    format!("{path}: {message}")
+                }
+            }
+        }
+    }
+    match kind {
+        ResourceKind::Pod => locate::<PodObject<'_>>(json),
+        ResourceKind::CronJob => locate::<CronJobObject<'_>>(json),
+        ResourceKind::PodTemplate => locate::<PodTemplateObject<'_>>(json),
+        _ => locate::<ControllerObject<'_>>(json),
+    }
+}
+
+fn parse_pod<'a>(
     kind: ResourceKind,
     raw: &'a RawValue,
 ) -> Result<PodUnderReview<'a>, serde_json::Error> {

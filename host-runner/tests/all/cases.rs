@@ -42,7 +42,9 @@ struct CorpusEntry {
 
 /// Every corpus case at its own level and version.
 pub fn corpus_cases() -> Vec<Case> {
-    let Some(dir) = corpus_dir() else { return Vec::new() };
+    let Some(dir) = corpus_dir() else {
+        return Vec::new();
+    };
     let index = std::fs::read_to_string(dir.join("cases.json")).expect("cases.json");
     let entries: Vec<CorpusEntry> = serde_json::from_str(&index).expect("cases.json parses");
     assert_eq!(entries.len(), 4537);
@@ -62,7 +64,10 @@ pub fn corpus_cases() -> Vec<Case> {
 }
 
 fn fixture_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir).expect("fixtures").map(|e| e.expect("entry").path()).collect();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("fixtures")
+        .map(|e| e.expect("entry").path())
+        .collect();
     entries.sort();
     for path in entries {
         if path.is_dir() {
@@ -96,7 +101,11 @@ pub fn fixture_cases() -> Vec<Case> {
                 serde_json::to_vec(&validation_request(request, &settings)).expect("serializes")
             };
             Case {
-                name: path.strip_prefix(&root).unwrap_or(&path).display().to_string(),
+                name: path
+                    .strip_prefix(&root)
+                    .unwrap_or(&path)
+                    .display()
+                    .to_string(),
                 request,
             }
         })

@@ -9,7 +9,10 @@ fn podsec(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_podsec"))
         .args(args)
         .current_dir(repo_root())
-        .env("PODSEC_CACHE_DIR", std::env::temp_dir().join("podsec-test-cache"))
+        .env(
+            "PODSEC_CACHE_DIR",
+            std::env::temp_dir().join("podsec-test-cache"),
+        )
         .output()
         .expect("podsec runs")
 }
@@ -23,13 +26,22 @@ fn podsec_stdin(args: &[&str], input: &str) -> Output {
         .stderr(Stdio::piped())
         .spawn()
         .expect("podsec runs");
-    child.stdin.take().expect("stdin").write_all(input.as_bytes()).expect("write");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(input.as_bytes())
+        .expect("write");
     child.wait_with_output().expect("podsec ends")
 }
 
 fn json(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
-        panic!("not JSON ({e}): {}\n{}", String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr))
+        panic!(
+            "not JSON ({e}): {}\n{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        )
     })
 }
 
@@ -38,7 +50,10 @@ fn check_sample_manifests_as_json() {
     let output = podsec(&["check", "--format", "json", "fixtures/manifests"]);
     assert_eq!(output.status.code(), Some(1), "a denial exits 1");
     let report = json(&output);
-    assert_eq!(report["summary"], serde_json::json!({"objects": 7, "allowed": 3, "denied": 4, "errors": 0}));
+    assert_eq!(
+        report["summary"],
+        serde_json::json!({"objects": 7, "allowed": 3, "denied": 4, "errors": 0})
+    );
     let daemonset = report["results"]
         .as_array()
         .expect("results")
@@ -63,9 +78,17 @@ fn check_human_output_and_exit_codes() {
     assert!(text.contains("ALLOWED  Deployment shop/web"), "{text}");
     assert!(text.contains("DENIED   CronJob shop/report"), "{text}");
     assert!(text.contains("spec.jobTemplate.spec.template.spec.containers[0].securityContext.capabilities.add[0] = \"SYS_ADMIN\""), "{text}");
-    assert!(text.contains("summary: 3 objects: 2 allowed, 1 denied, 0 errors"), "{text}");
+    assert!(
+        text.contains("summary: 3 objects: 2 allowed, 1 denied, 0 errors"),
+        "{text}"
+    );
 
-    let allowed = podsec(&["check", "--settings-json", r#"{"level": "privileged"}"#, "fixtures/manifests"]);
+    let allowed = podsec(&[
+        "check",
+        "--settings-json",
+        r#"{"level": "privileged"}"#,
+        "fixtures/manifests",
+    ]);
     assert_eq!(allowed.status.code(), Some(0));
 }
 
@@ -75,9 +98,15 @@ fn check_reads_stdin_and_reports_bad_documents_with_positions() {
     let output = podsec_stdin(&["check", "--format", "json", "-"], input);
     assert_eq!(output.status.code(), Some(2), "a bad document exits 2");
     let report = json(&output);
-    assert_eq!(report["summary"], serde_json::json!({"objects": 3, "allowed": 1, "denied": 1, "errors": 1}));
+    assert_eq!(
+        report["summary"],
+        serde_json::json!({"objects": 3, "allowed": 1, "denied": 1, "errors": 1})
+    );
     let error = report["results"][1]["error"].as_str().expect("error");
-    assert!(error.starts_with("-:9:") || error.starts_with("-:10:"), "{error}");
+    assert!(
+        error.starts_with("-:9:") || error.starts_with("-:10:"),
+        "{error}"
+    );
     assert_eq!(report["results"][2]["name"], "b");
 }
 
@@ -86,23 +115,43 @@ fn check_reports_invalid_objects() {
     let input = "apiVersion: v1\nkind: Pod\nmetadata: {name: typo}\nspec:\n  containers:\n    - name: c\n      securityContext: {privileged: \"yes\"}\n";
     let output = podsec_stdin(&["check", "--format", "json"], input);
     assert_eq!(output.status.code(), Some(2));
-    let error = json(&output)["results"][0]["error"].as_str().unwrap_or_default().to_owned();
+    let error = json(&output)["results"][0]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     assert!(error.contains("expected a boolean"), "{error}");
 }
 
 #[test]
 fn invalid_settings_exit_2_with_the_field() {
-    let output = podsec(&["check", "--settings-json", r#"{"level": "strict"}"#, "fixtures/manifests"]);
+    let output = podsec(&[
+        "check",
+        "--settings-json",
+        r#"{"level": "strict"}"#,
+        "fixtures/manifests",
+    ]);
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("invalid settings: level \"strict\" is not a level"), "{stderr}");
-    let output = podsec(&["check", "--settings", "does-not-exist.yaml", "fixtures/manifests"]);
+    assert!(
+        stderr.contains("invalid settings: level \"strict\" is not a level"),
+        "{stderr}"
+    );
+    let output = podsec(&[
+        "check",
+        "--settings",
+        "does-not-exist.yaml",
+        "fixtures/manifests",
+    ]);
     assert_eq!(output.status.code(), Some(2));
 }
 
 #[test]
 fn run_prints_the_validation_response() {
-    let output = podsec(&["run", "--request", "fixtures/manifests/admission-review.json"]);
+    let output = podsec(&[
+        "run",
+        "--request",
+        "fixtures/manifests/admission-review.json",
+    ]);
     assert_eq!(output.status.code(), Some(0));
     let response = json(&output);
     assert_eq!(response["accepted"], false);
@@ -125,7 +174,12 @@ fn run_prints_the_validation_response() {
 fn check_over_the_psa_corpus_gives_one_result_per_file() {
     let Some(dir) = corpus_dir() else { return };
     let testdata = dir.join("testdata");
-    let output = podsec(&["check", "--format", "json", testdata.to_str().expect("utf-8 path")]);
+    let output = podsec(&[
+        "check",
+        "--format",
+        "json",
+        testdata.to_str().expect("utf-8 path"),
+    ]);
     let report = json(&output);
     assert_eq!(report["results"].as_array().map(Vec::len), Some(4537));
     assert_eq!(report["summary"]["objects"], 4537);

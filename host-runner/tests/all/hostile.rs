@@ -28,11 +28,20 @@ fn module(body: &str) -> Policy {
 
 #[test]
 fn infinite_loop_hits_the_deadline_and_the_host_goes_on() {
-    let policy = module(r#"(func (export "__guest_call") (param i32 i32) (result i32) (loop $spin (br $spin)) (i32.const 0))"#);
+    let policy = module(
+        r#"(func (export "__guest_call") (param i32 i32) (result i32) (loop $spin (br $spin)) (i32.const 0))"#,
+    );
     for _ in 0..2 {
-        let error = policy.call("validate", b"{}").expect_err("a loop never answers");
+        let error = policy
+            .call("validate", b"{}")
+            .expect_err("a loop never answers");
         assert_eq!(error, CallError::Timeout(Duration::from_millis(200)));
-        assert!(error.to_string().contains("ran past its deadline of 200 ms"), "{error}");
+        assert!(
+            error
+                .to_string()
+                .contains("ran past its deadline of 200 ms"),
+            "{error}"
+        );
     }
 }
 
@@ -44,17 +53,28 @@ fn memory_bomb_hits_the_memory_cap() {
                (br_if $grow (i32.ne (memory.grow (i32.const 16)) (i32.const -1))))
              unreachable)"#,
     );
-    let error = policy.call("validate", b"{}").expect_err("the bomb is stopped");
+    let error = policy
+        .call("validate", b"{}")
+        .expect_err("the bomb is stopped");
     assert_eq!(error, CallError::MemoryLimit(16 * 1024 * 1024));
-    assert!(error.to_string().contains("memory limit of 16 MiB"), "{error}");
+    assert!(
+        error.to_string().contains("memory limit of 16 MiB"),
+        "{error}"
+    );
 }
 
 #[test]
 fn trap_is_reported_as_a_crash() {
-    let policy = module(r#"(func (export "__guest_call") (param i32 i32) (result i32) unreachable)"#);
-    let error = policy.call("validate", b"{}").expect_err("unreachable traps");
+    let policy =
+        module(r#"(func (export "__guest_call") (param i32 i32) (result i32) unreachable)"#);
+    let error = policy
+        .call("validate", b"{}")
+        .expect_err("unreachable traps");
     assert!(matches!(error, CallError::Trap(_)), "{error:?}");
-    assert!(error.to_string().contains("the policy crashed (wasm trap"), "{error}");
+    assert!(
+        error.to_string().contains("the policy crashed (wasm trap"),
+        "{error}"
+    );
 }
 
 #[test]
@@ -65,14 +85,22 @@ fn garbage_output_is_not_a_response() {
              (call $response (i32.const 64) (i32.const 16))
              (i32.const 1))"#,
     );
-    let error = policy.validate(b"{}").expect_err("not a ValidationResponse");
-    assert!(error.to_string().contains("the answer is not a ValidationResponse"), "{error}");
+    let error = policy
+        .validate(b"{}")
+        .expect_err("not a ValidationResponse");
+    assert!(
+        error
+            .to_string()
+            .contains("the answer is not a ValidationResponse"),
+        "{error}"
+    );
     assert!(error.to_string().contains("this is not JSON"), "{error}");
 }
 
 #[test]
 fn success_without_a_response_breaks_the_protocol() {
-    let policy = module(r#"(func (export "__guest_call") (param i32 i32) (result i32) (i32.const 1))"#);
+    let policy =
+        module(r#"(func (export "__guest_call") (param i32 i32) (result i32) (i32.const 1))"#);
     let error = policy.call("validate", b"{}").expect_err("no response");
     assert!(matches!(error, CallError::Protocol(_)), "{error:?}");
     assert!(error.to_string().contains("sent no response"), "{error}");
@@ -104,15 +132,24 @@ fn out_of_bounds_response_pointer_is_a_trap_not_a_read() {
 #[test]
 fn wrong_exports_and_imports_fail_at_load() {
     let no_call = format!("(module {WAPC_IMPORTS} (func (export \"run\")))");
-    let error = Policy::load(no_call.as_bytes(), sandbox()).err().expect("no __guest_call");
-    assert!(error.to_string().contains("does not export __guest_call"), "{error}");
+    let error = Policy::load(no_call.as_bytes(), sandbox())
+        .err()
+        .expect("no __guest_call");
+    assert!(
+        error.to_string().contains("does not export __guest_call"),
+        "{error}"
+    );
 
     let odd_import = r#"(module (import "env" "system" (func)) (memory (export "memory") 1)
         (func (export "__guest_call") (param i32 i32) (result i32) (i32.const 0)))"#;
-    let error = Policy::load(odd_import.as_bytes(), sandbox()).err().expect("unknown import");
+    let error = Policy::load(odd_import.as_bytes(), sandbox())
+        .err()
+        .expect("unknown import");
     assert!(error.to_string().contains("imports env::system"), "{error}");
 
-    let error = Policy::load(b"definitely not wasm", sandbox()).err().expect("not wasm");
+    let error = Policy::load(b"definitely not wasm", sandbox())
+        .err()
+        .expect("not wasm");
     assert!(error.to_string().contains("does not compile"), "{error}");
 }
 
@@ -124,7 +161,9 @@ fn host_calls_are_refused() {
                (then (call $error (i32.const 0) (i32.const 0)) (return (i32.const 0))))
              (i32.const 0))"#,
     );
-    let error = policy.call("validate", b"{}").expect_err("host call refused");
+    let error = policy
+        .call("validate", b"{}")
+        .expect_err("host call refused");
     assert!(matches!(error, CallError::Guest(_)), "{error:?}");
 }
 

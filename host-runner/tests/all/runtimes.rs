@@ -17,23 +17,40 @@ fn kubewarden_stack() -> WasmtimeEngineProviderPre {
         .expect("wasmtime-provider loads the module")
 }
 
-fn call_kubewarden_stack(pre: &WasmtimeEngineProviderPre, operation: &str, payload: &[u8]) -> Vec<u8> {
+fn call_kubewarden_stack(
+    pre: &WasmtimeEngineProviderPre,
+    operation: &str,
+    payload: &[u8],
+) -> Vec<u8> {
     let provider = pre.rehydrate(None).expect("fresh instance");
     let host = WapcHost::new(Box::new(provider), None).expect("waPC host initialises the module");
     host.call(operation, payload).expect("the module answers")
 }
 
 fn compare(cases: &[Case]) -> usize {
-    let podsec_host = PolicyModule::load(None, SandboxConfig { cache_dir: None, ..SandboxConfig::default() })
-        .expect("podsec loads its module");
+    let podsec_host = PolicyModule::load(
+        None,
+        SandboxConfig {
+            cache_dir: None,
+            ..SandboxConfig::default()
+        },
+    )
+    .expect("podsec loads its module");
     let kubewarden = kubewarden_stack();
     let mut mismatches = Vec::new();
     for case in cases {
-        let native: Value = serde_json::to_value(policy_core::validate(&case.request)).expect("native");
-        let in_podsec = podsec_host.validate(&case.request).expect("podsec host answers");
+        let native: Value =
+            serde_json::to_value(policy_core::validate(&case.request)).expect("native");
+        let in_podsec = podsec_host
+            .validate(&case.request)
+            .expect("podsec host answers");
         let in_podsec = serde_json::to_value(in_podsec).expect("serializes");
-        let in_kubewarden: Value =
-            serde_json::from_slice(&call_kubewarden_stack(&kubewarden, "validate", &case.request)).expect("JSON");
+        let in_kubewarden: Value = serde_json::from_slice(&call_kubewarden_stack(
+            &kubewarden,
+            "validate",
+            &case.request,
+        ))
+        .expect("JSON");
         if native != in_podsec || native != in_kubewarden {
             mismatches.push(format!(
                 "{}:\n  native     {native}\n  podsec     {in_podsec}\n  kubewarden {in_kubewarden}",
@@ -44,7 +61,11 @@ fn compare(cases: &[Case]) -> usize {
     for mismatch in mismatches.iter().take(10) {
         eprintln!("{mismatch}");
     }
-    assert!(mismatches.is_empty(), "{} cases differ between runtimes", mismatches.len());
+    assert!(
+        mismatches.is_empty(),
+        "{} cases differ between runtimes",
+        mismatches.len()
+    );
     cases.len()
 }
 
@@ -66,20 +87,34 @@ fn psa_corpus_agrees_in_three_runtimes() {
 #[test]
 fn kubewarden_stack_speaks_the_protocol() {
     let pre = kubewarden_stack();
-    let version: Value = serde_json::from_slice(&call_kubewarden_stack(&pre, "protocol_version", b"")).expect("JSON");
+    let version: Value =
+        serde_json::from_slice(&call_kubewarden_stack(&pre, "protocol_version", b""))
+            .expect("JSON");
     assert_eq!(version, Value::from("v1"));
-    let valid: Value =
-        serde_json::from_slice(&call_kubewarden_stack(&pre, "validate_settings", br#"{"level": "restricted"}"#)).expect("JSON");
+    let valid: Value = serde_json::from_slice(&call_kubewarden_stack(
+        &pre,
+        "validate_settings",
+        br#"{"level": "restricted"}"#,
+    ))
+    .expect("JSON");
     assert_eq!(valid, serde_json::json!({"valid": true}));
-    let invalid: Value =
-        serde_json::from_slice(&call_kubewarden_stack(&pre, "validate_settings", br#"{"level": "strict"}"#)).expect("JSON");
+    let invalid: Value = serde_json::from_slice(&call_kubewarden_stack(
+        &pre,
+        "validate_settings",
+        br#"{"level": "strict"}"#,
+    ))
+    .expect("JSON");
     assert_eq!(invalid["valid"], Value::Bool(false));
-    assert!(invalid["message"].as_str().unwrap_or("").contains("level \"strict\""));
+    assert!(invalid["message"]
+        .as_str()
+        .unwrap_or("")
+        .contains("level \"strict\""));
 }
 
 #[test]
 fn module_carries_kubewarden_metadata() {
-    let section = custom_section(EMBEDDED_MODULE, "io.kubewarden.metadata").expect("metadata section");
+    let section =
+        custom_section(EMBEDDED_MODULE, "io.kubewarden.metadata").expect("metadata section");
     let metadata: Value = serde_json::from_slice(section).expect("metadata is JSON");
     assert_eq!(metadata["protocolVersion"], "v1");
     assert_eq!(metadata["mutating"], false);
@@ -89,9 +124,25 @@ fn module_carries_kubewarden_metadata() {
         .as_array()
         .expect("rules")
         .iter()
-        .flat_map(|r| r["resources"].as_array().expect("resources").iter().filter_map(Value::as_str))
+        .flat_map(|r| {
+            r["resources"]
+                .as_array()
+                .expect("resources")
+                .iter()
+                .filter_map(Value::as_str)
+        })
         .collect();
-    for kind in ["pods", "deployments", "replicasets", "statefulsets", "daemonsets", "jobs", "cronjobs", "replicationcontrollers", "podtemplates"] {
+    for kind in [
+        "pods",
+        "deployments",
+        "replicasets",
+        "statefulsets",
+        "daemonsets",
+        "jobs",
+        "cronjobs",
+        "replicationcontrollers",
+        "podtemplates",
+    ] {
         assert!(resources.contains(&kind), "metadata rules miss {kind}");
     }
     assert!(metadata["annotations"]["io.kubewarden.policy.title"].is_string());
