@@ -7,3 +7,4 @@ pub mod manifests;
 pub mod module;
 pub mod runtime;
 pub mod settings;
+pub mod webhook;

@@ -1,7 +1,7 @@
 //! `podsec`: the Pod Security Standards, as one WebAssembly policy module and its host.
 
 use clap::{Parser, Subcommand};
-use podsec::commands::{check::Check, exit, run::Run};
+use podsec::commands::{check::Check, exit, run::Run, serve::Serve};
 use std::process::ExitCode;
 
 /// podsec: the Kubernetes Pod Security Standards (baseline and restricted, every version
@@ -17,6 +17,7 @@ struct Cli {
 enum Command {
     Check(Check),
     Run(Run),
+    Serve(Serve),
 }
 
 fn main() -> ExitCode {
@@ -24,6 +25,7 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Check(check) => check.execute(),
         Command::Run(run) => run.execute(),
+        Command::Serve(serve) => serve.execute(),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

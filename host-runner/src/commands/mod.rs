@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod run;
+pub mod serve;
 
 use crate::module::PolicyModule;
 use crate::runtime::SandboxConfig;

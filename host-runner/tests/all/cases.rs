@@ -111,3 +111,8 @@ pub fn fixture_cases() -> Vec<Case> {
         })
         .collect()
 }
+
+/// A compiled-module cache shared by the tests of one run, so the module compiles once.
+pub fn test_cache_dir() -> PathBuf {
+    std::env::temp_dir().join("podsec-test-cache")
+}

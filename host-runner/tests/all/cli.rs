@@ -21,6 +21,7 @@ fn podsec_stdin(args: &[&str], input: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_podsec"))
         .args(args)
         .current_dir(repo_root())
+        .env("PODSEC_CACHE_DIR", crate::cases::test_cache_dir())
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

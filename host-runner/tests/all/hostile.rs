@@ -16,7 +16,7 @@ fn sandbox() -> SandboxConfig {
     SandboxConfig {
         memory_limit: 16 * 1024 * 1024,
         deadline: Duration::from_millis(200),
-        cache_dir: None,
+        cache_dir: Some(crate::cases::test_cache_dir()),
         max_instances: 8,
     }
 }

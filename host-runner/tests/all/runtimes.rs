@@ -31,7 +31,7 @@ fn compare(cases: &[Case]) -> usize {
     let podsec_host = PolicyModule::load(
         None,
         SandboxConfig {
-            cache_dir: None,
+            cache_dir: Some(crate::cases::test_cache_dir()),
             ..SandboxConfig::default()
         },
     )

@@ -1,0 +1,157 @@
+//! `podsec serve`: run the policy as a ValidatingAdmissionWebhook.
+
+use super::PolicyArgs;
+use crate::webhook::log::{self, log, Level};
+use crate::webhook::tls::ReloadingCert;
+use crate::webhook::{router, serve, AppState, FailurePolicy, WebhookConfig};
+use anyhow::{bail, Context as _, Result};
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Serve the policy as a Kubernetes ValidatingAdmissionWebhook.
+///
+/// `POST /validate` takes and answers AdmissionReview v1; `GET /healthz`, `GET /readyz`
+/// and `GET /metrics` (Prometheus) serve operations. The certificate and key are read
+/// again when the files change. Requests the policy cannot evaluate in time or within its
+/// memory are answered by `--failure-policy` (default: fail, i.e. deny).
+///
+/// Examples:
+///   podsec serve --tls-cert /tls/tls.crt --tls-key /tls/tls.key --settings /config/settings.yaml
+///   podsec serve --insecure --listen 127.0.0.1:8080 --settings-json '{"level": "restricted"}'
+#[derive(Debug, Args)]
+pub struct Serve {
+    /// Address to listen on.
+    #[arg(long, default_value = "0.0.0.0:8443")]
+    pub listen: SocketAddr,
+    /// PEM certificate chain.
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key.
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Serve plain HTTP (for local testing only: the API server requires HTTPS).
+    #[arg(long, conflicts_with_all = ["tls_cert", "tls_key"])]
+    pub insecure: bool,
+    /// What to answer when the policy cannot evaluate a request.
+    #[arg(long, value_enum, default_value_t = FailurePolicy::Fail)]
+    pub failure_policy: FailurePolicy,
+    /// Evaluations running at once (default: the number of cores).
+    #[arg(long)]
+    pub workers: Option<usize>,
+    /// Requests that may wait for a worker; more are answered 503 at once.
+    #[arg(long, default_value_t = 1024)]
+    pub max_pending: usize,
+    /// Largest request body accepted, in bytes.
+    #[arg(long, default_value_t = 8 * 1024 * 1024)]
+    pub max_body_bytes: usize,
+    /// Log level (JSON lines on standard error).
+    #[arg(long, value_enum, default_value_t = Level::Info)]
+    pub log_level: Level,
+    /// Seconds to let in-flight requests finish after SIGTERM.
+    #[arg(long, default_value_t = 30)]
+    pub drain_seconds: u64,
+    /// The module, its settings and the sandbox limits.
+    #[command(flatten)]
+    pub policy: PolicyArgs,
+}
+
+impl Serve {
+    /// Runs the server until SIGTERM or Ctrl-C; returns the exit status.
+    pub fn execute(self) -> Result<u8> {
+        log::set_level(self.log_level);
+        let workers = self
+            .workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
+        let tls = match (&self.tls_cert, &self.tls_key, self.insecure) {
+            (Some(cert), Some(key), false) => Some(ReloadingCert::load(cert, key)?),
+            (None, None, true) => None,
+            _ => bail!(
+                "give --tls-cert and --tls-key (or --insecure for plain HTTP on a test machine)"
+            ),
+        };
+        let mut sandbox = self.policy.sandbox();
+        sandbox.max_instances = u32::try_from(workers.saturating_mul(2).max(4)).unwrap_or(u32::MAX);
+        let settings = crate::settings::load(
+            self.policy.settings.as_deref(),
+            self.policy.settings_json.as_deref(),
+        )?;
+        let module = crate::module::PolicyModule::load(self.policy.policy.as_deref(), sandbox)?;
+        module
+            .validate_settings(&settings)
+            .map_err(|e| anyhow::anyhow!("invalid settings: {e:#}"))?;
+        let config = WebhookConfig {
+            failure_policy: self.failure_policy,
+            workers,
+            max_pending: self.max_pending,
+            max_body_bytes: self.max_body_bytes,
+        };
+        let state = AppState::new(module, &settings, config);
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .context("cannot start the async runtime")?;
+        runtime.block_on(async move {
+            let listener = tokio::net::TcpListener::bind(self.listen)
+                .await
+                .with_context(|| format!("cannot listen on {}", self.listen))?;
+            let tls_config = match &tls {
+                Some(cert) => {
+                    tokio::spawn(std::sync::Arc::clone(cert).watch(Duration::from_secs(2)));
+                    Some(cert.server_config()?)
+                }
+                None => None,
+            };
+            state.set_ready(true);
+            log(
+                Level::Info,
+                "podsec is serving",
+                &[
+                    ("listen", self.listen.to_string().into()),
+                    ("tls", tls_config.is_some().into()),
+                    ("workers", workers.into()),
+                    (
+                        "failure_policy",
+                        format!("{:?}", self.failure_policy).to_lowercase().into(),
+                    ),
+                ],
+            );
+            let shutdown_state = std::sync::Arc::clone(&state);
+            let shutdown = async move {
+                shutdown_signal().await;
+                shutdown_state.set_ready(false);
+            };
+            serve(
+                listener,
+                tls_config,
+                router(state),
+                shutdown,
+                Duration::from_secs(self.drain_seconds),
+            )
+            .await
+        })?;
+        Ok(super::exit::ALLOWED)
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,453 @@
+//! `podsec serve`: a ValidatingAdmissionWebhook (AdmissionReview v1) in front of the
+//! sandboxed policy module.
+//!
+//! Endpoints: `POST /validate`, `GET /healthz`, `GET /readyz`, `GET /metrics`. Requests
+//! are evaluated on a bounded pool of workers; past `max_pending` waiting requests the
+//! server answers 503 at once instead of queueing without bound. A request the policy
+//! cannot evaluate (deadline, memory cap, crash) is answered by the failure policy.
+
+pub mod log;
+pub mod metrics;
+pub mod tls;
+
+use crate::module::PolicyModule;
+use crate::runtime::CallError;
+use anyhow::Result;
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::Router;
+use log::{log, Level};
+use metrics::Metrics;
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use serde_json::{json, Value};
+use std::borrow::Cow;
+use std::future::Future;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+
+/// What the webhook answers when the policy cannot evaluate a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FailurePolicy {
+    /// Deny the request (fail closed).
+    Fail,
+    /// Allow the request, with a warning (fail open).
+    Ignore,
+}
+
+/// The webhook's limits.
+#[derive(Debug, Clone)]
+pub struct WebhookConfig {
+    /// What to answer when an evaluation fails.
+    pub failure_policy: FailurePolicy,
+    /// Evaluations running at once.
+    pub workers: usize,
+    /// Requests allowed to wait for a worker; more are answered 503.
+    pub max_pending: usize,
+    /// The largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+}
+
+/// Everything a request handler needs.
+pub struct AppState {
+    module: PolicyModule,
+    settings_json: String,
+    config: WebhookConfig,
+    /// The webhook's metrics.
+    pub metrics: Metrics,
+    workers: Semaphore,
+    ready: AtomicBool,
+}
+
+impl AppState {
+    /// A state for `module` with `settings` (already validated by the caller).
+    pub fn new(module: PolicyModule, settings: &Value, config: WebhookConfig) -> Arc<AppState> {
+        Arc::new(AppState {
+            module,
+            settings_json: settings.to_string(),
+            workers: Semaphore::new(config.workers.max(1)),
+            config,
+            metrics: Metrics::default(),
+            ready: AtomicBool::new(false),
+        })
+    }
+
+    /// Marks the server ready (or not) for `/readyz`.
+    pub fn set_ready(&self, ready: bool) {
+        self.ready.store(ready, Ordering::Relaxed);
+    }
+}
+
+/// The webhook's routes.
+pub fn router(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/validate", post(validate))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics_text))
+        .with_state(state)
+}
+
+async fn readyz(State(state): State<Arc<AppState>>) -> Response {
+    if state.ready.load(Ordering::Relaxed) {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n").into_response()
+    }
+}
+
+async fn metrics_text(State(state): State<Arc<AppState>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        state.metrics.render(),
+    )
+        .into_response()
+}
+
+fn problem(state: &AppState, status: StatusCode, cause: &str, message: String) -> Response {
+    state.metrics.error(cause);
+    log(
+        Level::Debug,
+        "rejected a malformed request",
+        &[("cause", cause.into()), ("error", message.clone().into())],
+    );
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        format!("{message}\n"),
+    )
+        .into_response()
+}
+
+#[derive(Deserialize)]
+struct Review<'a> {
+    #[serde(borrow, default, rename = "apiVersion")]
+    api_version: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    kind: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    request: Option<&'a RawValue>,
+}
+
+#[derive(Deserialize)]
+struct RequestHead<'a> {
+    #[serde(borrow, default)]
+    uid: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    kind: Option<KindHead<'a>>,
+    #[serde(borrow, default)]
+    namespace: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    name: Option<Cow<'a, str>>,
+}
+
+#[derive(Deserialize)]
+struct KindHead<'a> {
+    #[serde(borrow, default)]
+    kind: Cow<'a, str>,
+}
+
+async fn validate(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    let tracker = Arc::clone(&state);
+    let _in_flight = tracker.metrics.in_flight();
+    let limit = state.config.max_body_bytes;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if !content_type
+        .split(';')
+        .next()
+        .is_some_and(|t| t.trim().eq_ignore_ascii_case("application/json"))
+    {
+        return problem(
+            &state,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_media_type",
+            format!("podsec expects Content-Type: application/json, not {content_type:?}"),
+        );
+    }
+    let declared = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|len| len > limit) {
+        return too_large(&state, limit);
+    }
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+        return too_large(&state, limit);
+    };
+    let pending = usize::try_from(state.metrics.current_in_flight()).unwrap_or(0);
+    if pending
+        > state
+            .config
+            .workers
+            .saturating_add(state.config.max_pending)
+    {
+        return problem(
+            &state,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            "podsec is at capacity; retry".to_owned(),
+        );
+    }
+    review(state, bytes).await
+}
+
+fn too_large(state: &AppState, limit: usize) -> Response {
+    problem(
+        state,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        format!("the request body is larger than podsec's limit of {limit} bytes"),
+    )
+}
+
+async fn review(state: Arc<AppState>, bytes: Bytes) -> Response {
+    let review: Review<'_> = match serde_json::from_slice(&bytes) {
+        Ok(review) => review,
+        Err(error) => {
+            return problem(
+                &state,
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("the body is not an AdmissionReview: {error}"),
+            )
+        }
+    };
+    if review.kind.as_deref() != Some("AdmissionReview")
+        || review.api_version.as_deref() != Some("admission.k8s.io/v1")
+    {
+        return problem(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "the body is not an admission.k8s.io/v1 AdmissionReview".to_owned(),
+        );
+    }
+    let Some(raw_request) = review.request else {
+        return problem(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "the AdmissionReview has no request".to_owned(),
+        );
+    };
+    let head: RequestHead<'_> = match serde_json::from_str(raw_request.get()) {
+        Ok(head) => head,
+        Err(error) => {
+            return problem(
+                &state,
+                StatusCode::BAD_REQUEST,
+                "bad_request",
+                format!("the AdmissionReview's request is malformed: {error}"),
+            )
+        }
+    };
+    let Some(uid) = head.uid.map(Cow::into_owned) else {
+        return problem(
+            &state,
+            StatusCode::BAD_REQUEST,
+            "bad_request",
+            "the AdmissionReview's request has no uid".to_owned(),
+        );
+    };
+    let kind = head.kind.map(|k| k.kind.into_owned()).unwrap_or_default();
+    let namespace = head.namespace.map(Cow::into_owned).unwrap_or_default();
+    let name = head.name.map(Cow::into_owned).unwrap_or_default();
+
+    let mut payload =
+        String::with_capacity(raw_request.get().len() + state.settings_json.len() + 32);
+    payload.push_str("{\"request\":");
+    payload.push_str(raw_request.get());
+    payload.push_str(",\"settings\":");
+    payload.push_str(&state.settings_json);
+    payload.push('}');
+
+    let Ok(_worker) = state.workers.acquire().await else {
+        return problem(
+            &state,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "overloaded",
+            "podsec is shutting down".to_owned(),
+        );
+    };
+    let started = Instant::now();
+    let evaluator = Arc::clone(&state);
+    let outcome =
+        tokio::task::spawn_blocking(move || evaluator.module.validate(payload.as_bytes()))
+            .await
+            .unwrap_or_else(|e| {
+                Err(CallError::Protocol(format!(
+                    "the evaluation task failed: {e}"
+                )))
+            });
+    let elapsed = started.elapsed();
+    state.metrics.latency(elapsed);
+
+    let response = match outcome {
+        Ok(answer) => {
+            let verdict = if answer.accepted { "allowed" } else { "denied" };
+            state.metrics.request(verdict, &kind);
+            let mut response = json!({"uid": uid, "allowed": answer.accepted});
+            if !answer.accepted {
+                response["status"] = json!({
+                    "code": answer.code.unwrap_or(403),
+                    "message": answer.message.clone().unwrap_or_default(),
+                });
+            }
+            if let Some(warnings) = answer.warnings.filter(|w| !w.is_empty()) {
+                response["warnings"] = json!(warnings);
+            }
+            if let Some(annotations) = answer.audit_annotations.filter(|a| !a.is_empty()) {
+                response["auditAnnotations"] = json!(annotations);
+            }
+            let level = if answer.accepted {
+                Level::Debug
+            } else {
+                Level::Info
+            };
+            log(
+                level,
+                verdict,
+                &[
+                    ("uid", uid.clone().into()),
+                    ("kind", kind.clone().into()),
+                    ("namespace", namespace.clone().into()),
+                    ("name", name.clone().into()),
+                    ("latency_us", (elapsed.as_micros() as u64).into()),
+                    ("message", answer.message.unwrap_or_default().into()),
+                ],
+            );
+            response
+        }
+        Err(error) => failure_response(&state, &uid, &kind, &error),
+    };
+    let body = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response});
+    (
+        [(header::CONTENT_TYPE, "application/json")],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn failure_response(state: &AppState, uid: &str, kind: &str, error: &CallError) -> Value {
+    let cause = match error {
+        CallError::Timeout(_) => "timeout",
+        CallError::MemoryLimit(_) => "memory",
+        CallError::Trap(_) => "trap",
+        CallError::Guest(_) | CallError::Protocol(_) => "protocol",
+    };
+    state.metrics.error(cause);
+    state.metrics.request("error", kind);
+    log(
+        Level::Warn,
+        "the policy could not evaluate a request",
+        &[
+            ("uid", uid.into()),
+            ("cause", cause.into()),
+            ("error", error.to_string().into()),
+        ],
+    );
+    match state.config.failure_policy {
+        FailurePolicy::Fail => json!({
+            "uid": uid,
+            "allowed": false,
+            "status": {"code": 500, "message": format!("podsec could not evaluate the request: {error} (failure policy: fail)")},
+        }),
+        FailurePolicy::Ignore => json!({
+            "uid": uid,
+            "allowed": true,
+            "warnings": [format!("podsec could not evaluate the request: {error}; allowed by failure policy ignore")],
+        }),
+    }
+}
+
+/// Serves `router` on `listener` (over TLS when `tls` is given) until `shutdown` completes,
+/// then lets in-flight requests finish (up to `drain`).
+pub async fn serve(
+    listener: TcpListener,
+    tls: Option<Arc<rustls::ServerConfig>>,
+    router: Router,
+    shutdown: impl Future<Output = ()>,
+    drain: Duration,
+) -> Result<()> {
+    let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let service = hyper_util::service::TowerToHyperService::new(router);
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(error) => {
+                    log(Level::Warn, "accept failed", &[("error", error.to_string().into())]);
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let service = service.clone();
+        let acceptor = acceptor.clone();
+        let watcher = graceful.watcher();
+        tokio::spawn(async move {
+            let http = hyper::server::conn::http1::Builder::new();
+            match acceptor {
+                Some(acceptor) => {
+                    let handshake =
+                        tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
+                            .await;
+                    let tls_stream = match handshake {
+                        Ok(Ok(tls_stream)) => tls_stream,
+                        Ok(Err(error)) => {
+                            log(
+                                Level::Debug,
+                                "TLS handshake failed",
+                                &[
+                                    ("peer", peer.to_string().into()),
+                                    ("error", error.to_string().into()),
+                                ],
+                            );
+                            return;
+                        }
+                        Err(_) => return,
+                    };
+                    let connection =
+                        http.serve_connection(hyper_util::rt::TokioIo::new(tls_stream), service);
+                    let _ = watcher.watch(connection).await;
+                }
+                None => {
+                    let connection =
+                        http.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                    let _ = watcher.watch(connection).await;
+                }
+            }
+        });
+    }
+    log(
+        Level::Info,
+        "shutting down: finishing in-flight requests",
+        &[],
+    );
+    if tokio::time::timeout(drain, graceful.shutdown())
+        .await
+        .is_err()
+    {
+        log(
+            Level::Warn,
+            "some connections were still open when the drain period ended",
+            &[],
+        );
+    }
+    Ok(())
+}
