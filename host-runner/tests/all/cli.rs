@@ -186,3 +186,28 @@ fn check_over_the_psa_corpus_gives_one_result_per_file() {
     assert_eq!(report["summary"]["objects"], 4537);
     assert_eq!(report["summary"]["errors"], 0);
 }
+
+#[test]
+fn deploy_manifests_pass_the_restricted_level() {
+    let output = podsec(&[
+        "check",
+        "--format",
+        "json",
+        "--settings-json",
+        r#"{"level": "restricted"}"#,
+        "deploy",
+    ]);
+    let report = json(&output);
+    assert_eq!(output.status.code(), Some(0), "{report}");
+    let deployment = report["results"]
+        .as_array()
+        .expect("results")
+        .iter()
+        .find(|r| r["kind"] == "Deployment" && r["name"] == "podsec")
+        .expect("podsec's own Deployment is checked");
+    assert_eq!(deployment["allowed"], true);
+    assert!(
+        deployment.get("skipped").is_none(),
+        "the Deployment must really be evaluated"
+    );
+}
