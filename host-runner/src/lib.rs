@@ -2,6 +2,7 @@
 //! host that runs it on manifests (`podsec check`), admission requests (`podsec run`) and
 //! as an admission webhook.
 
+pub mod benchdata;
 pub mod commands;
 pub mod manifests;
 pub mod module;

@@ -1,7 +1,7 @@
 //! `podsec`: the Pod Security Standards, as one WebAssembly policy module and its host.
 
 use clap::{Parser, Subcommand};
-use podsec::commands::{check::Check, exit, run::Run, serve::Serve};
+use podsec::commands::{bench::Bench, check::Check, exit, run::Run, serve::Serve};
 use std::process::ExitCode;
 
 /// podsec: the Kubernetes Pod Security Standards (baseline and restricted, every version
@@ -18,6 +18,7 @@ enum Command {
     Check(Check),
     Run(Run),
     Serve(Serve),
+    Bench(Bench),
 }
 
 fn main() -> ExitCode {
@@ -26,6 +27,7 @@ fn main() -> ExitCode {
         Command::Check(check) => check.execute(),
         Command::Run(run) => run.execute(),
         Command::Serve(serve) => serve.execute(),
+        Command::Bench(bench) => bench.execute(),
     };
     match outcome {
         Ok(code) => ExitCode::from(code),

@@ -30,6 +30,7 @@ pub mod defaults;
 mod deser;
 pub mod error;
 pub mod evaluate;
+mod json_path;
 pub mod level;
 pub mod limits;
 pub mod manifest;

@@ -11,6 +11,8 @@ pub const MAX_CONTAINERS: usize = 1024;
 /// The most volumes one pod spec may have.
 pub const MAX_VOLUMES: usize = 1024;
 
-/// The deepest JSON nesting accepted anywhere in a request; checked in one pass over the
-/// bytes before parsing, so a deeply nested document fails fast.
+/// The deepest JSON nesting accepted in the fields podsec reads: serde_json's recursion
+/// limit, which stops the parse with an error. Fields podsec does not read are skipped
+/// without recursion, so nesting there costs only time linear in the request's size,
+/// which [`MAX_REQUEST_BYTES`] bounds.
 pub const MAX_NESTING_DEPTH: usize = 128;

@@ -76,6 +76,13 @@ pub struct PodSpec<'a> {
     /// `spec.runtimeClassName`.
     #[serde(borrow, default)]
     pub runtime_class_name: Option<Cow<'a, str>>,
+    /// `spec.template` of a workload (Deployment, Job, …). A pod's own spec has none; it
+    /// lives here so one pass over the request reads every kind's pod.
+    #[serde(borrow, default)]
+    pub template: Option<Box<PodTemplateSpec<'a>>>,
+    /// `spec.jobTemplate` of a CronJob.
+    #[serde(borrow, default)]
+    pub job_template: Option<Box<JobTemplate<'a>>>,
 }
 
 impl<'a> PodSpec<'a> {
@@ -513,6 +520,14 @@ pub struct PodTemplateSpec<'a> {
     /// `metadata`.
     #[serde(borrow, default)]
     pub metadata: Option<ObjectMeta<'a>>,
+    /// `spec`.
+    #[serde(borrow, default)]
+    pub spec: Option<PodSpec<'a>>,
+}
+
+/// A CronJob's `spec.jobTemplate`: its `spec` is a Job spec, whose `template` is the pod.
+#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+pub struct JobTemplate<'a> {
     /// `spec`.
     #[serde(borrow, default)]
     pub spec: Option<PodSpec<'a>>,

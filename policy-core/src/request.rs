@@ -19,7 +19,8 @@ pub struct ValidationRequest<'a> {
     pub settings: Option<&'a RawValue>,
 }
 
-/// A Kubernetes `AdmissionRequest` (admission.k8s.io/v1).
+/// A Kubernetes `AdmissionRequest` (admission.k8s.io/v1), read in one pass: the objects
+/// are read as the union of the shapes podsec evaluates, everything else is skipped.
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AdmissionRequest<'a> {
@@ -44,12 +45,104 @@ pub struct AdmissionRequest<'a> {
     /// `userInfo`.
     #[serde(borrow, default)]
     pub user_info: Option<UserInfo<'a>>,
-    /// `object`, unparsed.
+    /// `object`.
+    #[serde(borrow, default)]
+    pub object: Option<KubeObject<'a>>,
+    /// `oldObject`.
+    #[serde(borrow, default)]
+    pub old_object: Option<KubeObject<'a>>,
+}
+
+/// The same request with the objects left unread: used to say what is wrong when the
+/// one-pass read fails, and to let objects of kinds podsec does not evaluate through.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LooseAdmissionRequest<'a> {
+    /// `kind`.
+    #[serde(borrow, default)]
+    pub kind: Option<GroupVersionKind<'a>>,
+    /// `subResource`.
+    #[serde(borrow, default)]
+    pub sub_resource: Option<Cow<'a, str>>,
+    /// `namespace`.
+    #[serde(borrow, default)]
+    pub namespace: Option<Cow<'a, str>>,
+    /// `operation`.
+    #[serde(borrow, default)]
+    pub operation: Option<Cow<'a, str>>,
+    /// `userInfo`.
+    #[serde(borrow, default)]
+    pub user_info: Option<UserInfo<'a>>,
+    /// `object`, unread.
     #[serde(borrow, default)]
     pub object: Option<&'a RawValue>,
-    /// `oldObject`, unparsed.
+    /// `oldObject`, unread.
     #[serde(borrow, default)]
     pub old_object: Option<&'a RawValue>,
+}
+
+/// [`ValidationRequest`] with the objects unread.
+#[derive(Debug, Deserialize)]
+pub struct LooseValidationRequest<'a> {
+    /// The admission request.
+    #[serde(borrow)]
+    pub request: LooseAdmissionRequest<'a>,
+    /// The settings.
+    #[serde(borrow, default)]
+    pub settings: Option<&'a RawValue>,
+}
+
+/// Any object, read as the union of the shapes podsec evaluates: a pod's `spec`, a
+/// workload's `spec.template`, a CronJob's `spec.jobTemplate`, a PodTemplate's `template`.
+#[derive(Debug, Default, Deserialize)]
+pub struct KubeObject<'a> {
+    /// `metadata`.
+    #[serde(borrow, default)]
+    pub metadata: Option<ObjectMeta<'a>>,
+    /// `spec`.
+    #[serde(borrow, default)]
+    pub spec: Option<PodSpec<'a>>,
+    /// `template` (PodTemplate).
+    #[serde(borrow, default)]
+    pub template: Option<PodTemplateSpec<'a>>,
+}
+
+impl<'a> KubeObject<'a> {
+    /// The pod (or pod template) of an object of `kind`.
+    pub fn into_pod(self, kind: ResourceKind) -> PodUnderReview<'a> {
+        let object_meta = self.metadata.unwrap_or_default();
+        let template = match kind {
+            ResourceKind::Pod => {
+                let mut spec = self.spec;
+                if let Some(spec) = spec.as_mut() {
+                    spec.number_containers();
+                }
+                return PodUnderReview {
+                    object_meta,
+                    template_meta: None,
+                    spec,
+                };
+            }
+            ResourceKind::PodTemplate => self.template,
+            ResourceKind::CronJob => self
+                .spec
+                .and_then(|s| s.job_template)
+                .and_then(|j| j.spec)
+                .and_then(|s| s.template)
+                .map(|t| *t),
+            _ => self.spec.and_then(|s| s.template).map(|t| *t),
+        };
+        let template = template.unwrap_or_default();
+        let mut spec = template.spec;
+        if let Some(spec) = spec.as_mut() {
+            spec.number_containers();
+        }
+        PodUnderReview {
+            object_meta,
+            template_meta: Some(template.metadata.unwrap_or_default()),
+            spec,
+        }
+    }
 }
 
 /// `kind` of an admission request.
@@ -174,146 +267,36 @@ impl ResourceKind {
 /// A pod spec found in an object, with the metadata of the pod and of the object.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct PodUnderReview<'a> {
-    /// The object's own metadata (for a pod, the same as `pod_meta`).
+    /// The object's own metadata.
     pub object_meta: ObjectMeta<'a>,
-    /// The pod's metadata (a workload's template metadata).
-    pub pod_meta: ObjectMeta<'a>,
+    /// A workload's pod template metadata (`None` for a pod, whose metadata is its own).
+    pub template_meta: Option<ObjectMeta<'a>>,
     /// The pod spec, when the object has one.
     pub spec: Option<PodSpec<'a>>,
 }
 
-#[derive(Deserialize)]
-struct PodObject<'a> {
-    #[serde(borrow, default)]
-    metadata: Option<ObjectMeta<'a>>,
-    #[serde(borrow, default)]
-    spec: Option<PodSpec<'a>>,
-}
-
-#[derive(Deserialize)]
-struct TemplateHolder<'a> {
-    #[serde(borrow, default)]
-    template: Option<PodTemplateSpec<'a>>,
-}
-
-#[derive(Deserialize)]
-struct ControllerObject<'a> {
-    #[serde(borrow, default)]
-    metadata: Option<ObjectMeta<'a>>,
-    #[serde(borrow, default)]
-    spec: Option<TemplateHolder<'a>>,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CronJobSpec<'a> {
-    #[serde(borrow, default)]
-    job_template: Option<JobTemplate<'a>>,
-}
-
-#[derive(Deserialize)]
-struct JobTemplate<'a> {
-    #[serde(borrow, default)]
-    spec: Option<TemplateHolder<'a>>,
-}
-
-#[derive(Deserialize)]
-struct CronJobObject<'a> {
-    #[serde(borrow, default)]
-    metadata: Option<ObjectMeta<'a>>,
-    #[serde(borrow, default)]
-    spec: Option<CronJobSpec<'a>>,
-}
-
-#[derive(Deserialize)]
-struct PodTemplateObject<'a> {
-    #[serde(borrow, default)]
-    metadata: Option<ObjectMeta<'a>>,
-    #[serde(borrow, default)]
-    template: Option<PodTemplateSpec<'a>>,
-}
-
-fn from_template<'a>(
-    object_meta: Option<ObjectMeta<'a>>,
-    template: Option<PodTemplateSpec<'a>>,
-) -> PodUnderReview<'a> {
-    let template = template.unwrap_or_default();
-    PodUnderReview {
-        object_meta: object_meta.unwrap_or_default(),
-        pod_meta: template.metadata.unwrap_or_default(),
-        spec: template.spec,
+impl<'a> PodUnderReview<'a> {
+    /// The pod's metadata: a workload's template metadata, or the pod's own.
+    pub fn pod_meta(&self) -> &ObjectMeta<'a> {
+        self.template_meta.as_ref().unwrap_or(&self.object_meta)
     }
 }
 
-/// Reads the pod (or pod template) out of an object of `kind`. The error names the field
-/// at fault, e.g. `spec.containers[0].securityContext.privileged: invalid type: string
-/// "yes", expected a boolean`.
-pub fn read_pod<'a>(kind: ResourceKind, raw: &'a RawValue) -> Result<PodUnderReview<'a>, String> {
-    parse_pod(kind, raw).map_err(|_| describe_error(kind, raw.get()))
-}
-
-/// Re-reads a document that failed to parse, tracking the path, to say where it failed.
-/// Only the error path pays for the tracking.
-fn describe_error(kind: ResourceKind, json: &str) -> String {
-    fn locate<'de, T: Deserialize<'de>>(json: &'de str) -> String {
-        let mut deserializer = serde_json::Deserializer::from_str(json);
-        match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
-            Ok(_) => "the object could not be read".to_owned(),
-            Err(error) => {
-                let inner = error.inner().to_string();
-                let message = inner.split(" at line ").next().unwrap_or(&inner).to_owned();
-                let path = error.path().to_string();
-                if path == "." {
-                    message
-                } else {
-                    format!("{path}: {message}")
-                }
+/// Says which field of an unreadable object is at fault, e.g.
+/// `spec.containers[0].securityContext.privileged: invalid type: string "yes", expected a
+/// boolean`. Used only after the fast read failed, so only errors pay for finding the path.
+pub fn describe_object_error(json: &str) -> String {
+    match serde_json::from_str::<KubeObject<'_>>(json) {
+        Ok(_) => "the object could not be read".to_owned(),
+        Err(error) => {
+            let inner = error.to_string();
+            let message = inner.split(" at line ").next().unwrap_or(&inner).to_owned();
+            let path = crate::json_path::path_at(json, error.line(), error.column());
+            if path.is_empty() {
+                message
+            } else {
+                format!("{path}: {message}")
             }
         }
     }
-    match kind {
-        ResourceKind::Pod => locate::<PodObject<'_>>(json),
-        ResourceKind::CronJob => locate::<CronJobObject<'_>>(json),
-        ResourceKind::PodTemplate => locate::<PodTemplateObject<'_>>(json),
-        _ => locate::<ControllerObject<'_>>(json),
-    }
-}
-
-fn parse_pod<'a>(
-    kind: ResourceKind,
-    raw: &'a RawValue,
-) -> Result<PodUnderReview<'a>, serde_json::Error> {
-    let json = raw.get();
-    let mut pod = match kind {
-        ResourceKind::Pod => {
-            let pod: PodObject<'a> = serde_json::from_str(json)?;
-            let meta = pod.metadata.unwrap_or_default();
-            PodUnderReview {
-                object_meta: meta.clone(),
-                pod_meta: meta,
-                spec: pod.spec,
-            }
-        }
-        ResourceKind::CronJob => {
-            let cron: CronJobObject<'a> = serde_json::from_str(json)?;
-            let template = cron
-                .spec
-                .and_then(|s| s.job_template)
-                .and_then(|j| j.spec)
-                .and_then(|s| s.template);
-            from_template(cron.metadata, template)
-        }
-        ResourceKind::PodTemplate => {
-            let object: PodTemplateObject<'a> = serde_json::from_str(json)?;
-            from_template(object.metadata, object.template)
-        }
-        _ => {
-            let object: ControllerObject<'a> = serde_json::from_str(json)?;
-            from_template(object.metadata, object.spec.and_then(|s| s.template))
-        }
-    };
-    if let Some(spec) = pod.spec.as_mut() {
-        spec.number_containers();
-    }
-    Ok(pod)
 }

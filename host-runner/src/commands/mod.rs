@@ -1,5 +1,6 @@
 //! The `podsec` subcommands, one file each.
 
+pub mod bench;
 pub mod check;
 pub mod run;
 pub mod serve;

@@ -1,0 +1,17 @@
+//! Profiling driver: evaluates one built-in pod natively in a loop (for perf/callgrind).
+//! Usage: cargo run --release --example profile_native -- [small|typical|large] [iterations]
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let size = match args.next().as_deref() {
+        Some("small") => podsec::benchdata::PodSize::Small,
+        Some("large") => podsec::benchdata::PodSize::Large,
+        _ => podsec::benchdata::PodSize::Typical,
+    };
+    let iterations: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(10_000);
+    let payload = podsec::benchdata::request(size, "baseline");
+    let mut accepted = 0usize;
+    for _ in 0..iterations {
+        accepted += usize::from(policy_core::validate(&payload).accepted);
+    }
+    println!("{accepted} of {iterations} accepted");
+}

@@ -1,0 +1,175 @@
+//! The requests podsec's benchmarks evaluate: a small pod, a typical pod as the API server
+//! sends it (two containers, defaults filled in, ~3 KB), and a large one (20 containers,
+//! many volumes and ports, ~60 KB). Each is a Kubewarden `ValidationRequest`.
+
+use serde_json::{json, Value};
+
+/// The pod sizes benchmarked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PodSize {
+    /// One container, nothing else.
+    Small,
+    /// Two containers with the fields a real Deployment's pod carries.
+    Typical,
+    /// Twenty containers, thirty volumes, many ports and environment variables.
+    Large,
+}
+
+impl PodSize {
+    /// Every size, small first.
+    pub const ALL: [PodSize; 3] = [PodSize::Small, PodSize::Typical, PodSize::Large];
+
+    /// The size's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            PodSize::Small => "small",
+            PodSize::Typical => "typical",
+            PodSize::Large => "large",
+        }
+    }
+}
+
+fn container(name: &str, image: &str, env_vars: usize, ports: usize) -> Value {
+    let env: Vec<Value> = (0..env_vars)
+        .map(|i| json!({"name": format!("SETTING_{i}"), "value": format!("value-{i}-of-{name}")}))
+        .collect();
+    let ports: Vec<Value> = (0..ports)
+        .map(|i| json!({"name": format!("p{i}"), "containerPort": 8080 + i, "protocol": "TCP"}))
+        .collect();
+    json!({
+        "name": name,
+        "image": image,
+        "imagePullPolicy": "IfNotPresent",
+        "env": env,
+        "ports": ports,
+        "resources": {"limits": {"cpu": "500m", "memory": "256Mi"}, "requests": {"cpu": "100m", "memory": "128Mi"}},
+        "livenessProbe": {"httpGet": {"path": "/healthz", "port": 8080, "scheme": "HTTP"}, "initialDelaySeconds": 5,
+                          "periodSeconds": 10, "timeoutSeconds": 1, "successThreshold": 1, "failureThreshold": 3},
+        "securityContext": {"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}, "readOnlyRootFilesystem": true},
+        "volumeMounts": [
+            {"name": "config", "mountPath": "/etc/app", "readOnly": true},
+            {"name": "kube-api-access", "mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "readOnly": true}
+        ],
+        "terminationMessagePath": "/dev/termination-log",
+        "terminationMessagePolicy": "File"
+    })
+}
+
+/// A pod object of the given size.
+pub fn pod(size: PodSize) -> Value {
+    let (containers, volumes, env, ports) = match size {
+        PodSize::Small => (1, 0, 0, 0),
+        PodSize::Typical => (2, 2, 0, 1),
+        PodSize::Large => (20, 30, 40, 6),
+    };
+    if size == PodSize::Small {
+        return json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "small", "namespace": "shop"},
+                      "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}});
+    }
+    let containers: Vec<Value> = (0..containers)
+        .map(|i| {
+            container(
+                &format!("app-{i}"),
+                &format!("registry.example.com/shop/service-{i}:1.4.{i}"),
+                env,
+                ports,
+            )
+        })
+        .collect();
+    let mut volume_list = vec![
+        json!({"name": "config", "configMap": {"name": "app-config", "defaultMode": 420}}),
+        json!({"name": "kube-api-access", "projected": {"defaultMode": 420, "sources": [
+            {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+            {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+            {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}}
+        ]}}),
+    ];
+    for i in volume_list.len()..volumes {
+        volume_list.push(json!({"name": format!("data-{i}"), "emptyDir": {"sizeLimit": "1Gi"}}));
+    }
+    json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": "web-7d4b9c8f6d-x2x9q",
+            "generateName": "web-7d4b9c8f6d-",
+            "namespace": "shop",
+            "uid": "6f1e7a3c-2b8d-4f7e-9c1a-5d3b2e8f4a61",
+            "labels": {"app": "web", "pod-template-hash": "7d4b9c8f6d", "tier": "frontend"},
+            "annotations": {"kubectl.kubernetes.io/restartedAt": "2026-11-20T10:00:00Z"},
+            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-7d4b9c8f6d",
+                                 "uid": "0b8a1f7e-4c2d-4e9b-8a3f-7c6d5e4f3a21", "controller": true, "blockOwnerDeletion": true}]
+        },
+        "spec": {
+            "containers": containers,
+            "volumes": volume_list,
+            "restartPolicy": "Always",
+            "terminationGracePeriodSeconds": 30,
+            "dnsPolicy": "ClusterFirst",
+            "serviceAccountName": "web",
+            "serviceAccount": "web",
+            "securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}},
+            "schedulerName": "default-scheduler",
+            "tolerations": [
+                {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+                {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300}
+            ],
+            "priority": 0,
+            "enableServiceLinks": true,
+            "preemptionPolicy": "PreemptLowerPriority"
+        }
+    })
+}
+
+/// The `ValidationRequest` for `size` at `level` (CREATE of the pod in namespace `shop`).
+pub fn request(size: PodSize, level: &str) -> Vec<u8> {
+    let request = json!({
+        "request": {
+            "uid": "bench-0000",
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "resource": {"group": "", "version": "v1", "resource": "pods"},
+            "requestKind": {"group": "", "version": "v1", "kind": "Pod"},
+            "requestResource": {"group": "", "version": "v1", "resource": "pods"},
+            "name": pod(size)["metadata"]["name"],
+            "namespace": "shop",
+            "operation": "CREATE",
+            "userInfo": {"username": "system:serviceaccount:kube-system:replicaset-controller",
+                         "uid": "a1b2c3d4", "groups": ["system:serviceaccounts", "system:serviceaccounts:kube-system", "system:authenticated"]},
+            "object": pod(size),
+            "oldObject": null,
+            "dryRun": false,
+            "options": {"kind": "CreateOptions", "apiVersion": "meta.k8s.io/v1"}
+        },
+        "settings": {"level": level}
+    });
+    serde_json::to_vec(&request).unwrap_or_default()
+}
+
+/// The AdmissionReview a webhook receives for `size`.
+pub fn admission_review(size: PodSize) -> Vec<u8> {
+    let request: Value = serde_json::from_slice(&request(size, "baseline")).unwrap_or(Value::Null);
+    let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": request["request"]});
+    serde_json::to_vec(&review).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_are_as_advertised() {
+        let typical = request(PodSize::Typical, "baseline").len();
+        let large = request(PodSize::Large, "baseline").len();
+        assert!(
+            (2_500..4_500).contains(&typical),
+            "typical is {typical} bytes"
+        );
+        assert!((45_000..80_000).contains(&large), "large is {large} bytes");
+        let verdict = policy_core::validate(&request(PodSize::Typical, "restricted"));
+        assert!(
+            verdict.accepted,
+            "the typical pod meets restricted: {verdict:?}"
+        );
+        assert!(policy_core::validate(&request(PodSize::Large, "restricted")).accepted);
+    }
+}
