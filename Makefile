@@ -12,9 +12,10 @@ help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 .PHONY: setup
-setup: ## Install the toolchain pieces the build needs (rustfmt, clippy, the wasm target)
+setup: ## Install the toolchain pieces the build needs (rustfmt, clippy, the wasm target, wasm-opt)
 	rustup component add rustfmt clippy
 	rustup target add $(WASM_TARGET)
+	cd tools/wasm-opt && npm ci --no-audit --no-fund --silent
 
 .PHONY: module
 module: setup ## Build dist/podsec.wasm (Kubewarden metadata embedded) and print its size

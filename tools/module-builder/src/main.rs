@@ -1,5 +1,6 @@
 //! Builds the podsec policy module: compiles `wasm-guest` for `wasm32-unknown-unknown`
-//! with the size-optimised `module` profile, then embeds `metadata.yml` as the
+//! with the `module` profile, shrinks it with binaryen's `wasm-opt -O3`, then embeds
+//! `metadata.yml` as the
 //! `io.kubewarden.metadata` custom section (what `kwctl annotate` writes) and prints the
 //! module's size.
 //!
@@ -56,6 +57,7 @@ fn run() -> Result<(), String> {
         return Err(format!("building the guest failed ({status}); is the {TARGET} target installed? (rustup target add {TARGET})"));
     }
     let module_path = target_dir.join(TARGET).join("module/wasm_guest.wasm");
+    let module_path = optimise(&root, &module_path, &target_dir)?;
     let module =
         std::fs::read(&module_path).map_err(|e| format!("{}: {e}", module_path.display()))?;
     let metadata = metadata_json(&root.join("metadata.yml"))?;
@@ -74,6 +76,44 @@ fn run() -> Result<(), String> {
         annotated.len() as f64 / 1000.0
     );
     Ok(())
+}
+
+/// The WebAssembly features rustc enables for the target, which wasm-opt must accept.
+const FEATURES: [&str; 6] = [
+    "--enable-bulk-memory",
+    "--enable-multivalue",
+    "--enable-mutable-globals",
+    "--enable-nontrapping-float-to-int",
+    "--enable-reference-types",
+    "--enable-sign-ext",
+];
+
+/// Runs binaryen's `wasm-opt -O3` (from `$WASM_OPT`, or `tools/wasm-opt`'s npm install)
+/// and returns the optimised module's path; without wasm-opt, says so and keeps the input.
+fn optimise(root: &Path, module: &Path, target_dir: &Path) -> Result<PathBuf, String> {
+    let wasm_opt = std::env::var_os("WASM_OPT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("tools/wasm-opt/node_modules/.bin/wasm-opt"));
+    if !wasm_opt.exists() {
+        eprintln!(
+            "module-builder: wasm-opt not found at {} (run `make module`, which installs it); the module is not shrunk",
+            wasm_opt.display()
+        );
+        return Ok(module.to_owned());
+    }
+    let out = target_dir.join("podsec.opt.wasm");
+    let status = Command::new(&wasm_opt)
+        .arg("-O3")
+        .args(FEATURES)
+        .arg(module)
+        .arg("-o")
+        .arg(&out)
+        .status()
+        .map_err(|e| format!("cannot run {}: {e}", wasm_opt.display()))?;
+    if !status.success() {
+        return Err(format!("wasm-opt failed ({status})"));
+    }
+    Ok(out)
 }
 
 /// `metadata.yml` as the JSON Kubewarden reads, with the protocol version the module speaks.
