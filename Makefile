@@ -33,6 +33,27 @@ demo: build ## Build, then check the sample manifests in fixtures/manifests
 	@$(PODSEC) check --settings-json '{"level": "restricted"}' --format json fixtures/manifests \
 		| python3 -c 'import json,sys; print(json.load(sys.stdin)["summary"])'; true
 
+.PHONY: bench
+bench: build ## Benchmarks: criterion latencies, check throughput, cold start, webhook load; writes docs/BENCHMARKS.md
+	$(CARGO) bench -p podsec --bench evaluate -- --noplot
+	$(CARGO) run --release -p bench-report
+
+FUZZ_SECONDS ?= 150
+FUZZ_TARGETS := validate_bytes validate_structured settings manifests
+
+.PHONY: fuzz
+fuzz: ## Fuzz each target for FUZZ_SECONDS (default 150 s each, 10 min in all), seeded from fixtures/
+	rustup toolchain list | grep -q nightly || rustup toolchain install nightly --profile minimal
+	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
+	@for target in $(FUZZ_TARGETS); do \
+		mkdir -p fuzz/corpus/$$target; \
+		if [ -d fuzz/seeds/$$target ]; then cp fuzz/seeds/$$target/* fuzz/corpus/$$target/; fi; \
+		if [ $$target = manifests ]; then find fixtures -name '*.yaml' -o -name '*.json' | while read f; do cp "$$f" fuzz/corpus/manifests/seed-$$(echo $$f | tr / -); done; fi; \
+		echo "--- fuzzing $$target for $(FUZZ_SECONDS) s"; \
+		(cd fuzz && $(CARGO) +nightly fuzz run $$target corpus/$$target -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -print_final_stats=1) 2>&1 | tee fuzz/$$target.log | grep -E "^#[0-9]+ +(DONE|INITED)|stat::|ERROR|panicked" ; \
+		test $${PIPESTATUS[0]} -eq 0 || exit 1; \
+	done
+
 .PHONY: lint
 lint: ## cargo fmt --check and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check

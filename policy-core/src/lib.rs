@@ -28,6 +28,8 @@
 pub mod checks;
 pub mod defaults;
 mod deser;
+#[cfg(feature = "yaml")]
+pub mod documents;
 pub mod error;
 pub mod evaluate;
 mod json_path;

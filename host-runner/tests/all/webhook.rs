@@ -349,6 +349,19 @@ mod tls {
         }
 
         pub async fn post(&self, path: &str, content_type: &str, body: Vec<u8>) -> (u16, String) {
+            self.try_post(path, content_type, body)
+                .await
+                .expect("response")
+        }
+
+        /// `None` when the server closed the connection before the client finished sending
+        /// (as it may when it answers 413 without reading an oversized body).
+        pub async fn try_post(
+            &self,
+            path: &str,
+            content_type: &str,
+            body: Vec<u8>,
+        ) -> Option<(u16, String)> {
             let stream = tokio::net::TcpStream::connect(self.addr)
                 .await
                 .expect("connect");
@@ -368,15 +381,10 @@ mod tls {
                 .header("content-type", content_type)
                 .body(Full::new(Bytes::from(body)))
                 .expect("request");
-            let response = sender.send_request(request).await.expect("response");
+            let response = sender.send_request(request).await.ok()?;
             let status = response.status().as_u16();
-            let body = response
-                .into_body()
-                .collect()
-                .await
-                .expect("body")
-                .to_bytes();
-            (status, String::from_utf8_lossy(&body).into_owned())
+            let body = response.into_body().collect().await.ok()?.to_bytes();
+            Some((status, String::from_utf8_lossy(&body).into_owned()))
         }
     }
 }
@@ -461,10 +469,10 @@ async fn end_to_end_over_tls() {
 
     let (status, _) = client.post("/validate", json_type, b"{oops".to_vec()).await;
     assert_eq!(status, 400);
-    let (status, _) = client
-        .post("/validate", json_type, vec![b' '; 100 * 1024])
+    let oversized = client
+        .try_post("/validate", json_type, vec![b' '; 100 * 1024])
         .await;
-    assert_eq!(status, 413);
+    assert!(matches!(oversized, None | Some((413, _))), "{oversized:?}");
     let (status, _) = client
         .post("/validate", "application/xml", b"<x/>".to_vec())
         .await;
