@@ -137,14 +137,9 @@ impl Check {
     pub fn execute(self) -> Result<u8> {
         let (module, settings) = self.policy.load()?;
         let files = expand_paths(&self.paths)?;
-        let mut results = Vec::new();
-        for file in &files {
-            for document in read_file(file) {
-                check_document(&module, &settings, document, &mut results);
-            }
-        }
+        let results = check_files(&module, &settings, &files);
         let summary = Summary::of(&results);
-        let mut out = std::io::stdout().lock();
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         match self.format {
             Format::Json => {
                 let report = Report {
@@ -156,8 +151,43 @@ impl Check {
             }
             Format::Human => print_human(&mut out, &results, &summary)?,
         }
+        out.flush()?;
         Ok(summary.exit_code())
     }
+}
+
+/// Reads and judges `files` on every core (one file at a time per worker), keeping the
+/// results in file order.
+pub fn check_files(module: &PolicyModule, settings: &Value, files: &[PathBuf]) -> Vec<CheckResult> {
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(files.len().max(1));
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let per_file: Vec<std::sync::Mutex<Vec<CheckResult>>> = files
+        .iter()
+        .map(|_| std::sync::Mutex::new(Vec::new()))
+        .collect();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            scope.spawn(|| loop {
+                let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                let Some(file) = files.get(index) else { break };
+                let mut results = Vec::new();
+                for document in read_file(file) {
+                    check_document(module, settings, document, &mut results);
+                }
+                if let Some(slot) = per_file.get(index) {
+                    if let Ok(mut slot) = slot.lock() {
+                        *slot = results;
+                    }
+                }
+            });
+        }
+    });
+    per_file
+        .into_iter()
+        .flat_map(|slot| slot.into_inner().unwrap_or_default())
+        .collect()
 }
 
 /// Judges every object a parsed document holds.
