@@ -84,30 +84,21 @@ fn explain_unreadable(input: &[u8], error: &serde_json::Error) -> Result<Evaluat
         .map_err(|e| Error::InvalidRequest(format!("not a ValidationRequest: {e}")))?;
     let settings = read_settings(loose.settings)?;
     let request = &loose.request;
-    let verdict = Verdict {
-        kind: request.kind.as_ref().map(|k| k.kind.to_string()),
-        namespace: request.namespace.as_deref().map(str::to_owned),
-        allowed: true,
-        ..Verdict::default()
+    let head = RequestHead {
+        operation: request.operation.as_deref(),
+        kind: request.kind.as_ref(),
+        sub_resource: request.sub_resource.as_deref(),
+        namespace: request.namespace.as_deref(),
+        name: None,
+        username: request
+            .user_info
+            .as_ref()
+            .and_then(|u| u.username.as_deref()),
     };
-    let kind = match route(
-        request.operation.as_deref(),
-        request.kind.as_ref(),
-        request.sub_resource.as_deref(),
-    ) {
-        Route::Evaluate(kind) => kind,
-        Route::Skip(why) => return Ok(skipped(verdict, why)),
+    let kind = match admit_to_checks(&head, &settings) {
+        Gate::Check(kind) => kind,
+        Gate::Skip(evaluation) => return Ok(*evaluation),
     };
-    if settings.level == Level::Privileged {
-        return Ok(skipped(verdict, "the level is privileged".to_owned()));
-    }
-    let username = request
-        .user_info
-        .as_ref()
-        .and_then(|u| u.username.as_deref());
-    if let Some(why) = request_exemption(request.namespace.as_deref(), username, &settings) {
-        return Ok(skipped(verdict, why));
-    }
     for (label, raw) in [("", request.object), ("oldObject: ", request.old_object)] {
         if let Some(raw) = raw {
             if serde_json::from_str::<KubeObject<'_>>(raw.get()).is_err() {
@@ -129,31 +120,22 @@ pub fn evaluate_request(
     request: AdmissionRequest<'_>,
     settings: &Settings,
 ) -> Result<Evaluation, Error> {
-    let mut verdict = Verdict {
-        kind: request.kind.as_ref().map(|k| k.kind.to_string()),
-        namespace: request.namespace.as_deref().map(str::to_owned),
-        name: request.name.as_deref().map(str::to_owned),
-        allowed: true,
-        ..Verdict::default()
+    let head = RequestHead {
+        operation: request.operation.as_deref(),
+        kind: request.kind.as_ref(),
+        sub_resource: request.sub_resource.as_deref(),
+        namespace: request.namespace.as_deref(),
+        name: request.name.as_deref(),
+        username: request
+            .user_info
+            .as_ref()
+            .and_then(|u| u.username.as_deref()),
     };
-    let kind = match route(
-        request.operation.as_deref(),
-        request.kind.as_ref(),
-        request.sub_resource.as_deref(),
-    ) {
-        Route::Evaluate(kind) => kind,
-        Route::Skip(why) => return Ok(skipped(verdict, why)),
+    let kind = match admit_to_checks(&head, settings) {
+        Gate::Check(kind) => kind,
+        Gate::Skip(evaluation) => return Ok(*evaluation),
     };
-    if settings.level == Level::Privileged {
-        return Ok(skipped(verdict, "the level is privileged".to_owned()));
-    }
-    let username = request
-        .user_info
-        .as_ref()
-        .and_then(|u| u.username.as_deref());
-    if let Some(why) = request_exemption(request.namespace.as_deref(), username, settings) {
-        return Ok(skipped(verdict, why));
-    }
+    let mut verdict = head.verdict();
     let is_update = request.operation.as_deref() == Some("UPDATE");
     let object = request.object.ok_or_else(|| {
         Error::InvalidObject(format!("the {} request has no object", kind.as_str()))
@@ -203,6 +185,52 @@ pub fn evaluate_request(
     let findings = run_checks(&checks, &ctx);
     let object = (kind != ResourceKind::Pod).then(|| object_label(kind, verdict.name.as_deref()));
     Ok(conclude(verdict, findings, settings, object))
+}
+
+/// The fields of a request that decide whether the checks run at all.
+struct RequestHead<'r> {
+    operation: Option<&'r str>,
+    kind: Option<&'r GroupVersionKind<'r>>,
+    sub_resource: Option<&'r str>,
+    namespace: Option<&'r str>,
+    name: Option<&'r str>,
+    username: Option<&'r str>,
+}
+
+impl RequestHead<'_> {
+    /// An allowing verdict naming the request's object.
+    fn verdict(&self) -> Verdict {
+        Verdict {
+            kind: self.kind.map(|k| k.kind.to_string()),
+            namespace: self.namespace.map(str::to_owned),
+            name: self.name.map(str::to_owned),
+            allowed: true,
+            ..Verdict::default()
+        }
+    }
+}
+
+enum Gate {
+    /// Run the checks for this kind.
+    Check(ResourceKind),
+    /// Answer without checks.
+    Skip(Box<Evaluation>),
+}
+
+/// Routing, the privileged level and the request-level exemptions, in that order.
+fn admit_to_checks(head: &RequestHead<'_>, settings: &Settings) -> Gate {
+    let skip = |why: String| Gate::Skip(Box::new(skipped(head.verdict(), why)));
+    let kind = match route(head.operation, head.kind, head.sub_resource) {
+        Route::Evaluate(kind) => kind,
+        Route::Skip(why) => return skip(why),
+    };
+    if settings.level == Level::Privileged {
+        return skip("the level is privileged".to_owned());
+    }
+    match request_exemption(head.namespace, head.username, settings) {
+        Some(why) => skip(why),
+        None => Gate::Check(kind),
+    }
 }
 
 enum Route {
