@@ -553,4 +553,16 @@ policy. The plan: keep one fresh instance per evaluation, but instantiate it bef
 request arrives (a small pool of pre-instantiated, never-used instances refilled by a
 background thread), taking the ~30 µs off the request path; and shrink the pages an
 instance touches (smaller guest stack, fewer heap pages) to cut the fault count.
+
+The same fixed cost bounds the other two throughput figures on this two-core machine:
+
+- `podsec check` spends, per object, one fresh instance (~40–50 µs of CPU), the YAML or JSON
+  read of the manifest, and the report; files are judged on both cores. Two cores of
+  instantiation alone cap it near 40,000 objects/s; the rest of the gap is parsing the
+  manifest into a JSON value and serialising it again for the module. Plan: the instance
+  pool above, and handing the module the manifest's bytes without the round trip.
+- `podsec serve` at 64 connections shares the two cores with the load generator and with
+  TLS; each request costs a fresh instance plus the evaluation (~50 µs) and the TLS and
+  HTTP work. With the instance pool the evaluation's share halves; a second machine for
+  the load generator would show the server's own ceiling.
 "#;
