@@ -42,7 +42,7 @@ FUZZ_SECONDS ?= 150
 FUZZ_TARGETS := validate_bytes validate_structured settings manifests
 
 .PHONY: fuzz
-fuzz: ## Fuzz each target for FUZZ_SECONDS (default 150 s each, 10 min in all), seeded from fixtures/
+fuzz: ## Fuzz each target for FUZZ_SECONDS (150 s each, 10 min in all), then replay the corpora through the module
 	rustup toolchain list | grep -q nightly || rustup toolchain install nightly --profile minimal
 	command -v cargo-fuzz >/dev/null || $(CARGO) install cargo-fuzz --locked
 	@for target in $(FUZZ_TARGETS); do \
@@ -53,6 +53,7 @@ fuzz: ## Fuzz each target for FUZZ_SECONDS (default 150 s each, 10 min in all), 
 		(cd fuzz && $(CARGO) +nightly fuzz run $$target corpus/$$target -- -max_total_time=$(FUZZ_SECONDS) -rss_limit_mb=2048 -print_final_stats=1) 2>&1 | tee fuzz/$$target.log | grep -E "^#[0-9]+ +(DONE|INITED)|stat::|ERROR|panicked" ; \
 		test $${PIPESTATUS[0]} -eq 0 || exit 1; \
 	done
+	$(CARGO) run --release --example replay_corpus -p podsec -- fuzz/corpus
 
 .PHONY: lint
 lint: ## cargo fmt --check and clippy with warnings as errors
