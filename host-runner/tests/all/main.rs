@@ -3,5 +3,6 @@
 mod cases;
 mod cli;
 mod hostile;
+mod properties;
 mod runtimes;
 mod webhook;
