@@ -8,7 +8,7 @@ use crate::request::{
     describe_object_error, AdmissionRequest, GroupVersionKind, KubeObject, LooseValidationRequest,
     PodUnderReview, ResourceKind, ValidationRequest,
 };
-use crate::response::{SettingsValidationResponse, ValidationResponse, Verdict, Violation};
+use crate::response::{SettingsValidationResponse, ValidationResponse, Verdict};
 use crate::settings::{matches_pattern, Effect, Settings};
 use crate::{Error, Level};
 use serde_json::value::RawValue;
@@ -31,8 +31,13 @@ pub struct Evaluation {
 pub fn validate(input: &[u8]) -> ValidationResponse {
     match evaluate(input) {
         Ok(evaluation) => evaluation.response,
-        Err(error) => ValidationResponse::reject(format!("podsec: {error}"), 400),
+        Err(error) => rejection(&error),
     }
+}
+
+/// The response for input that cannot be evaluated: rejected, code 400, the reason.
+pub fn rejection(error: &Error) -> ValidationResponse {
+    ValidationResponse::reject(format!("podsec: {error}"), 400)
 }
 
 /// Kubewarden's `validate_settings`: a settings document in, `{valid, message}` out.
@@ -145,11 +150,7 @@ pub fn evaluate_request(
         verdict.name = pod.object_meta.name.as_deref().map(str::to_owned);
     }
     if pod.spec.is_none() {
-        let (spec_path, _) = kind.pod_paths();
-        return Err(Error::InvalidObject(format!(
-            "{} has no {spec_path}",
-            object_label(kind, verdict.name.as_deref())
-        )));
+        return Err(missing_spec(kind, verdict.name.as_deref()));
     }
     if let Some(why) = object_exemption(&pod, settings) {
         return Ok(skipped(verdict, why));
@@ -166,7 +167,7 @@ pub fn evaluate_request(
         }
     }
     let Some(mut spec) = pod.spec.take() else {
-        return Ok(skipped(verdict, "the object has no pod spec".to_owned()));
+        return Err(missing_spec(kind, verdict.name.as_deref()));
     };
     enforce_limits(&spec)?;
     exclude_containers(&mut spec, settings);
@@ -410,6 +411,12 @@ fn exclude_containers(spec: &mut PodSpec<'_>, settings: &Settings) {
     spec.ephemeral_containers.retain(keep);
 }
 
+/// The error for an object of an evaluated kind without a pod spec.
+fn missing_spec(kind: ResourceKind, name: Option<&str>) -> Error {
+    let (spec_path, _) = kind.pod_paths();
+    Error::InvalidObject(format!("{} has no {spec_path}", object_label(kind, name)))
+}
+
 /// `Deployment "web"`, for messages about workloads.
 fn object_label(kind: ResourceKind, name: Option<&str>) -> String {
     match name {
@@ -450,7 +457,6 @@ fn conclude(
     let prefix = object.map(|o| format!("{o}: ")).unwrap_or_default();
     let label = settings.policy_label();
     let detail = forbidden_detail(&findings);
-    verdict.violations = findings.iter().flat_map(Violation::from_finding).collect();
     verdict.findings = findings;
     let response = match settings.effect {
         Effect::Deny => {

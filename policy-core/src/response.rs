@@ -105,13 +105,30 @@ pub struct Verdict {
     pub message: Option<String>,
     /// Warnings (the `audit` effect).
     pub warnings: Vec<String>,
-    /// Every field at fault, check by check in PSA's order.
-    pub violations: Vec<Violation>,
+    /// The failing checks in PSA's order, each with its reason, detail and fields.
+    /// Serialized as `violations`: one entry per field at fault (see [`Verdict::violations`]),
+    /// built only when the verdict is serialized, not on every `validate`.
+    #[serde(rename = "violations", serialize_with = "serialize_violations")]
+    pub findings: Vec<Finding>,
     /// Why the checks did not run, when they did not (an exemption, an operation or kind
     /// that is not evaluated, an insignificant update).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
-    /// The failing checks in order, each with PSA's `reason (detail)` text.
-    #[serde(skip)]
-    pub findings: Vec<Finding>,
+}
+
+impl Verdict {
+    /// Every field at fault, check by check in PSA's order.
+    pub fn violations(&self) -> Vec<Violation> {
+        self.findings
+            .iter()
+            .flat_map(Violation::from_finding)
+            .collect()
+    }
+}
+
+fn serialize_violations<S: serde::Serializer>(
+    findings: &[Finding],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(findings.iter().flat_map(Violation::from_finding))
 }

@@ -135,7 +135,8 @@ fn check_fixture(path: &Path) -> Result<(), String> {
         _ => {}
     }
     if let Some(want) = &expect.paths {
-        let paths: Vec<&str> = verdict.violations.iter().map(|v| v.path.as_str()).collect();
+        let violations = verdict.violations();
+        let paths: Vec<&str> = violations.iter().map(|v| v.path.as_str()).collect();
         if paths != *want {
             return Err(format!("paths {paths:?}, want {want:?}"));
         }

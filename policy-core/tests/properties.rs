@@ -218,8 +218,8 @@ proptest! {
         let sorted = judge_bytes(&serde_json::to_vec(&request).expect("serializes"));
         let reversed = judge_bytes(reversed_json(&request).as_bytes());
         prop_assert_eq!(sorted.allowed, reversed.allowed);
-        prop_assert_eq!(sorted.message, reversed.message);
-        prop_assert_eq!(sorted.violations, reversed.violations);
+        prop_assert_eq!(&sorted.message, &reversed.message);
+        prop_assert_eq!(sorted.violations(), reversed.violations());
     }
 
     #[test]

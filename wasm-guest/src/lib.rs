@@ -54,7 +54,7 @@ pub fn evaluate(payload: &[u8]) -> CallResult {
             "verdict": verdict,
         }),
         Err(error) => serde_json::json!({
-            "response": policy_core::validate(payload),
+            "response": policy_core::evaluate::rejection(&error),
             "error": error.to_string(),
         }),
     };

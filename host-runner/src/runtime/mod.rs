@@ -90,7 +90,7 @@ impl fmt::Display for CallError {
                 "the policy tried to use more than its memory limit of {} MiB and was stopped",
                 limit / (1024 * 1024)
             ),
-            CallError::Trap(trap) => write!(f, "the policy crashed (wasm trap: {trap})"),
+            CallError::Trap(trap) => write!(f, "the policy crashed ({trap})"),
             CallError::Guest(message) => write!(f, "the policy returned an error: {message}"),
             CallError::Protocol(message) => {
                 write!(f, "the policy broke the waPC protocol: {message}")
