@@ -59,6 +59,7 @@ pub fn read_file(path: &Path) -> Vec<Document> {
             index: 0,
             line: 1,
             content: Err(format!("cannot read {source}: {error}")),
+            error_at: None,
         }],
     }
 }

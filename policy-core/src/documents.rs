@@ -17,6 +17,26 @@ pub struct Document {
     pub line: usize,
     /// The parsed document, or why it could not be parsed (with its position).
     pub content: Result<Value, String>,
+    /// Where a parse error is, as (line, column), both 1-based, when the parser says.
+    pub error_at: Option<(usize, usize)>,
+}
+
+impl Document {
+    /// The byte offset in the whole input where this document's text starts (its first
+    /// line), for [`crate::locate::locate`].
+    pub fn offset_in(&self, text: &str) -> usize {
+        line_offset(text, self.line)
+    }
+}
+
+/// The byte offset of 1-based `line` in `text` (the end of the text past its last line).
+pub fn line_offset(text: &str, line: usize) -> usize {
+    if line <= 1 {
+        return 0;
+    }
+    text.match_indices('\n')
+        .nth(line.saturating_sub(2))
+        .map_or(text.len(), |(at, _)| at.saturating_add(1))
 }
 
 /// Splits text into documents: JSON (one value; an array gives its items) when it starts
@@ -42,14 +62,19 @@ pub fn parse_documents(source: &str, text: &str) -> Vec<Document> {
                     index: documents.len(),
                     line,
                     content: Ok(value),
+                    error_at: None,
                 });
                 continue;
             }
         }
+        let mut error_at = None;
         let content = serde_saphyr::from_str::<Value>(&chunk).map_err(|e| {
             let position = e
                 .location()
                 .map(|l| (l.line() as usize, l.column() as usize));
+            error_at = Some(position.map_or((line, 1), |(l, c)| {
+                (line.saturating_add(l.saturating_sub(1)), c.max(1))
+            }));
             match position {
                 Some((l, c)) => format!(
                     "{source}:{}:{c}: invalid YAML: {}",
@@ -68,6 +93,7 @@ pub fn parse_documents(source: &str, text: &str) -> Vec<Document> {
             index: documents.len(),
             line,
             content,
+            error_at,
         });
     }
     documents
@@ -83,6 +109,7 @@ fn parse_json(source: &str, text: &str) -> Vec<Document> {
                 index,
                 line: 1,
                 content: Ok(item),
+                error_at: None,
             })
             .collect(),
         Ok(value) => vec![Document {
@@ -90,6 +117,7 @@ fn parse_json(source: &str, text: &str) -> Vec<Document> {
             index: 0,
             line: 1,
             content: Ok(value),
+            error_at: None,
         }],
         Err(error) => vec![Document {
             source: source.to_owned(),
@@ -100,6 +128,7 @@ fn parse_json(source: &str, text: &str) -> Vec<Document> {
                 error.line(),
                 error.column()
             )),
+            error_at: Some((error.line(), error.column().max(1))),
         }],
     }
 }
@@ -157,6 +186,11 @@ mod tests {
             error.starts_with("f.yaml:7:") || error.starts_with("f.yaml:8:"),
             "{error}"
         );
+        assert!(
+            matches!(docs[2].error_at, Some((7 | 8, _))),
+            "{:?}",
+            docs[2].error_at
+        );
         assert_eq!(docs[3].content, Ok(serde_json::json!({"d": 4})));
         assert_eq!(docs[3].index, 3);
     }
@@ -168,5 +202,8 @@ mod tests {
         let bad = parse_documents("f.json", "{\n  \"a\": ,\n}");
         let error = bad[0].content.clone().unwrap_err();
         assert!(error.starts_with("f.json:2:"), "{error}");
+        assert_eq!(bad[0].error_at.map(|(line, _)| line), Some(2));
+        assert_eq!(line_offset("a\nb\nc", 3), 4);
+        assert_eq!(line_offset("a\nb", 9), 3);
     }
 }

@@ -35,6 +35,8 @@ pub mod evaluate;
 mod json_path;
 pub mod level;
 pub mod limits;
+#[cfg(feature = "yaml")]
+pub mod locate;
 pub mod manifest;
 pub mod pod;
 pub mod request;

@@ -23,20 +23,55 @@ pub enum Document {
 /// `*List` kind with `items`) gives its items, an `AdmissionReview` its request, anything
 /// else itself.
 pub fn documents(value: Value) -> Vec<Document> {
+    located_documents(value)
+        .into_iter()
+        .map(|(_, document)| document)
+        .collect()
+}
+
+/// [`documents`], each with the field path of its object in the parsed document (`""` for
+/// the document itself, `items[2]` for a `List` item, `request.object` for an
+/// AdmissionReview), so a violation's path can be found in the text.
+pub fn located_documents(value: Value) -> Vec<(String, Document)> {
+    let mut out = Vec::new();
+    unfold(String::new(), value, &mut out);
+    out
+}
+
+fn unfold(at: String, value: Value, out: &mut Vec<(String, Document)>) {
     let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
     if kind == "AdmissionReview" {
         let request = value.get("request").cloned().unwrap_or(Value::Null);
-        return vec![Document::Request(request)];
+        out.push((join_path(&at, "request.object"), Document::Request(request)));
+        return;
     }
     if kind.ends_with("List") {
         if let Some(Value::Array(items)) = value.get("items") {
-            return items.iter().cloned().flat_map(documents).collect();
+            for (index, item) in items.iter().enumerate() {
+                unfold(
+                    join_path(&at, &format!("items[{index}]")),
+                    item.clone(),
+                    out,
+                );
+            }
+            return;
         }
     }
     if kind.is_empty() && value.get("uid").is_some() && value.get("operation").is_some() {
-        return vec![Document::Request(value)];
+        out.push((join_path(&at, "object"), Document::Request(value)));
+        return;
     }
-    vec![Document::Object(value)]
+    out.push((at, Document::Object(value)));
+}
+
+/// `prefix.path`, or either alone when the other is empty.
+pub fn join_path(prefix: &str, path: &str) -> String {
+    match (prefix.is_empty(), path.is_empty()) {
+        (true, _) => path.to_owned(),
+        (_, true) => prefix.to_owned(),
+        _ if path.starts_with('[') => format!("{prefix}{path}"),
+        _ => format!("{prefix}.{path}"),
+    }
 }
 
 /// The identity of an object, for reports: kind, namespace and name.
@@ -130,6 +165,17 @@ mod tests {
         );
         let bare = json!({"uid": "1", "operation": "CREATE"});
         assert!(matches!(documents(bare).as_slice(), [Document::Request(_)]));
+        let nested = json!({"kind": "List", "items": [{"kind": "Pod"}, {"kind": "AdmissionReview", "request": {}}]});
+        let paths: Vec<String> = located_documents(nested)
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect();
+        assert_eq!(paths, ["items[0]", "items[1].request.object"]);
+        assert_eq!(
+            join_path("items[1]", "spec.hostPID"),
+            "items[1].spec.hostPID"
+        );
+        assert_eq!(join_path("", "spec"), "spec");
     }
 
     #[test]
