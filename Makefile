@@ -4,6 +4,8 @@ CARGO ?= cargo
 WASM_TARGET := wasm32-unknown-unknown
 MODULE_TARGET_DIR := target/podsec-module
 PODSEC := target/release/podsec
+# The playground's wasm-bindgen CLI must match the wasm-bindgen crate (wasm-guest/Cargo.toml).
+WASM_BINDGEN_VERSION := 0.2.130
 
 .DEFAULT_GOAL := help
 
@@ -12,10 +14,22 @@ help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 .PHONY: setup
-setup: ## Install the toolchain pieces the build needs (rustfmt, clippy, the wasm target, wasm-opt)
+setup: ## Install the toolchain pieces the build needs (rustfmt, clippy, the wasm target, wasm-opt, the playground's npm packages)
 	rustup component add rustfmt clippy
 	rustup target add $(WASM_TARGET)
 	cd tools/wasm-opt && npm ci --no-audit --no-fund --silent
+	cd playground && npm ci --no-audit --no-fund --silent
+
+.PHONY: wasm-bindgen
+wasm-bindgen: ## Install the wasm-bindgen CLI the playground build needs (once)
+	@wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $(WASM_BINDGEN_VERSION)" \
+		|| $(CARGO) install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
+
+.PHONY: browser
+browser: ## Install Debian's chromium for the browser tests (once)
+	@command -v chromium >/dev/null || { \
+		SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
 
 .PHONY: module
 module: setup ## Build dist/podsec.wasm (Kubewarden metadata embedded) and print its size
@@ -32,6 +46,15 @@ demo: build ## Build, then check the sample manifests in fixtures/manifests
 	@echo "--- the same at level restricted, as JSON summary"
 	@$(PODSEC) check --settings-json '{"level": "restricted"}' --format json fixtures/manifests \
 		| python3 -c 'import json,sys; print(json.load(sys.stdin)["summary"])'; true
+
+.PHONY: playground
+playground: setup wasm-bindgen ## Build the browser playground into dist/playground (open dist/playground/index.html)
+	cd playground && node build.mjs
+
+.PHONY: playground-test
+playground-test: playground browser ## The playground's browser tests in headless Chromium (needs a podsec binary: make test builds one)
+	$(CARGO) build -p podsec
+	cd playground && node --test tests/
 
 .PHONY: bench
 bench: build ## Benchmarks: criterion latencies, check throughput, cold start, webhook load; writes docs/BENCHMARKS.md
@@ -59,10 +82,13 @@ fuzz: ## Fuzz each target for FUZZ_SECONDS (150 s each, 10 min in all), then rep
 lint: ## cargo fmt --check and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) clippy -p wasm-guest --no-default-features --features playground --all-targets -- -D warnings
 
 .PHONY: test
-test: setup lint ## Lint, then every test: unit, fixtures, PSA conformance, three runtimes, sandbox, CLI
+test: setup lint ## Lint, then every test: unit, fixtures, PSA conformance, three runtimes, sandbox, CLI, the playground in Chromium
 	$(CARGO) test --workspace
+	$(CARGO) test -p wasm-guest --no-default-features --features playground
+	$(MAKE) playground-test
 
 .PHONY: clean
 clean: ## Remove build output

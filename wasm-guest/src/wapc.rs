@@ -1,17 +1,4 @@
-//! podsec's policy module: policy-core behind Kubewarden's policy protocol over waPC.
-//!
-//! Operations (documented with every JSON shape in `docs/ABI.md`):
-//! - `validate`: `ValidationRequest` → `ValidationResponse`
-//! - `validate_settings`: settings → `{"valid", "message"}`
-//! - `protocol_version`: → `"v1"`
-//! - `evaluate` (podsec's own): `ValidationRequest` → `{"response", "verdict"}` (or
-//!   `{"response", "error"}`), the response plus every violation with its field path, for
-//!   `podsec check` and tools.
-//!
-//! The module is built for `wasm32-unknown-unknown`, so its only imports are waPC's.
-
-// `#[no_mangle]` is how a wasm module names its exports; nothing else here is unsafe.
-#![allow(unsafe_code)]
+//! The waPC side: Kubewarden's policy protocol.
 
 use policy_core::Evaluation;
 use wapc_guest::{register_function, CallResult};
@@ -20,6 +7,8 @@ use wapc_guest::{register_function, CallResult};
 pub const PROTOCOL_VERSION: &str = "v1";
 
 /// Registers the operations; waPC hosts call it once per instance.
+// `#[no_mangle]` is how a wasm module names its exports; nothing else here is unsafe.
+#[allow(unsafe_code)]
 #[no_mangle]
 pub extern "C" fn wapc_init() {
     register_function("validate", validate);

@@ -1,0 +1,275 @@
+// The playground page: two editors, the pickers, the examples menu and the verdict panel,
+// with podsec's engine (policy-core over wasm-bindgen) evaluating on every change.
+
+import init, { about, evaluate } from "podsec-engine";
+import engineBytes from "podsec-engine-wasm";
+import examples from "podsec-examples";
+import { createEditor, highlightLine, markLines, setText } from "./editor.js";
+import { decodeState, encodeState } from "./share.js";
+
+const started = performance.now();
+const $ = (id) => document.getElementById(id);
+
+const DEFAULT_EXAMPLE = "pods/privileged-denied.yaml";
+
+const state = { object: "", settings: "", level: "baseline", version: "latest", preset: "" };
+let objectEditor;
+let settingsEditor;
+let info;
+let pending = 0;
+let evaluations = 0;
+
+function element(tag, attributes = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [key, value] of Object.entries(attributes)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (key === "class") node.className = value;
+    else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+    else node.setAttribute(key, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+function fillSelect(select, values, labels = {}) {
+  for (const value of values) select.append(element("option", { value }, labels[value] ?? value));
+}
+
+function overrides() {
+  return JSON.stringify({
+    level: state.level,
+    version: state.version,
+    preset: state.preset === "" ? null : state.preset,
+  });
+}
+
+function identity(result) {
+  const kind = result.kind ?? "object";
+  const where = [result.namespace, result.name].filter(Boolean).join("/");
+  return where ? `${kind} ${where}` : kind;
+}
+
+function jump(view, line) {
+  if (line) highlightLine(view, line);
+}
+
+function violationRow(violation) {
+  const where = violation.line
+    ? violation.exact
+      ? `line ${violation.line}`
+      : `line ${violation.line} (field missing here)`
+    : "";
+  return element(
+    "li",
+    {},
+    element(
+      "button",
+      {
+        type: "button",
+        class: "violation",
+        "data-testid": "violation",
+        "data-check": violation.check,
+        "data-line": violation.line,
+        "aria-label": `${violation.check}: ${violation.detail}, ${violation.path}${where ? `, ${where}` : ""}`,
+        onclick: () => jump(objectEditor, violation.line),
+      },
+      element("span", { class: "check" }, violation.check),
+      element("span", { class: "detail" }, `${violation.reason}: ${violation.detail}`),
+      element("code", { class: "path" }, violation.path),
+      where && element("span", { class: "where" }, where),
+    ),
+  );
+}
+
+function resultCard(result) {
+  if (result.error) {
+    return element(
+      "article",
+      { class: "result error", "data-testid": "result" },
+      element("h3", {}, element("span", { class: "badge error" }, "Error"), ` document ${result.document + 1}`),
+      element(
+        "button",
+        {
+          type: "button",
+          class: "parse-error",
+          "data-testid": "parse-error",
+          "data-line": result.errorLine ?? result.line,
+          onclick: () => jump(objectEditor, result.errorLine ?? result.line),
+        },
+        result.errorLine ? `Line ${result.errorLine}, column ${result.errorColumn}: ` : "",
+        result.error,
+      ),
+    );
+  }
+  const verdict = result.allowed ? (result.warnings?.length ? "audited" : "allowed") : "denied";
+  const label = { allowed: "Allowed", denied: "Denied", audited: "Allowed with warnings" }[verdict];
+  return element(
+    "article",
+    { class: `result ${verdict}`, "data-testid": "result", "data-allowed": String(result.allowed) },
+    element("h3", {}, element("span", { class: `badge ${verdict}` }, label), ` ${identity(result)}`, element("small", {}, ` from line ${result.line}`)),
+    result.message && element("p", { class: "message", "data-testid": "message" }, result.message),
+    result.warnings?.length > 0 &&
+      element("ul", { class: "warnings" }, result.warnings.map((w) => element("li", { "data-testid": "warning" }, w))),
+    result.skipped && element("p", { class: "skipped" }, `Not checked: ${result.skipped}`),
+    result.violations?.length > 0 && element("ul", { class: "violations", "aria-label": "Violations" }, result.violations.map(violationRow)),
+  );
+}
+
+function render(answer) {
+  const body = $("verdict-body");
+  const objectMarks = [];
+  const settingsMarks = [];
+  const cards = [];
+  if (!answer.settings.valid) {
+    const line = answer.settings.line;
+    if (line) settingsMarks.push({ line, kind: "error", title: answer.settings.message });
+    cards.push(
+      element(
+        "article",
+        { class: "result error", "data-testid": "settings-error" },
+        element("h3", {}, element("span", { class: "badge error" }, "Settings"), " not valid"),
+        element(
+          "button",
+          { type: "button", class: "parse-error", "data-line": line, onclick: () => jump(settingsEditor, line) },
+          line ? `Line ${line}, column ${answer.settings.column}: ` : "",
+          answer.settings.message,
+        ),
+      ),
+    );
+  }
+  for (const result of answer.results) {
+    if (result.error && result.errorLine) objectMarks.push({ line: result.errorLine, kind: "error", title: result.error });
+    for (const violation of result.violations ?? []) {
+      if (violation.line) objectMarks.push({ line: violation.line, kind: "violation", title: `${violation.check}: ${violation.detail}` });
+    }
+    cards.push(resultCard(result));
+  }
+  const counted = answer.results.filter((r) => !r.error);
+  const denied = counted.filter((r) => !r.allowed).length;
+  const errors = answer.results.length - counted.length;
+  let summary;
+  if (!answer.settings.valid) summary = "Fix the settings to evaluate.";
+  else if (answer.results.length === 0) summary = "Nothing to evaluate: the object editor is empty.";
+  else {
+    const noun = answer.results.length === 1 ? "object" : "objects";
+    summary = `${answer.results.length} ${noun}: ${counted.length - denied} allowed, ${denied} denied${errors ? `, ${errors} not readable` : ""}.`;
+  }
+  body.replaceChildren(element("p", { class: "summary", "data-testid": "summary" }, summary), ...cards);
+  markLines(objectEditor, objectMarks);
+  markLines(settingsEditor, settingsMarks);
+}
+
+function runEvaluation() {
+  pending = 0;
+  let answer;
+  try {
+    answer = JSON.parse(evaluate(state.object, state.settings, overrides()));
+  } catch (error) {
+    $("verdict-body").replaceChildren(element("p", { class: "result error" }, `The engine failed: ${error}`));
+    return;
+  }
+  render(answer);
+  evaluations += 1;
+  if (evaluations === 1) window.podsecPlayground.firstEvaluationMs = performance.now() - started;
+  document.body.dataset.evaluations = String(evaluations);
+}
+
+function schedule() {
+  if (pending) return;
+  pending = requestAnimationFrame(runEvaluation);
+}
+
+function applyState(next) {
+  Object.assign(state, next);
+  for (const key of ["level", "version", "preset"]) $(key).value = state[key];
+  setText(objectEditor, state.object);
+  setText(settingsEditor, state.settings);
+  schedule();
+}
+
+function loadExample(id) {
+  const example = examples.find((e) => e.id === id);
+  if (!example) return;
+  applyState({
+    object: example.object,
+    settings: example.settings,
+    level: example.level,
+    version: example.version,
+    preset: example.preset,
+  });
+}
+
+async function share() {
+  const url = `${location.href.split("#")[0]}#${await encodeState(state)}`;
+  history.replaceState(null, "", url);
+  const field = $("share-url");
+  field.value = url;
+  field.hidden = false;
+  field.select();
+  let copied = false;
+  try {
+    await navigator.clipboard.writeText(url);
+    copied = true;
+  } catch {
+    copied = false;
+  }
+  $("share-status").textContent = copied ? "Link copied." : "Link ready: copy it from the box.";
+}
+
+function setUpControls() {
+  fillSelect($("level"), info.levels);
+  fillSelect($("version"), info.versions, { latest: `latest (${info.pss})` });
+  fillSelect($("preset"), info.presets);
+  const groups = new Map();
+  for (const example of examples) {
+    if (!groups.has(example.group)) groups.set(example.group, element("optgroup", { label: example.group }));
+    groups.get(example.group).append(
+      element("option", { value: example.id, title: example.description || undefined }, example.title),
+    );
+  }
+  $("examples").append(...groups.values());
+  for (const key of ["level", "version", "preset"]) {
+    $(key).addEventListener("change", (event) => {
+      state[key] = event.target.value;
+      schedule();
+    });
+  }
+  $("examples").addEventListener("change", (event) => loadExample(event.target.value));
+  $("share").addEventListener("click", () => share());
+  $("controls").addEventListener("submit", (event) => event.preventDefault());
+  window.addEventListener("hashchange", async () => {
+    const restored = await decodeState(location.hash);
+    if (restored) applyState(restored);
+  });
+}
+
+async function start() {
+  window.podsecPlayground = { firstEvaluationMs: null, examples: examples.length };
+  await init({ module_or_path: engineBytes });
+  info = JSON.parse(about());
+  $("versions").textContent = `podsec ${info.podsec} · Pod Security Standards v1.0–${info.pss} (latest = ${info.pss})`;
+  objectEditor = createEditor($("object-editor"), "", (text) => {
+    state.object = text;
+    schedule();
+  }, "Object manifest");
+  settingsEditor = createEditor($("settings-editor"), "", (text) => {
+    state.settings = text;
+    schedule();
+  }, "Settings");
+  setUpControls();
+  const restored = await decodeState(location.hash);
+  if (restored) applyState(restored);
+  else {
+    $("examples").value = DEFAULT_EXAMPLE;
+    loadExample(DEFAULT_EXAMPLE);
+  }
+  window.podsecPlayground.ready = true;
+}
+
+start().catch((error) => {
+  $("verdict-body").replaceChildren(element("p", { class: "result error" }, `The playground could not start: ${error}`));
+  throw error;
+});

@@ -1,0 +1,295 @@
+// Browser tests: the built playground (dist/playground) in real headless Chromium, driven
+// by playwright-core. Run by `make test` (after `make playground`) and by CI.
+//
+// Environment: CHROMIUM (default /usr/bin/chromium), PODSEC_BIN (default: the newest of
+// target/debug/podsec and target/release/podsec), SCREENSHOT (default
+// dist/playground-denied.png).
+
+import { after, before, describe, test } from "node:test";
+import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { createServer } from "node:http";
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, extname, join, resolve } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { chromium } from "playwright-core";
+import YAML from "yaml";
+
+const root = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
+const site = join(root, "dist/playground");
+const screenshot = process.env.SCREENSHOT || join(root, "dist/playground-denied.png");
+
+const PRIVILEGED_POD = `apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  namespace: shop
+spec:
+  containers:
+    - name: app
+      image: nginx:1.27
+      ports:
+        - containerPort: 80
+      securityContext:
+        privileged: true
+`;
+
+function podsecBinary() {
+  if (process.env.PODSEC_BIN) return process.env.PODSEC_BIN;
+  const candidates = ["target/debug/podsec", "target/release/podsec"]
+    .map((p) => join(root, p))
+    .filter((p) => existsSync(p))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  assert.ok(candidates.length > 0, "no podsec binary: build it first (cargo build -p podsec)");
+  return candidates[0];
+}
+
+/// `podsec check --format json` on `text` with `settings`; the report.
+function podsecCheck(text, settings = {}) {
+  const dir = mkdtempSync(join(tmpdir(), "podsec-playground-"));
+  const file = join(dir, "pod.yaml");
+  writeFileSync(file, text);
+  let output;
+  try {
+    output = execFileSync(podsecBinary(), ["check", "--format", "json", "--settings-json", JSON.stringify(settings), file], { encoding: "utf8" });
+  } catch (error) {
+    output = error.stdout; // exit status 1: something was denied
+  }
+  return JSON.parse(output);
+}
+
+const TYPES = { ".html": "text/html", ".js": "text/javascript", ".css": "text/css", ".wasm": "application/wasm", ".json": "application/json" };
+
+let server;
+let base;
+let browser;
+
+before(async () => {
+  assert.ok(existsSync(join(site, "index.html")), "dist/playground is not built: run `make playground`");
+  server = createServer((request, response) => {
+    const path = join(site, decodeURIComponent(new URL(request.url, "http://x").pathname));
+    const file = path.endsWith("/") ? join(path, "index.html") : path;
+    if (!file.startsWith(site) || !existsSync(file) || statSync(file).isDirectory()) {
+      response.writeHead(404).end();
+      return;
+    }
+    response.writeHead(200, { "content-type": TYPES[extname(file)] ?? "application/octet-stream" });
+    response.end(readFileSync(file));
+  });
+  await new Promise((done) => server.listen(0, "127.0.0.1", done));
+  base = `http://127.0.0.1:${server.address().port}/`;
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: [
+      "--headless",
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.close();
+});
+
+/// A fresh page at `url` (with its console errors collected), ready once the first
+/// evaluation has rendered.
+async function open(url = base, viewport = { width: 1280, height: 800 }) {
+  const context = await browser.newContext({ viewport });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") errors.push(message.text());
+  });
+  page.on("pageerror", (error) => errors.push(String(error)));
+  await page.goto(url);
+  await page.waitForFunction(() => window.podsecPlayground?.ready && Number(document.body.dataset.evaluations) > 0);
+  return { page, errors, context };
+}
+
+/// Replaces the object editor's text as typing would, and waits for the new verdict.
+async function typeObject(page, text, editor = "object-editor") {
+  const before = await page.evaluate(() => Number(document.body.dataset.evaluations));
+  await page.locator(`[data-testid=${editor}] .cm-content`).click();
+  await page.keyboard.press("ControlOrMeta+A");
+  await page.keyboard.insertText(text);
+  await page.waitForFunction((n) => Number(document.body.dataset.evaluations) > n, before);
+}
+
+async function pick(page, testid, value) {
+  const before = await page.evaluate(() => Number(document.body.dataset.evaluations));
+  await page.getByTestId(testid).selectOption(value);
+  await page.waitForFunction((n) => Number(document.body.dataset.evaluations) > n, before);
+}
+
+const checksShown = (page) => page.getByTestId("violation").evaluateAll((rows) => rows.map((r) => r.dataset.check));
+
+describe("the playground in headless Chromium", () => {
+  test("loads from a static server with no console errors and shows the versions", async () => {
+    const { page, errors, context } = await open();
+    const versions = await page.getByTestId("versions").textContent();
+    assert.match(versions, /^podsec \d+\.\d+\.\d+ · Pod Security Standards v1\.0–v1\.\d+/);
+    assert.ok((await page.getByTestId("examples").locator("option").count()) > 50);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test("works from the file system too", async () => {
+    const { page, errors, context } = await open(pathToFileURL(join(site, "index.html")).href);
+    await typeObject(page, PRIVILEGED_POD);
+    assert.deepEqual(await checksShown(page), ["privileged"]);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test("a typed privileged pod is denied with podsec check's message, and its line is marked", async () => {
+    const { page, errors, context } = await open();
+    await typeObject(page, PRIVILEGED_POD);
+    const shown = await page.getByTestId("message").textContent();
+    const [cli] = podsecCheck(PRIVILEGED_POD).results;
+    assert.equal(cli.allowed, false);
+    assert.equal(shown, cli.message);
+    assert.equal(shown, 'violates PodSecurity "baseline:latest": privileged (container "app" must not set securityContext.privileged=true)');
+    // Every violating line carries a gutter marker.
+    assert.equal(await page.locator("[data-testid=object-editor] .cm-podsec-marker:not(.spacer)").count(), 1);
+    const marked = await page.locator("[data-testid=object-editor] .cm-line.cm-podsec-violation").allTextContents();
+    assert.deepEqual(marked.map((l) => l.trim()), ["privileged: true"]);
+
+    await page.screenshot({ path: screenshot });
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test("clicking a violation highlights its line", async () => {
+    const { page, context } = await open();
+    await typeObject(page, PRIVILEGED_POD);
+    await page.getByTestId("violation").first().click();
+    const active = page.locator("[data-testid=object-editor] .cm-line.cm-podsec-active");
+    await active.waitFor();
+    assert.equal((await active.textContent()).trim(), "privileged: true");
+    await context.close();
+  });
+
+  test("the keyboard reaches a violation and Enter highlights its line", async () => {
+    const { page, context } = await open();
+    await typeObject(page, PRIVILEGED_POD);
+    await page.getByTestId("share").focus();
+    let reached = false;
+    for (let i = 0; i < 40 && !reached; i += 1) {
+      await page.keyboard.press("Tab");
+      reached = await page.evaluate(() => document.activeElement?.dataset.testid === "violation");
+    }
+    assert.ok(reached, "Tab never reached a violation row");
+    await page.keyboard.press("Enter");
+    const active = page.locator("[data-testid=object-editor] .cm-line.cm-podsec-active");
+    await active.waitFor();
+    assert.equal((await active.textContent()).trim(), "privileged: true");
+    await context.close();
+  });
+
+  test("switching the level to restricted adds the restricted violations", async () => {
+    const { page, context } = await open();
+    await typeObject(page, PRIVILEGED_POD);
+    assert.deepEqual(await checksShown(page), ["privileged"]);
+    await pick(page, "level", "restricted");
+    const checks = await checksShown(page);
+    const [cli] = podsecCheck(PRIVILEGED_POD, { level: "restricted" }).results;
+    assert.deepEqual(checks, cli.violations.map((v) => v.check));
+    for (const check of ["privileged", "allowPrivilegeEscalation", "capabilities_restricted", "runAsNonRoot", "seccompProfile_restricted"]) {
+      assert.ok(checks.includes(check), `${check} missing from ${checks}`);
+    }
+    assert.equal(await page.getByTestId("message").textContent(), cli.message);
+    await context.close();
+  });
+
+  test("every example in the menu evaluates to its fixture's expected verdict", async () => {
+    const { page, errors, context } = await open();
+    const ids = await page.getByTestId("examples").locator("option").evaluateAll((options) => options.map((o) => o.value).filter(Boolean));
+    let compared = 0;
+    for (const id of ids) {
+      await pick(page, "examples", id);
+      if (id.startsWith("manifests/")) {
+        assert.ok((await page.getByTestId("result").count()) > 0, id);
+        continue;
+      }
+      const fixture = YAML.parse(readFileSync(join(root, "fixtures", id), "utf8"));
+      const results = page.getByTestId("result");
+      assert.equal(await results.count(), 1, id);
+      const allowed = (await results.first().getAttribute("data-allowed")) === "true";
+      assert.equal(allowed, fixture.expect.allowed, `${id}: allowed`);
+      if (fixture.expect.message) {
+        assert.equal(await page.getByTestId("message").first().textContent(), fixture.expect.message, `${id}: message`);
+      }
+      compared += 1;
+    }
+    assert.ok(compared > 40, `only ${compared} fixtures compared`);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test("a share URL reopened in a fresh page restores the state and the verdict", async () => {
+    const { page, context } = await open();
+    await typeObject(page, PRIVILEGED_POD);
+    await typeObject(page, "excludedContainers: [sidecar]\n", "settings-editor");
+    await pick(page, "level", "restricted");
+    await pick(page, "version", "v1.25");
+    await page.getByTestId("share").click();
+    await page.waitForFunction(() => document.querySelector("[data-testid=share-url]").value.includes("#"));
+    const url = await page.getByTestId("share-url").inputValue();
+    assert.match(url, /#s=/);
+    const verdict = await page.getByTestId("verdict").innerText();
+    await context.close();
+
+    const fresh = await open(url);
+    assert.equal(await fresh.page.getByTestId("level").inputValue(), "restricted");
+    assert.equal(await fresh.page.getByTestId("version").inputValue(), "v1.25");
+    const object = await fresh.page.locator("[data-testid=object-editor] .cm-content").innerText();
+    assert.match(object, /privileged: true/);
+    const settings = await fresh.page.locator("[data-testid=settings-editor] .cm-content").innerText();
+    assert.match(settings, /excludedContainers: \[sidecar\]/);
+    assert.equal(await fresh.page.getByTestId("verdict").innerText(), verdict);
+    assert.match(await fresh.page.getByTestId("message").textContent(), /^violates PodSecurity "restricted:v1\.25"/);
+    assert.deepEqual(fresh.errors, []);
+    await fresh.context.close();
+  });
+
+  test("invalid YAML shows an error with its line, and marks it", async () => {
+    const { page, context } = await open();
+    await typeObject(page, "apiVersion: v1\nkind: Pod\nspec:\n  containers: [\n    {name: app\n");
+    const error = page.getByTestId("parse-error");
+    assert.equal(await error.count(), 1);
+    const text = await error.textContent();
+    const line = Number(await error.getAttribute("data-line"));
+    assert.match(text, new RegExp(`^Line ${line}, column \\d+: .*invalid YAML`));
+    assert.ok(line >= 4 && line <= 6, `line ${line}`);
+    assert.equal(await page.locator("[data-testid=object-editor] .cm-line.cm-podsec-error").count(), 1);
+    await context.close();
+  });
+
+  test("invalid settings are reported and nothing is judged", async () => {
+    const { page, context } = await open();
+    await typeObject(page, "levle: restricted\n", "settings-editor");
+    assert.match(await page.getByTestId("settings-error").textContent(), /levle/);
+    assert.equal(await page.getByTestId("result").count(), 0);
+    await context.close();
+  });
+
+  test("fits a narrow screen without sideways scrolling", async () => {
+    const { page, errors, context } = await open(base, { width: 390, height: 844 });
+    await typeObject(page, PRIVILEGED_POD);
+    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+    assert.ok(overflow <= 0, `page is ${overflow}px wider than the screen`);
+    const editor = await page.getByTestId("object-editor").boundingBox();
+    const verdict = await page.getByTestId("verdict").boundingBox();
+    assert.ok(verdict.y >= editor.y + editor.height, "the verdict should stack below the editors");
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+});

@@ -1,0 +1,22 @@
+//! podsec's policy module: policy-core behind Kubewarden's policy protocol over waPC
+//! (feature `wapc`, the default), and the browser playground's engine over wasm-bindgen
+//! (feature `playground`; see [`playground`]).
+//!
+//! waPC operations
+//! (documented with every JSON shape in `docs/ABI.md`):
+//! - `validate`: `ValidationRequest` → `ValidationResponse`
+//! - `validate_settings`: settings → `{"valid", "message"}`
+//! - `protocol_version`: → `"v1"`
+//! - `evaluate` (podsec's own): `ValidationRequest` → `{"response", "verdict"}` (or
+//!   `{"response", "error"}`), the response plus every violation with its field path, for
+//!   `podsec check` and tools.
+//!
+//! The module is built for `wasm32-unknown-unknown`, so its only imports are waPC's.
+
+#[cfg(feature = "wapc")]
+mod wapc;
+#[cfg(feature = "wapc")]
+pub use wapc::*;
+
+#[cfg(feature = "playground")]
+pub mod playground;

@@ -1,0 +1,304 @@
+//! The playground's engine: policy-core compiled with wasm-bindgen, judging the text in the
+//! page's editors the way `podsec check` judges a file (same reader, same CREATE request,
+//! same evaluation), and adding the line each violation points at.
+//!
+//! Exports (all take and return strings; the JSON shapes are in `playground/README.md`):
+//! - `about()`: the podsec version, the newest Pod Security Standards version it knows, the
+//!   versions, levels and checks.
+//! - `evaluate(object, settings, overrides)`: the object editor's text (YAML or JSON, any
+//!   number of documents), the settings editor's text (YAML or JSON), and the pickers'
+//!   choices as a JSON object that wins over the settings text.
+
+use policy_core::checks::CheckId;
+use policy_core::documents::{parse_documents, yaml_error_text};
+use policy_core::level::LATEST_MINOR;
+use policy_core::locate::locate;
+use policy_core::manifest::{identity, join_path, located_documents, request_for};
+use policy_core::{evaluate as evaluate_request, Settings};
+use serde_json::{json, Map, Value};
+use wasm_bindgen::prelude::wasm_bindgen;
+
+/// The name parse errors give the object editor's text.
+const OBJECT_SOURCE: &str = "object";
+
+/// What the playground shows in its header and offers in its pickers, as JSON.
+#[wasm_bindgen]
+pub fn about() -> String {
+    about_value().to_string()
+}
+
+/// Judges the editors' contents; returns the JSON described in the module docs.
+#[wasm_bindgen]
+pub fn evaluate(object: &str, settings: &str, overrides: &str) -> String {
+    evaluate_text(object, settings, overrides).to_string()
+}
+
+/// [`about`] as a value.
+pub fn about_value() -> Value {
+    let versions: Vec<String> = std::iter::once("latest".to_owned())
+        .chain((0..=LATEST_MINOR).rev().map(|minor| format!("v1.{minor}")))
+        .collect();
+    let checks: Vec<Value> = CheckId::ALL
+        .iter()
+        .map(|check| json!({"id": check.as_str(), "level": check.level().as_str()}))
+        .collect();
+    json!({
+        "podsec": env!("CARGO_PKG_VERSION"),
+        "pss": format!("v1.{LATEST_MINOR}"),
+        "levels": ["privileged", "baseline", "restricted"],
+        "presets": ["azure-baseline"],
+        "versions": versions,
+        "checks": checks,
+    })
+}
+
+/// [`evaluate`] as a value:
+/// `{"settings": {"valid", "message"?, "line"?, "column"?, "effective"}, "results": [...]}`.
+/// Each result is `podsec check`'s (`document`, `kind`, `namespace`, `name`, `allowed`,
+/// `message`, `warnings`, `violations`, `skipped`, or `error`), plus `line` (where its
+/// document starts), and on each violation `line`, `column` and `exact`; a document that
+/// cannot be read has `error`, `errorLine` and `errorColumn`.
+pub fn evaluate_text(object: &str, settings: &str, overrides: &str) -> Value {
+    let settings = match read_settings(settings, overrides) {
+        Ok(settings) => settings,
+        Err(problem) => return json!({"settings": problem, "results": []}),
+    };
+    let mut results = Vec::new();
+    for document in parse_documents(OBJECT_SOURCE, object) {
+        let base = json!({"document": document.index, "line": document.line});
+        let value = match &document.content {
+            Ok(value) => value.clone(),
+            Err(error) => {
+                let mut result = base;
+                set(&mut result, "error", json!(error));
+                if let Some((line, column)) = document.error_at {
+                    set(&mut result, "errorLine", json!(line));
+                    set(&mut result, "errorColumn", json!(column));
+                }
+                results.push(result);
+                continue;
+            }
+        };
+        let text = object.get(document.offset_in(object)..).unwrap_or("");
+        for (prefix, unit) in located_documents(value) {
+            let mut result = base.clone();
+            let who = identity(&unit);
+            set(&mut result, "kind", json!(who.kind));
+            set(&mut result, "namespace", json!(who.namespace));
+            set(&mut result, "name", json!(who.name));
+            judge(request_for(unit, &settings), &mut result);
+            if let Some(Value::Array(violations)) = result.get_mut("violations") {
+                for violation in violations.iter_mut() {
+                    let path = violation.get("path").and_then(Value::as_str).unwrap_or("");
+                    let full = join_path(&prefix, path);
+                    if let Some(at) = locate(text, document.line, document.index, &full) {
+                        set(violation, "line", json!(at.line));
+                        set(violation, "column", json!(at.column));
+                        set(violation, "exact", json!(at.exact));
+                    }
+                }
+            }
+            results.push(result);
+        }
+    }
+    json!({
+        "settings": {"valid": true, "effective": settings},
+        "results": results,
+    })
+}
+
+/// Evaluates one ValidationRequest into `result`, as the module's `evaluate` would.
+fn judge(request: Value, result: &mut Value) {
+    let outcome = serde_json::to_vec(&request)
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| evaluate_request(&bytes).map_err(|e| e.to_string()));
+    match outcome {
+        Err(error) => set(result, "error", json!(error)),
+        Ok(evaluation) => {
+            let verdict = serde_json::to_value(&evaluation.verdict).unwrap_or(Value::Null);
+            set(result, "allowed", json!(evaluation.response.accepted));
+            set(result, "message", json!(evaluation.response.message));
+            set(
+                result,
+                "warnings",
+                json!(evaluation.response.warnings.unwrap_or_default()),
+            );
+            set(
+                result,
+                "violations",
+                verdict.get("violations").cloned().unwrap_or(json!([])),
+            );
+            if let Some(skipped) = verdict.get("skipped") {
+                set(result, "skipped", skipped.clone());
+            }
+        }
+    }
+}
+
+/// The settings editor's text (YAML or JSON; empty means `{}`) with the pickers' choices
+/// on top, validated. An error is the `settings` member of the answer.
+fn read_settings(text: &str, overrides: &str) -> Result<Value, Value> {
+    let mut settings = if text.trim().is_empty() {
+        Value::Object(Map::new())
+    } else {
+        serde_saphyr::from_str::<Value>(text).map_err(|e| {
+            let mut problem = json!({
+                "valid": false,
+                "message": format!("invalid YAML: {}", yaml_error_text(&e)),
+            });
+            if let Some(at) = e.location() {
+                set(&mut problem, "line", json!(at.line()));
+                set(&mut problem, "column", json!(at.column().max(1)));
+            }
+            problem
+        })?
+    };
+    if settings.is_null() {
+        settings = Value::Object(Map::new());
+    }
+    let overrides: Value = serde_json::from_str(overrides).unwrap_or(Value::Null);
+    if let (Value::Object(target), Value::Object(picked)) = (&mut settings, overrides) {
+        for (key, value) in picked {
+            if value.is_null() {
+                target.remove(&key);
+            } else {
+                target.insert(key, value);
+            }
+        }
+    }
+    match Settings::from_value(&settings) {
+        Ok(_) => Ok(settings),
+        Err(error) => Err(json!({"valid": false, "message": error.message()})),
+    }
+}
+
+fn set(target: &mut Value, key: &str, value: Value) {
+    if let Value::Object(map) = target {
+        if !value.is_null() {
+            map.insert(key.to_owned(), value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PRIVILEGED: &str = "\
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+spec:
+  containers:
+    - name: app
+      image: nginx
+      securityContext:
+        privileged: true
+";
+
+    fn results(answer: &Value) -> &Vec<Value> {
+        answer["results"].as_array().unwrap()
+    }
+
+    #[test]
+    fn a_privileged_pod_is_denied_with_its_line() {
+        let answer = evaluate_text(PRIVILEGED, "", "{}");
+        let result = &results(&answer)[0];
+        assert_eq!(result["allowed"], false);
+        assert_eq!(
+            result["message"],
+            "violates PodSecurity \"baseline:latest\": privileged (container \"app\" must not set securityContext.privileged=true)"
+        );
+        let violation = &result["violations"][0];
+        assert_eq!(violation["check"], "privileged");
+        assert_eq!(
+            (violation["line"].as_u64(), violation["exact"].as_bool()),
+            (Some(10), Some(true))
+        );
+    }
+
+    #[test]
+    fn pickers_win_over_the_settings_text() {
+        let answer = evaluate_text(
+            PRIVILEGED,
+            "level: privileged\n",
+            r#"{"level": "restricted"}"#,
+        );
+        assert_eq!(answer["settings"]["effective"]["level"], "restricted");
+        let checks: Vec<&str> = results(&answer)[0]["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["check"].as_str().unwrap())
+            .collect();
+        assert!(
+            checks.contains(&"privileged") && checks.contains(&"runAsNonRoot"),
+            "{checks:?}"
+        );
+        let none = evaluate_text(
+            PRIVILEGED,
+            "preset: azure-baseline\n",
+            r#"{"preset": null}"#,
+        );
+        assert!(none["settings"]["effective"].get("preset").is_none());
+    }
+
+    #[test]
+    fn missing_fields_point_at_their_parent() {
+        let answer = evaluate_text(PRIVILEGED, "", r#"{"level": "restricted"}"#);
+        let non_root = results(&answer)[0]["violations"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|v| v["check"] == "runAsNonRoot")
+            .cloned()
+            .unwrap();
+        assert_eq!(non_root["exact"], false);
+        assert_eq!(non_root["line"], 9);
+    }
+
+    #[test]
+    fn documents_lists_and_parse_errors() {
+        let text = format!("{PRIVILEGED}---\nkind: Pod\nspec: [unclosed\n---\nkind: List\nitems:\n  - kind: Pod\n    metadata: {{name: b}}\n    spec:\n      hostPID: true\n      containers: [{{name: c, image: x}}]\n");
+        let answer = evaluate_text(&text, "", "{}");
+        let all = results(&answer);
+        assert_eq!(all.len(), 3);
+        assert!(
+            all[1]["error"].as_str().unwrap().contains("invalid YAML"),
+            "{}",
+            all[1]
+        );
+        assert!(
+            matches!(all[1]["errorLine"].as_u64(), Some(12 | 13)),
+            "{}",
+            all[1]
+        );
+        assert_eq!(all[2]["violations"][0]["check"], "hostNamespaces");
+        assert_eq!(all[2]["violations"][0]["line"], 20);
+    }
+
+    #[test]
+    fn bad_settings_are_reported_with_their_position() {
+        let answer = evaluate_text(PRIVILEGED, "level: [x\n", "{}");
+        assert_eq!(answer["settings"]["valid"], false);
+        assert!(answer["settings"]["line"].is_u64(), "{answer}");
+        let answer = evaluate_text(PRIVILEGED, "levle: restricted\n", "{}");
+        assert!(answer["settings"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("levle"));
+        assert!(results(&answer).is_empty());
+    }
+
+    #[test]
+    fn about_lists_versions_newest_first() {
+        let about = about_value();
+        assert_eq!(about["versions"][0], "latest");
+        assert_eq!(about["versions"][1], about["pss"]);
+        assert_eq!(
+            about["checks"].as_array().unwrap().len(),
+            CheckId::ALL.len()
+        );
+    }
+}
