@@ -57,8 +57,9 @@ playground-test: playground browser ## The playground's browser tests in headles
 	cd playground && node --test tests/
 
 .PHONY: bench
-bench: build ## Benchmarks: criterion latencies, check throughput, cold start, webhook load; writes docs/BENCHMARKS.md
+bench: build playground browser ## Benchmarks: criterion latencies, check throughput, cold start, webhook load, the playground; writes docs/BENCHMARKS.md
 	$(CARGO) bench -p podsec --bench evaluate -- --noplot
+	cd playground && node measure.mjs
 	$(CARGO) run --release -p bench-report
 
 FUZZ_SECONDS ?= 150

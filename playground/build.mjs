@@ -120,6 +120,9 @@ async function bundle() {
     define: { PLAYGROUND_VERSION: JSON.stringify(version) },
     outfile: join(outDir, "playground.js"),
     logLevel: "warning",
+    // wasm-bindgen's loader reads import.meta.url only when given no module; we give it the
+    // inlined bytes.
+    logOverride: { "empty-import-meta": "silent" },
   });
   await esbuild.build({
     entryPoints: [join(here, "src/style.css")],

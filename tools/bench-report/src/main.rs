@@ -44,6 +44,7 @@ fn run() -> Result<(), String> {
     report["cold_start_ms"] = cold_start(&podsec)?;
     eprintln!("bench-report: webhook load …");
     report["webhook"] = webhook_load(&podsec)?;
+    report["playground"] = playground(&root);
     report["budgets"] = budgets(&report);
     let json_text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
     std::fs::write(root.join("docs/BENCHMARKS.json"), json_text + "\n")
@@ -64,6 +65,15 @@ fn run() -> Result<(), String> {
         );
     }
     Ok(())
+}
+
+/// The playground's figures from `playground/measure.mjs` (run by `make bench` before this
+/// tool), or null when they were not measured.
+fn playground(root: &Path) -> Value {
+    std::fs::read_to_string(root.join("target/playground/measure.json"))
+        .ok()
+        .and_then(|text| serde_json::from_str(&text).ok())
+        .unwrap_or(Value::Null)
 }
 
 fn machine() -> Value {
@@ -529,6 +539,28 @@ fn markdown(report: &Value) -> String {
         "- `dist/podsec.wasm`: {} bytes.\n",
         report["module_bytes"]
     ));
+    let p = &report["playground"];
+    if p.is_null() {
+        out.push_str("\n## Playground\n\nNot measured (`make bench` runs `playground/measure.mjs` after `make playground`).\n");
+    } else {
+        out.push_str(&format!(
+            "\n## Playground (headless Chromium, page opened from the file system)\n\n\
+- Engine (policy-core over wasm-bindgen, `opt-level = \"z\"`, `wasm-opt -Oz`): {} bytes; \
+`playground.js` with the engine inlined: {} bytes; stylesheet {} bytes.\n\
+- First evaluation on screen, from navigation start: {} ms median of {} fresh pages \
+(min {} ms, max {} ms); the engine is ready at {} ms.\n\
+- One evaluation of the default example in the page (YAML read, evaluation, field lines): {} µs.\n",
+            p["engine_wasm_bytes"],
+            p["script_bytes"],
+            p["stylesheet_bytes"],
+            p["first_evaluation_ms"],
+            p["runs"],
+            p["first_evaluation_ms_min"],
+            p["first_evaluation_ms_max"],
+            p["engine_ready_ms"],
+            p["evaluation_us"]
+        ));
+    }
     out.push_str(NOTES);
     out
 }
