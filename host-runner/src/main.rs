@@ -4,6 +4,9 @@ use clap::{Parser, Subcommand};
 use podsec::commands::{bench::Bench, check::Check, exit, run::Run, serve::Serve};
 use std::process::ExitCode;
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// podsec: the Kubernetes Pod Security Standards (baseline and restricted, every version
 /// v1.0 to v1.37) as one WebAssembly policy, with Pod Security Admission's messages.
 #[derive(Debug, Parser)]

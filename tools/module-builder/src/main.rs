@@ -51,6 +51,14 @@ fn run() -> Result<(), String> {
         .arg(&target_dir)
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("RUSTFLAGS")
+        // A 256 KiB stack instead of rustc's 1 MiB: the module's memory starts at 320 KiB
+        // instead of 1.1 MiB, so the host keeps a whole evaluation's pages resident between
+        // instances (see host-runner's KEEP_RESIDENT). Deep documents are bounded well
+        // before this (policy_core::limits).
+        .env(
+            "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
+            "-C link-arg=-zstack-size=262144",
+        )
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
     if !status.success() {
