@@ -566,35 +566,48 @@ fn markdown(report: &Value) -> String {
 }
 
 const NOTES: &str = r#"
-## Where the time goes, and what is next
+## Where the time goes, and what was done about it
 
-Profiles (`perf record` on `host-runner/examples/profile_instance.rs` and
-`profile_native.rs`) split a fresh-instance evaluation of the typical pod into two parts:
+A fresh-instance evaluation of the typical pod was ~50–70 µs, of which ~30–35 µs was the
+instance before any policy work (`protocol_version` alone), nearly all of it the kernel:
+page faults on the copy-on-write memory image (~40% of samples in `perf record` of
+`host-runner/examples/profile_instance.rs`) and the pooling allocator's `madvise` reset
+(~25%, with TLB shoot-down IPIs when two threads share the process). Each call took 12
+minor page faults (`host-runner/examples/profile_paced.rs` counts them).
 
-- **Instantiation** (~30–35 µs on this VM, measured alone with `protocol_version`, which does
-  no work): almost all of it is the kernel. Page faults on the copy-on-write memory image
-  (~40% of samples) and `madvise` when the pooling allocator resets the slot (~25%, with TLB
-  shoot-down IPIs). Pooling plus copy-on-write images is already the fastest wasmtime
-  configuration measured here (on-demand allocation: ~41 µs; without copy-on-write: ~39 µs;
-  `linear_memory_keep_resident` and decommit batching did not help on this VM).
-- **The evaluation itself** (~12 µs in a reused instance, 2× native policy-core at ~6.5 µs):
-  mostly serde_json reading the request; the checks are a small share.
+What removed them: the module's stack is 256 KiB instead of rustc's 1 MiB, so its memory
+starts at 320 KiB instead of 1.1 MiB; the pooling allocator keeps 384 KiB of every slot
+resident and resets it with `memset`; the 44 KB data image is copied in rather than mapped
+copy-on-write. A whole typical evaluation now stays in resident pages: 0 faults per call,
+and the fresh-instance `validate` of the typical pod went from ~70 µs to ~31 µs in the same
+session. `mimalloc` as the `podsec` binary's allocator removed glibc's arena contention
+(~20% of `podsec check` samples): with both changes `check` went from ~6,800 to ~10,000
+objects/s.
 
-So the 25 µs fresh-instance budget is missed by the fixed instantiation cost, not by the
-policy. The plan: keep one fresh instance per evaluation, but instantiate it before the
-request arrives (a small pool of pre-instantiated, never-used instances refilled by a
-background thread), taking the ~30 µs off the request path; and shrink the pages an
-instance touches (smaller guest stack, fewer heap pages) to cut the fault count.
+Tried and not kept: a pool of instances prepared by a background thread before the request
+(each used once). On this two-core VM it did not lower the call's latency (it still
+faulted on every page it touched, on a core whose caches had not seen it), and back to back
+the preparing thread competed with the calls for the same two cores (median 53 µs vs 51 µs,
+p99 227 µs vs 120 µs). Also measured earlier: on-demand allocation (~41 µs), no
+copy-on-write without keeping pages resident (~39 µs, 22 faults per call).
 
-The same fixed cost bounds the other two throughput figures on this two-core machine:
+What remains between the figures and the budgets:
 
-- `podsec check` spends, per object, one fresh instance (~40–50 µs of CPU), the YAML or JSON
-  read of the manifest, and the report; files are judged on both cores. Two cores of
-  instantiation alone cap it near 40,000 objects/s; the rest of the gap is parsing the
-  manifest into a JSON value and serialising it again for the module. Plan: the instance
-  pool above, and handing the module the manifest's bytes without the round trip.
-- `podsec serve` at 64 connections shares the two cores with the load generator and with
-  TLS; each request costs a fresh instance plus the evaluation (~50 µs) and the TLS and
-  HTTP work. With the instance pool the evaluation's share halves; a second machine for
-  the load generator would show the server's own ceiling.
+- **Fresh `validate`, typical pod (~31 µs, budget 25 µs; 2× native would be ~13–19 µs).**
+  The rest of the instance cost is wasmtime's instantiation and the 384 KiB `memset`
+  (~8–10 µs), and the evaluation in wasm (~13 µs in a reused instance, mostly serde_json)
+  against ~6.5–9.5 µs natively. Next: a smaller kept region (the stack is the largest part
+  and is mostly untouched; a 64 KiB stack needs the deepest-document path to recurse less),
+  and fewer guest allocations while reading the request.
+- **`podsec check` (~10,000 objects/s, budget 20,000).** Per object: reading the manifest
+  into a JSON value and writing it out again for the module (~8% of samples in
+  `Value::serialize`), one fresh instance, the report. Next: hand the module the manifest's
+  own bytes when it needs no defaulting, and keep one instance slot per worker thread.
+- **`podsec serve` at 64 connections.** The load generator shares the two cores with the
+  server and with TLS; the 1-connection figure shows the per-request cost. A second machine
+  for the load generator would show the server's own ceiling.
+- **Cold-cache latency.** With pauses between calls (as admission requests arrive), a call
+  costs more than back to back on this VM (`profile_paced`: ~105 µs median at one call per
+  100 µs, ~125 µs at one per millisecond): caches and the vCPU go cold between calls; the
+  criterion figures above are back-to-back medians.
 "#;
