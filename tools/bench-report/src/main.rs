@@ -578,11 +578,14 @@ minor page faults (`host-runner/examples/profile_paced.rs` counts them).
 What removed them: the module's stack is 256 KiB instead of rustc's 1 MiB, so its memory
 starts at 320 KiB instead of 1.1 MiB; the pooling allocator keeps 384 KiB of every slot
 resident and resets it with `memset`; the 44 KB data image is copied in rather than mapped
-copy-on-write. A whole typical evaluation now stays in resident pages: 0 faults per call,
-and the fresh-instance `validate` of the typical pod went from ~70 µs to ~31 µs in the same
-session. `mimalloc` as the `podsec` binary's allocator removed glibc's arena contention
-(~20% of `podsec check` samples): with both changes `check` went from ~6,800 to ~10,000
-objects/s.
+copy-on-write. A whole typical evaluation now stays in resident pages: 0 faults per call
+instead of 12. Interleaved runs of `profile_paced` built before and after the change
+(back to back, typical pod, fresh instance): 74–80 µs before, 46–57 µs after; at a quieter
+moment of the same VM, 49 µs before and 28–31 µs after. This VM's speed drifts by up to
+1.6× within an hour (native policy-core measured 6.4 µs and 10.2 µs for the same pod), so
+compare figures from one run only. `mimalloc` as the `podsec` binary's allocator removed
+glibc's arena contention (~20% of `podsec check` samples): with both changes `check` went
+from ~6,800 to ~9,300–11,000 objects/s.
 
 Tried and not kept: a pool of instances prepared by a background thread before the request
 (each used once). On this two-core VM it did not lower the call's latency (it still
@@ -593,13 +596,17 @@ copy-on-write without keeping pages resident (~39 µs, 22 faults per call).
 
 What remains between the figures and the budgets:
 
-- **Fresh `validate`, typical pod (~31 µs, budget 25 µs; 2× native would be ~13–19 µs).**
+- **Fresh `validate`, typical pod (31–50 µs depending on the VM's mood, budget 25 µs and
+  2× native).**
   The rest of the instance cost is wasmtime's instantiation and the 384 KiB `memset`
   (~8–10 µs), and the evaluation in wasm (~13 µs in a reused instance, mostly serde_json)
   against ~6.5–9.5 µs natively. Next: a smaller kept region (the stack is the largest part
   and is mostly untouched; a 64 KiB stack needs the deepest-document path to recurse less),
   and fewer guest allocations while reading the request.
-- **`podsec check` (~10,000 objects/s, budget 20,000).** Per object: reading the manifest
+- **Large pod (~300 µs, budget 300 µs).** On the budget's edge in a slow run (native
+  policy-core took 111–124 µs for it there, against ~70 µs in quiet runs, where the module
+  took ~234–260 µs). The evaluation dominates: serde_json reading 65 KB inside the module.
+- **`podsec check` (~9,300–11,000 objects/s, budget 20,000).** Per object: reading the manifest
   into a JSON value and writing it out again for the module (~8% of samples in
   `Value::serialize`), one fresh instance, the report. Next: hand the module the manifest's
   own bytes when it needs no defaulting, and keep one instance slot per worker thread.
@@ -607,7 +614,8 @@ What remains between the figures and the budgets:
   server and with TLS; the 1-connection figure shows the per-request cost. A second machine
   for the load generator would show the server's own ceiling.
 - **Cold-cache latency.** With pauses between calls (as admission requests arrive), a call
-  costs more than back to back on this VM (`profile_paced`: ~105 µs median at one call per
-  100 µs, ~125 µs at one per millisecond): caches and the vCPU go cold between calls; the
-  criterion figures above are back-to-back medians.
+  costs more than back to back on this VM (`profile_paced`: ~75 µs median at one call per
+  100 µs, ~100 µs at one per millisecond, against ~50 µs back to back in the same run):
+  caches and the vCPU go cold between calls; the criterion figures above are back-to-back
+  medians.
 "#;
