@@ -158,7 +158,10 @@ function render(answer) {
     const noun = answer.results.length === 1 ? "object" : "objects";
     summary = `${answer.results.length} ${noun}: ${counted.length - denied} allowed, ${denied} denied${errors ? `, ${errors} not readable` : ""}.`;
   }
-  body.replaceChildren(element("p", { class: "summary", "data-testid": "summary" }, summary), ...cards);
+  // The summary is the live region (it persists, so screen readers announce its changes);
+  // the cards below are replaced silently on every keystroke.
+  $("summary").textContent = summary;
+  body.replaceChildren(...cards);
   markLines(objectEditor, objectMarks);
   markLines(settingsEditor, settingsMarks);
 }
