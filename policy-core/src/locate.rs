@@ -4,6 +4,7 @@
 //! Needs the `yaml` feature.
 
 use serde_saphyr::granit_parser::{Event, Parser, Span};
+use std::collections::HashMap;
 
 /// Where a path points in a text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,7 +19,7 @@ pub struct Location {
 }
 
 /// One step of a field path.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Segment {
     /// A mapping key.
     Key(String),
@@ -79,103 +80,190 @@ pub fn parse_path(path: &str) -> Option<Vec<Segment>> {
     Some(segments)
 }
 
-/// The location of `path` in the first document of `text`, a document that starts on line
-/// `first_line` of the whole input (so the result is a line of the whole input). A document
-/// whose root is a sequence is a JSON array of objects; `item` picks the object in it.
-/// `None` when the text cannot be read as far as the document's root.
-pub fn locate(text: &str, first_line: usize, item: usize, path: &str) -> Option<Location> {
-    let mut segments = parse_path(path)?;
-    let mut events = Parser::new_from_str(text).map_while(Result::ok);
-    let root = loop {
-        let (event, span) = events.next()?;
-        match event {
-            Event::StreamStart | Event::DocumentStart(..) => continue,
-            Event::StreamEnd | Event::DocumentEnd => return None,
-            _ => break (event, span),
-        }
-    };
-    if matches!(root.0, Event::SequenceStart(..)) {
-        segments.insert(0, Segment::Index(item));
-    }
-    let offset = first_line.saturating_sub(1);
-    let at = |span: &Span, exact: bool| Location {
-        line: span.start.line().saturating_add(offset),
-        column: span.start.col().saturating_add(1),
-        exact,
-    };
-    let (mut node, mut mark) = (root.0, root.1);
-    for segment in &segments {
-        let found = match (&node, segment) {
-            (Event::MappingStart(..), Segment::Key(key)) => find_key(&mut events, key),
-            (Event::SequenceStart(..), Segment::Index(index)) => find_item(&mut events, *index),
-            _ => None,
+/// Paths deeper than this are not indexed (podsec's field paths are a dozen steps at most);
+/// a violation below it points at its deepest indexed parent. Keeps the index linear in
+/// the document's size however deep the document nests.
+const MAX_INDEXED_DEPTH: usize = 64;
+
+/// Every node of one document by its path, built in one pass over the parser's events, so
+/// that any number of violations are located without reading the text again.
+#[derive(Debug, Clone)]
+pub struct Locator {
+    nodes: HashMap<Vec<Segment>, Location>,
+    root: Location,
+    root_is_sequence: bool,
+}
+
+/// What the walk is inside of.
+enum Frame {
+    /// A mapping: the key whose value comes next, with its position (`None` when the next
+    /// event is a key, or when the key is not a plain scalar), and whether a key comes next.
+    Mapping {
+        key: Option<(String, Location)>,
+        expecting_key: bool,
+        indexed: bool,
+    },
+    /// A sequence and the index of its next item.
+    Sequence { next: usize, indexed: bool },
+    /// A node that is not indexed (a complex key, or past the depth limit): its nesting
+    /// depth so far, and whether it is a mapping key.
+    Skip { depth: usize, key: bool },
+}
+
+impl Locator {
+    /// Indexes the first document of `text`, a document that starts on line `first_line`
+    /// of the whole input (so locations are lines of the whole input). `None` when the
+    /// text cannot be read as far as the document's root; a later syntax error ends the
+    /// index where it is.
+    pub fn new(text: &str, first_line: usize) -> Option<Locator> {
+        let offset = first_line.saturating_sub(1);
+        let at = |span: &Span| Location {
+            line: span.start.line().saturating_add(offset),
+            column: span.start.col().saturating_add(1),
+            exact: true,
         };
-        match found {
-            Some((next, span)) => {
-                mark = span;
-                node = next;
+        let mut events = Parser::new_from_str(text).map_while(Result::ok);
+        let (first, span) = loop {
+            let (event, span) = events.next()?;
+            match event {
+                Event::StreamStart | Event::DocumentStart(..) => continue,
+                Event::StreamEnd | Event::DocumentEnd => return None,
+                _ => break (event, span),
             }
-            None => return Some(at(&mark, false)),
+        };
+        let mut locator = Locator {
+            nodes: HashMap::new(),
+            root: at(&span),
+            root_is_sequence: matches!(first, Event::SequenceStart(..)),
+        };
+        let mut path: Vec<Segment> = Vec::new();
+        let mut stack: Vec<Frame> = Vec::new();
+        let mut pending = Some((first, span));
+        while let Some((event, span)) = pending.take().or_else(|| events.next()) {
+            if matches!(event, Event::DocumentEnd | Event::StreamEnd) {
+                break;
+            }
+            let opens = matches!(event, Event::MappingStart(..) | Event::SequenceStart(..));
+            let closes = matches!(event, Event::MappingEnd | Event::SequenceEnd);
+            if let Some(Frame::Skip { depth, key }) = stack.last_mut() {
+                if opens {
+                    *depth = depth.saturating_add(1);
+                } else if closes {
+                    *depth = depth.saturating_sub(1);
+                    if *depth == 0 {
+                        let was_key = *key;
+                        stack.pop();
+                        if !was_key {
+                            value_done(&mut stack);
+                        }
+                    }
+                }
+                continue;
+            }
+            if closes {
+                if let Some(
+                    Frame::Mapping { indexed: true, .. } | Frame::Sequence { indexed: true, .. },
+                ) = stack.pop()
+                {
+                    path.pop();
+                }
+                value_done(&mut stack);
+                continue;
+            }
+            // A node: a mapping key, or a value in a mapping, a sequence or the root.
+            let step = match stack.last_mut() {
+                Some(Frame::Mapping {
+                    key,
+                    expecting_key: expecting @ true,
+                    ..
+                }) => {
+                    *expecting = false;
+                    if let Event::Scalar(text, ..) = &event {
+                        *key = Some((text.to_string(), at(&span)));
+                    } else if opens {
+                        stack.push(Frame::Skip {
+                            depth: 1,
+                            key: true,
+                        });
+                    }
+                    continue;
+                }
+                Some(Frame::Mapping { key, .. }) => key.take().map(|(k, l)| (Segment::Key(k), l)),
+                Some(Frame::Sequence { next, .. }) => {
+                    let index = *next;
+                    *next = next.saturating_add(1);
+                    Some((Segment::Index(index), at(&span)))
+                }
+                Some(Frame::Skip { .. }) | None => None,
+            };
+            let indexed = match step {
+                Some((segment, location)) if path.len() < MAX_INDEXED_DEPTH => {
+                    path.push(segment);
+                    locator.nodes.insert(path.clone(), location);
+                    true
+                }
+                _ => false,
+            };
+            if !opens {
+                if indexed {
+                    path.pop();
+                }
+                value_done(&mut stack);
+            } else if indexed || stack.is_empty() {
+                stack.push(match event {
+                    Event::MappingStart(..) => Frame::Mapping {
+                        key: None,
+                        expecting_key: true,
+                        indexed,
+                    },
+                    _ => Frame::Sequence { next: 0, indexed },
+                });
+            } else {
+                stack.push(Frame::Skip {
+                    depth: 1,
+                    key: false,
+                });
+            }
+        }
+        Some(locator)
+    }
+
+    /// Where `path` is. A document whose root is a sequence is a JSON array of objects;
+    /// `item` picks the object in it. A path that does not exist gives its nearest
+    /// existing parent with `exact: false`; `None` for a path that is not well formed.
+    pub fn locate(&self, item: usize, path: &str) -> Option<Location> {
+        let mut segments = parse_path(path)?;
+        if self.root_is_sequence {
+            segments.insert(0, Segment::Index(item));
+        }
+        let mut exact = true;
+        loop {
+            if segments.is_empty() {
+                return Some(Location {
+                    exact: false,
+                    ..self.root
+                });
+            }
+            if let Some(found) = self.nodes.get(&segments) {
+                return Some(Location { exact, ..*found });
+            }
+            segments.pop();
+            exact = false;
         }
     }
-    Some(at(&mark, true))
 }
 
-/// Inside a mapping (its start consumed): the value event of `key` and the key's span.
-fn find_key<'t>(
-    events: &mut impl Iterator<Item = (Event<'t>, Span)>,
-    key: &str,
-) -> Option<(Event<'t>, Span)> {
-    loop {
-        let (event, span) = events.next()?;
-        match event {
-            Event::MappingEnd => return None,
-            Event::Scalar(ref text, ..) if text == key => {
-                let (value, _) = events.next()?;
-                return Some((value, span));
-            }
-            other => {
-                skip(events, &other)?;
-                let (value, _) = events.next()?;
-                skip(events, &value)?;
-            }
-        }
+/// After a value: the mapping it belongs to expects a key again.
+fn value_done(stack: &mut [Frame]) {
+    if let Some(Frame::Mapping { expecting_key, .. }) = stack.last_mut() {
+        *expecting_key = true;
     }
 }
 
-/// Inside a sequence (its start consumed): the event and span of item `index`.
-fn find_item<'t>(
-    events: &mut impl Iterator<Item = (Event<'t>, Span)>,
-    index: usize,
-) -> Option<(Event<'t>, Span)> {
-    let mut position = 0usize;
-    loop {
-        let (event, span) = events.next()?;
-        if matches!(event, Event::SequenceEnd) {
-            return None;
-        }
-        if position == index {
-            return Some((event, span));
-        }
-        skip(events, &event)?;
-        position = position.saturating_add(1);
-    }
-}
-
-/// Consumes the rest of the node `first` starts (nothing for a scalar or alias).
-fn skip<'t>(events: &mut impl Iterator<Item = (Event<'t>, Span)>, first: &Event<'t>) -> Option<()> {
-    if !matches!(first, Event::MappingStart(..) | Event::SequenceStart(..)) {
-        return Some(());
-    }
-    let mut depth = 1usize;
-    while depth > 0 {
-        match events.next()?.0 {
-            Event::MappingStart(..) | Event::SequenceStart(..) => depth = depth.saturating_add(1),
-            Event::MappingEnd | Event::SequenceEnd => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    Some(())
+/// The location of `path` in the first document of `text` (see [`Locator`]; build one
+/// `Locator` to look up many paths).
+pub fn locate(text: &str, first_line: usize, item: usize, path: &str) -> Option<Location> {
+    Locator::new(text, first_line)?.locate(item, path)
 }
 
 #[cfg(test)]
@@ -258,5 +346,45 @@ spec:
         assert_eq!((at.line, at.exact), (4, true));
         assert_eq!(locate("", 1, 0, "spec"), None);
         assert_eq!(locate("a: [1", 1, 0, "a").map(|l| l.line), Some(1));
+    }
+
+    #[test]
+    fn one_index_serves_many_paths_and_odd_keys_are_skipped() {
+        let text = "spec:\n  ? [complex, key]\n  : {hidden: 1}\n  base: &b {x: 1}\n  again: *b\n  containers:\n    - name: a\n      securityContext: {privileged: true}\n";
+        let index = Locator::new(text, 1).unwrap();
+        let at = index
+            .locate(0, "spec.containers[0].securityContext.privileged")
+            .unwrap();
+        assert_eq!((at.line, at.exact), (8, true));
+        assert_eq!(
+            index.locate(0, "spec.again").map(|l| (l.line, l.exact)),
+            Some((5, true))
+        );
+        assert_eq!(
+            index.locate(0, "spec.again.x").map(|l| (l.line, l.exact)),
+            Some((5, false))
+        );
+        assert_eq!(
+            index.locate(0, "nothing").map(|l| (l.line, l.exact)),
+            Some((1, false))
+        );
+    }
+
+    #[test]
+    fn deep_documents_are_indexed_only_to_the_depth_limit() {
+        // Deeper than the index goes (the YAML parser itself stops at a few hundred levels).
+        let depth = 200;
+        let text = format!(
+            "spec:\n  deep: {}{}\n  hostPID: true\n",
+            "[".repeat(depth),
+            "]".repeat(depth)
+        );
+        let index = Locator::new(&text, 1).unwrap();
+        assert!(
+            index.nodes.len() <= MAX_INDEXED_DEPTH + 3,
+            "{}",
+            index.nodes.len()
+        );
+        assert_eq!(index.locate(0, "spec.hostPID").map(|l| l.line), Some(3));
     }
 }

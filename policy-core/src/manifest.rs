@@ -38,24 +38,20 @@ pub fn located_documents(value: Value) -> Vec<(String, Document)> {
     out
 }
 
-fn unfold(at: String, value: Value, out: &mut Vec<(String, Document)>) {
+fn unfold(at: String, mut value: Value, out: &mut Vec<(String, Document)>) {
     let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
     if kind == "AdmissionReview" {
-        let request = value.get("request").cloned().unwrap_or(Value::Null);
+        let request = value.get_mut("request").map_or(Value::Null, Value::take);
         out.push((join_path(&at, "request.object"), Document::Request(request)));
         return;
     }
-    if kind.ends_with("List") {
-        if let Some(Value::Array(items)) = value.get("items") {
-            for (index, item) in items.iter().enumerate() {
-                unfold(
-                    join_path(&at, &format!("items[{index}]")),
-                    item.clone(),
-                    out,
-                );
+    if kind.ends_with("List") && matches!(value.get("items"), Some(Value::Array(_))) {
+        if let Some(Value::Array(items)) = value.get_mut("items").map(Value::take) {
+            for (index, item) in items.into_iter().enumerate() {
+                unfold(join_path(&at, &format!("items[{index}]")), item, out);
             }
-            return;
         }
+        return;
     }
     if kind.is_empty() && value.get("uid").is_some() && value.get("operation").is_some() {
         out.push((join_path(&at, "object"), Document::Request(value)));

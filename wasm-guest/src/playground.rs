@@ -12,7 +12,7 @@
 use policy_core::checks::CheckId;
 use policy_core::documents::{parse_documents, yaml_error_text};
 use policy_core::level::LATEST_MINOR;
-use policy_core::locate::locate;
+use policy_core::locate::Locator;
 use policy_core::manifest::{identity, join_path, located_documents, request_for};
 use policy_core::{evaluate as evaluate_request, Settings};
 use serde_json::{json, Map, Value};
@@ -66,8 +66,9 @@ pub fn evaluate_text(object: &str, settings: &str, overrides: &str) -> Value {
     let mut results = Vec::new();
     for document in parse_documents(OBJECT_SOURCE, object) {
         let base = json!({"document": document.index, "line": document.line});
-        let value = match &document.content {
-            Ok(value) => value.clone(),
+        let start = document.offset_in(object);
+        let value = match document.content {
+            Ok(value) => value,
             Err(error) => {
                 let mut result = base;
                 set(&mut result, "error", json!(error));
@@ -79,7 +80,8 @@ pub fn evaluate_text(object: &str, settings: &str, overrides: &str) -> Value {
                 continue;
             }
         };
-        let text = object.get(document.offset_in(object)..).unwrap_or("");
+        // One index of the document's text serves every violation in it.
+        let locator = Locator::new(object.get(start..).unwrap_or(""), document.line);
         for (prefix, unit) in located_documents(value) {
             let mut result = base.clone();
             let who = identity(&unit);
@@ -87,11 +89,13 @@ pub fn evaluate_text(object: &str, settings: &str, overrides: &str) -> Value {
             set(&mut result, "namespace", json!(who.namespace));
             set(&mut result, "name", json!(who.name));
             judge(request_for(unit, &settings), &mut result);
-            if let Some(Value::Array(violations)) = result.get_mut("violations") {
+            if let (Some(locator), Some(Value::Array(violations))) =
+                (&locator, result.get_mut("violations"))
+            {
                 for violation in violations.iter_mut() {
                     let path = violation.get("path").and_then(Value::as_str).unwrap_or("");
                     let full = join_path(&prefix, path);
-                    if let Some(at) = locate(text, document.line, document.index, &full) {
+                    if let Some(at) = locator.locate(document.index, &full) {
                         set(violation, "line", json!(at.line));
                         set(violation, "column", json!(at.column));
                         set(violation, "exact", json!(at.exact));
@@ -300,5 +304,29 @@ spec:
             about["checks"].as_array().unwrap().len(),
             CheckId::ALL.len()
         );
+    }
+
+    #[test]
+    fn many_violations_in_a_large_pod_are_located_in_one_pass() {
+        let mut text = String::from("kind: Pod\nmetadata: {name: big}\nspec:\n  containers:\n");
+        for i in 0..60 {
+            text.push_str(&format!(
+                "    - name: c{i}\n      image: nginx\n      securityContext:\n        privileged: true\n"
+            ));
+        }
+        let answer = evaluate_text(&text, "", r#"{"level": "restricted"}"#);
+        let violations = results(&answer)[0]["violations"].as_array().unwrap();
+        assert!(violations.len() > 200, "{}", violations.len());
+        let last = violations
+            .iter()
+            .rev()
+            .find(|v| v["check"] == "privileged")
+            .unwrap();
+        assert_eq!(
+            last["path"],
+            "spec.containers[59].securityContext.privileged"
+        );
+        assert_eq!(last["line"], 4 + 59 * 4 + 4);
+        assert!(violations.iter().all(|v| v["line"].is_u64()));
     }
 }
