@@ -15,6 +15,27 @@ where
     Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
 }
 
+/// Deserializes an optional string, borrowing it from the input when it has no escapes.
+/// (serde's own `Option<Cow<str>>` copies every string, `#[serde(borrow)]` or not.)
+pub(crate) fn optional_str<'de, D>(deserializer: D) -> Result<Option<Cow<'de, str>>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    Ok(Option::<BorrowedStr<'de>>::deserialize(deserializer)?.map(|s| s.0))
+}
+
+/// Deserializes a list of strings that may be `null` or missing, borrowing each string
+/// from the input when it has no escapes.
+pub(crate) fn string_list<'de, D>(deserializer: D) -> Result<Vec<Cow<'de, str>>, D::Error>
+where
+    D: Deserializer<'de>,
+{
+    Ok(nullable_vec::<D, BorrowedStr<'de>>(deserializer)?
+        .into_iter()
+        .map(|s| s.0)
+        .collect())
+}
+
 /// A string-to-string map (labels, annotations) kept as pairs in document order.
 pub type StringPairs<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
 

@@ -5,7 +5,9 @@
 //! Field names follow the Kubernetes `core/v1` API
 //! (<https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/>).
 
-use crate::deser::{nullable_vec, string_pairs, BorrowedStr, StringPairs};
+use crate::deser::{
+    nullable_vec, optional_str, string_list, string_pairs, BorrowedStr, StringPairs,
+};
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use std::borrow::Cow;
@@ -16,10 +18,10 @@ use std::fmt;
 #[serde(rename_all = "camelCase")]
 pub struct ObjectMeta<'a> {
     /// `metadata.name`.
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub name: Option<Cow<'a, str>>,
     /// `metadata.namespace`.
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub namespace: Option<Cow<'a, str>>,
     /// `metadata.labels`, in document order.
     #[serde(borrow, default, deserialize_with = "string_pairs")]
@@ -74,7 +76,7 @@ pub struct PodSpec<'a> {
     #[serde(borrow, default)]
     pub os: Option<PodOs<'a>>,
     /// `spec.runtimeClassName`.
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub runtime_class_name: Option<Cow<'a, str>>,
     /// `spec.template` of a workload (Deployment, Job, …). A pod's own spec has none; it
     /// lives here so one pass over the request reads every kind's pod.
@@ -135,7 +137,7 @@ impl<'a> PodSpec<'a> {
 #[derive(Debug, Default, Clone, PartialEq, Deserialize)]
 pub struct PodOs<'a> {
     /// `spec.os.name`: `linux` or `windows`.
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub name: Option<Cow<'a, str>>,
 }
 
@@ -170,7 +172,7 @@ pub struct Container<'a> {
     #[serde(borrow, default)]
     pub name: Cow<'a, str>,
     /// `image`.
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub image: Option<Cow<'a, str>>,
     /// `securityContext`.
     #[serde(borrow, default)]
@@ -222,7 +224,7 @@ pub struct SecurityContext<'a> {
     #[serde(borrow, default)]
     pub capabilities: Option<Capabilities<'a>>,
     /// `procMount`.
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub proc_mount: Option<Cow<'a, str>>,
     /// `runAsNonRoot`.
     #[serde(default)]
@@ -275,10 +277,10 @@ pub struct PodSecurityContext<'a> {
 #[derive(Debug, Default, Clone, PartialEq, Deserialize)]
 pub struct Capabilities<'a> {
     /// `add`.
-    #[serde(borrow, default, deserialize_with = "nullable_vec")]
+    #[serde(borrow, default, deserialize_with = "string_list")]
     pub add: Vec<Cow<'a, str>>,
     /// `drop`.
-    #[serde(borrow, default, deserialize_with = "nullable_vec")]
+    #[serde(borrow, default, deserialize_with = "string_list")]
     pub drop: Vec<Cow<'a, str>>,
 }
 
@@ -286,13 +288,13 @@ pub struct Capabilities<'a> {
 #[derive(Debug, Default, Clone, PartialEq, Deserialize)]
 pub struct SeLinuxOptions<'a> {
     /// `type`.
-    #[serde(borrow, default, rename = "type")]
+    #[serde(borrow, default, rename = "type", deserialize_with = "optional_str")]
     pub type_: Option<Cow<'a, str>>,
     /// `user`.
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub user: Option<Cow<'a, str>>,
     /// `role`.
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub role: Option<Cow<'a, str>>,
 }
 
@@ -300,7 +302,7 @@ pub struct SeLinuxOptions<'a> {
 #[derive(Debug, Default, Clone, PartialEq, Deserialize)]
 pub struct ProfileType<'a> {
     /// `type`.
-    #[serde(borrow, default, rename = "type")]
+    #[serde(borrow, default, rename = "type", deserialize_with = "optional_str")]
     pub type_: Option<Cow<'a, str>>,
 }
 
@@ -353,7 +355,7 @@ pub struct Handler<'a> {
 #[derive(Debug, Default, Clone, PartialEq, Deserialize)]
 pub struct HostField<'a> {
     /// `host`.
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub host: Option<Cow<'a, str>>,
 }
 
@@ -446,7 +448,7 @@ pub struct Volume<'a> {
 
 #[derive(Deserialize)]
 struct HostPathSource<'a> {
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "optional_str")]
     path: Option<Cow<'a, str>>,
 }
 

@@ -3,6 +3,7 @@
 //!
 //! Shapes: <https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#request>.
 
+use crate::deser::optional_str;
 use crate::pod::{ObjectMeta, PodSpec, PodTemplateSpec};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -25,22 +26,22 @@ pub struct ValidationRequest<'a> {
 #[serde(rename_all = "camelCase")]
 pub struct AdmissionRequest<'a> {
     /// `uid`.
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub uid: Option<Cow<'a, str>>,
     /// `kind`: the kind of the object.
     #[serde(borrow, default)]
     pub kind: Option<GroupVersionKind<'a>>,
     /// `subResource`.
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub sub_resource: Option<Cow<'a, str>>,
     /// `name`.
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub name: Option<Cow<'a, str>>,
     /// `namespace`.
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub namespace: Option<Cow<'a, str>>,
     /// `operation`: CREATE, UPDATE, DELETE or CONNECT.
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub operation: Option<Cow<'a, str>>,
     /// `userInfo`.
     #[serde(borrow, default)]
@@ -62,13 +63,13 @@ pub struct LooseAdmissionRequest<'a> {
     #[serde(borrow, default)]
     pub kind: Option<GroupVersionKind<'a>>,
     /// `subResource`.
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub sub_resource: Option<Cow<'a, str>>,
     /// `namespace`.
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub namespace: Option<Cow<'a, str>>,
     /// `operation`.
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub operation: Option<Cow<'a, str>>,
     /// `userInfo`.
     #[serde(borrow, default)]
@@ -163,7 +164,7 @@ pub struct GroupVersionKind<'a> {
 #[derive(Debug, Default, Deserialize)]
 pub struct UserInfo<'a> {
     /// `username`.
-    #[serde(borrow, default)]
+    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub username: Option<Cow<'a, str>>,
 }
 

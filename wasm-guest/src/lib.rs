@@ -13,6 +13,12 @@
 //!
 //! The module is built for `wasm32-unknown-unknown`, so its only imports are waPC's.
 
+#[cfg(all(
+    feature = "wapc",
+    target_arch = "wasm32",
+    not(target_feature = "atomics")
+))]
+mod heap;
 #[cfg(feature = "wapc")]
 mod wapc;
 #[cfg(feature = "wapc")]

@@ -53,7 +53,7 @@ fn run() -> Result<(), String> {
         .env_remove("RUSTFLAGS")
         // A 256 KiB stack instead of rustc's 1 MiB: the module's memory starts at 320 KiB
         // instead of 1.1 MiB, so the host keeps a whole evaluation's pages resident between
-        // instances (see host-runner's KEEP_RESIDENT). Deep documents are bounded well
+        // instances (see host-runner's KEEP_RESIDENT_*). Deep documents are bounded well
         // before this (policy_core::limits).
         .env(
             "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
