@@ -51,10 +51,10 @@ fn run() -> Result<(), String> {
         .arg(&target_dir)
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("RUSTFLAGS")
-        // A 256 KiB stack instead of rustc's 1 MiB: the module's memory starts at 320 KiB
-        // instead of 1.1 MiB, so the host keeps a whole evaluation's pages resident between
-        // instances (see host-runner's KEEP_RESIDENT_*). Deep documents are bounded well
-        // before this (policy_core::limits).
+        // A 256 KiB stack instead of rustc's 1 MiB: less initial memory for the host to
+        // keep resident and reset between instances (see host-runner's KEEP_RESIDENT_*);
+        // with the allocator's 512 KiB arena (wasm-guest/src/heap.rs) the module starts
+        // with 832 KiB. Deep documents are bounded well before this (policy_core::limits).
         .env(
             "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
             "-C link-arg=-zstack-size=262144",
