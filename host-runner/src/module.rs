@@ -51,6 +51,8 @@ pub struct Outcome {
 /// A loaded policy module.
 pub struct PolicyModule {
     policy: Policy,
+    /// Whether this is podsec's own module (embedded), not one given by path.
+    builtin: bool,
     /// Whether the module answers podsec's `evaluate` operation (until it is found not to).
     has_evaluate: AtomicBool,
 }
@@ -69,8 +71,16 @@ impl PolicyModule {
         })?;
         Ok(PolicyModule {
             policy,
+            builtin: path.is_none(),
             has_evaluate: AtomicBool::new(true),
         })
+    }
+
+    /// Whether this is podsec's own module, whose evaluation time is bounded by the size
+    /// of the request (it reads every request in one linear pass), rather than a module
+    /// given by path, which may take up to the sandbox's deadline.
+    pub fn is_builtin(&self) -> bool {
+        self.builtin
     }
 
     /// The sandbox underneath.

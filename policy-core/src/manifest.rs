@@ -8,7 +8,7 @@
 
 use crate::defaults::{apply_api_server_defaults, object_kind};
 use crate::request::ResourceKind;
-use serde_json::{json, Value};
+use serde_json::{json, Map, Value};
 
 /// What one document of a manifest file holds.
 #[derive(Debug, Clone, PartialEq)]
@@ -102,21 +102,36 @@ pub fn create_request(mut object: Value) -> Value {
     let namespace = text(&object, "/metadata/namespace").unwrap_or_else(|| "default".to_owned());
     let name = text(&object, "/metadata/name").unwrap_or_default();
     let resource = object_kind(&object).map_or("", ResourceKind::resource);
-    json!({
-        "uid": "00000000-0000-0000-0000-000000000000",
-        "kind": {"group": group, "version": version, "kind": kind},
-        "resource": {"group": group, "version": version, "resource": resource},
-        "name": name,
-        "namespace": namespace,
-        "operation": "CREATE",
-        "userInfo": {"username": ""},
-        "object": object,
-    })
+    // Built field by field so the object is moved in: `json!` would serialise it into a
+    // new value, a deep copy.
+    let mut request = Map::new();
+    let field = |value: &str| Value::String(value.to_owned());
+    request.insert(
+        "uid".to_owned(),
+        field("00000000-0000-0000-0000-000000000000"),
+    );
+    request.insert(
+        "kind".to_owned(),
+        json!({"group": group, "version": version, "kind": kind}),
+    );
+    request.insert(
+        "resource".to_owned(),
+        json!({"group": group, "version": version, "resource": resource}),
+    );
+    request.insert("name".to_owned(), Value::String(name));
+    request.insert("namespace".to_owned(), Value::String(namespace));
+    request.insert("operation".to_owned(), field("CREATE"));
+    request.insert("userInfo".to_owned(), json!({"username": ""}));
+    request.insert("object".to_owned(), object);
+    Value::Object(request)
 }
 
 /// Wraps an AdmissionRequest and settings into a Kubewarden `ValidationRequest`.
 pub fn validation_request(request: Value, settings: &Value) -> Value {
-    json!({"request": request, "settings": settings})
+    let mut wrapper = Map::new();
+    wrapper.insert("request".to_owned(), request);
+    wrapper.insert("settings".to_owned(), settings.clone());
+    Value::Object(wrapper)
 }
 
 /// The identity of what a document holds.

@@ -32,6 +32,18 @@ fn run() -> Result<(), String> {
     if !podsec.exists() {
         return Err("target/release/podsec is missing: run `make build` first".to_owned());
     }
+    // `--only check|cold-start|webhook`: measure one part and print it, writing nothing.
+    let mut args = std::env::args().skip(1);
+    if let Some(flag) = args.next() {
+        let part = match (flag.as_str(), args.next().as_deref()) {
+            ("--only", Some("check")) => check_throughput(&podsec)?,
+            ("--only", Some("cold-start")) => cold_start(&podsec)?,
+            ("--only", Some("webhook")) => webhook_load(&podsec)?,
+            _ => return Err("usage: bench-report [--only check|cold-start|webhook]".to_owned()),
+        };
+        println!("{part:#}");
+        return Ok(());
+    }
     let mut report = json!({"machine": machine()});
     let module_bytes = std::fs::metadata(root.join("dist/podsec.wasm"))
         .map(|m| m.len())
@@ -272,32 +284,28 @@ fn tls_config(ca_pem: &str) -> Result<Arc<rustls::ClientConfig>, String> {
     Ok(Arc::new(config))
 }
 
-/// One keep-alive connection sending `count` reviews; returns each latency (or an error count).
-async fn connection(
-    addr: std::net::SocketAddr,
-    tls: Arc<rustls::ClientConfig>,
-    body: Bytes,
-    count: usize,
-) -> (Vec<Duration>, usize) {
-    let mut latencies = Vec::with_capacity(count);
-    let mut errors = 0;
-    let Ok(stream) = tokio::net::TcpStream::connect(addr).await else {
-        return (latencies, count);
-    };
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+/// Opens one keep-alive HTTPS connection (TCP, TLS handshake, HTTP/1.1).
+async fn connect(addr: std::net::SocketAddr, tls: Arc<rustls::ClientConfig>) -> Option<Sender> {
+    let stream = tokio::net::TcpStream::connect(addr).await.ok()?;
     let _ = stream.set_nodelay(true);
     let connector = tokio_rustls::TlsConnector::from(tls);
-    let Ok(name) = rustls::pki_types::ServerName::try_from("localhost") else {
-        return (latencies, count);
-    };
-    let Ok(stream) = connector.connect(name, stream).await else {
-        return (latencies, count);
-    };
-    let Ok((mut sender, conn)) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream)).await
-    else {
-        return (latencies, count);
-    };
+    let name = rustls::pki_types::ServerName::try_from("localhost").ok()?;
+    let stream = connector.connect(name, stream).await.ok()?;
+    let (sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+            .await
+            .ok()?;
     tokio::spawn(conn);
+    Some(sender)
+}
+
+/// Sends `count` reviews one after another on an open connection; returns each latency
+/// and the number of errors.
+async fn send_reviews(sender: &mut Sender, body: Bytes, count: usize) -> (Vec<Duration>, usize) {
+    let mut latencies = Vec::with_capacity(count);
+    let mut errors = 0;
     for _ in 0..count {
         let request = hyper::Request::post("/validate")
             .header("host", "localhost")
@@ -324,6 +332,113 @@ async fn connection(
     (latencies, errors)
 }
 
+/// Sends `count` reviews on an open connection at a fixed pace, the `i`-th at
+/// `start + phase + i × interval` (later if the previous answer came later than that);
+/// each latency is timed from its actual send.
+async fn send_paced(
+    sender: &mut Sender,
+    body: Bytes,
+    count: usize,
+    start: tokio::time::Instant,
+    phase: Duration,
+    interval: Duration,
+) -> (Vec<Duration>, usize) {
+    let mut latencies = Vec::with_capacity(count);
+    let mut errors = 0;
+    for i in 0..count {
+        let offset = interval.saturating_mul(u32::try_from(i).unwrap_or(u32::MAX));
+        tokio::time::sleep_until(start + phase + offset).await;
+        let (mut one, failed) = send_reviews(sender, body.clone(), 1).await;
+        latencies.append(&mut one);
+        errors += failed;
+    }
+    (latencies, errors)
+}
+
+/// Percentile `q` of sorted latencies, in milliseconds to two decimals.
+fn percentile_ms(sorted: &[Duration], q: f64) -> f64 {
+    sorted
+        .get(((sorted.len() as f64 - 1.0) * q).round() as usize)
+        .map_or(0.0, |d| (d.as_secs_f64() * 1e5).round() / 100.0)
+}
+
+/// Opens `connections` connections, each warmed up with one review.
+fn open_connections(
+    runtime: &tokio::runtime::Runtime,
+    server: &Server,
+    tls: &Arc<rustls::ClientConfig>,
+    body: &Bytes,
+    connections: usize,
+) -> Result<Vec<Sender>, String> {
+    runtime.block_on(async {
+        let mut senders = Vec::with_capacity(connections);
+        for _ in 0..connections {
+            let Some(mut sender) = connect(server.addr, Arc::clone(tls)).await else {
+                return Err("cannot open a connection to podsec serve".to_owned());
+            };
+            let (_, errors) = send_reviews(&mut sender, body.clone(), 1).await;
+            if errors > 0 {
+                return Err("podsec serve did not answer a warm-up review".to_owned());
+            }
+            senders.push(sender);
+        }
+        Ok(senders)
+    })
+}
+
+/// 64 connections offering 10,000 reviews/s between them for 3 s: the latency at the
+/// budget's rate, rather than at saturation.
+fn webhook_paced(
+    runtime: &tokio::runtime::Runtime,
+    server: &Server,
+    tls: &Arc<rustls::ClientConfig>,
+    body: &Bytes,
+) -> Result<Value, String> {
+    let connections = 64usize;
+    let offered = 10_000u32;
+    let seconds = 3usize;
+    let per_connection = offered as usize * seconds / connections;
+    let interval = Duration::from_secs(1) * connections as u32 / offered;
+    let senders = open_connections(runtime, server, tls, body, connections)?;
+    let started = Instant::now();
+    let outcomes = runtime.block_on(async {
+        let start = tokio::time::Instant::now();
+        let tasks: Vec<_> = senders
+            .into_iter()
+            .enumerate()
+            .map(|(c, mut sender)| {
+                let body = body.clone();
+                let phase = interval * c as u32 / connections as u32;
+                tokio::spawn(async move {
+                    send_paced(&mut sender, body, per_connection, start, phase, interval).await
+                })
+            })
+            .collect();
+        let mut outcomes = Vec::new();
+        for task in tasks {
+            outcomes.push(task.await.unwrap_or_default());
+        }
+        outcomes
+    });
+    let elapsed = started.elapsed().as_secs_f64();
+    let mut latencies: Vec<Duration> = outcomes
+        .iter()
+        .flat_map(|(l, _)| l.iter().copied())
+        .collect();
+    let errors: usize = outcomes.iter().map(|(_, e)| *e).sum();
+    latencies.sort_unstable();
+    Ok(json!({
+        "connections": connections,
+        "offered_per_second": offered,
+        "requests": latencies.len() + errors,
+        "errors": errors,
+        "requests_per_second": (latencies.len() as f64 / elapsed).round(),
+        "p50_ms": percentile_ms(&latencies, 0.5),
+        "p99_ms": percentile_ms(&latencies, 0.99),
+        "max_ms": percentile_ms(&latencies, 1.0),
+    }))
+}
+
 fn webhook_load(podsec: &Path) -> Result<Value, String> {
     let server = start_server(podsec)?;
     let tls = tls_config(&server.ca_pem)?;
@@ -334,20 +449,21 @@ fn webhook_load(podsec: &Path) -> Result<Value, String> {
         .map_err(|e| e.to_string())?;
     let mut results = Vec::new();
     for connections in [1usize, 8, 64] {
-        let total = 20_000usize;
+        let total = 60_000usize;
         let per_connection = total / connections;
-        // Warm-up: one request per connection slot.
-        runtime.block_on(connection(server.addr, Arc::clone(&tls), body.clone(), 50));
+        // Every connection is open (TLS handshake done) and has sent one review before
+        // the clock starts, as an API server's connections are: the figures are the
+        // steady state, not the handshakes.
+        let senders = open_connections(&runtime, &server, &tls, &body, connections)?;
         let started = Instant::now();
         let outcomes = runtime.block_on(async {
-            let tasks: Vec<_> = (0..connections)
-                .map(|_| {
-                    tokio::spawn(connection(
-                        server.addr,
-                        Arc::clone(&tls),
-                        body.clone(),
-                        per_connection,
-                    ))
+            let tasks: Vec<_> = senders
+                .into_iter()
+                .map(|mut sender| {
+                    let body = body.clone();
+                    tokio::spawn(
+                        async move { send_reviews(&mut sender, body, per_connection).await },
+                    )
                 })
                 .collect();
             let mut outcomes = Vec::new();
@@ -363,22 +479,18 @@ fn webhook_load(podsec: &Path) -> Result<Value, String> {
             .collect();
         let errors: usize = outcomes.iter().map(|(_, e)| *e).sum();
         latencies.sort_unstable();
-        let at = |q: f64| {
-            latencies
-                .get(((latencies.len() as f64 - 1.0) * q).round() as usize)
-                .map_or(0.0, |d| (d.as_secs_f64() * 1e5).round() / 100.0)
-        };
         results.push(json!({
             "connections": connections,
             "requests": latencies.len() + errors,
             "errors": errors,
             "requests_per_second": (latencies.len() as f64 / elapsed).round(),
-            "p50_ms": at(0.5),
-            "p99_ms": at(0.99),
+            "p50_ms": percentile_ms(&latencies, 0.5),
+            "p99_ms": percentile_ms(&latencies, 0.99),
         }));
     }
+    let paced = webhook_paced(&runtime, &server, &tls, &body)?;
     drop(server);
-    Ok(Value::Array(results))
+    Ok(json!({"saturated": results, "paced": paced}))
 }
 
 fn budgets(report: &Value) -> Value {
@@ -397,17 +509,19 @@ fn budgets(report: &Value) -> Value {
         .as_f64()
         .unwrap_or(0.0);
     let cold = report["cold_start_ms"].as_f64().unwrap_or(f64::NAN);
-    let webhook_64 = report["webhook"]
+    let webhook_64 = report["webhook"]["saturated"]
         .as_array()
         .and_then(|a| a.iter().find(|r| r["connections"] == 64))
         .cloned()
         .unwrap_or(Value::Null);
     let rps_64 = webhook_64["requests_per_second"].as_f64().unwrap_or(0.0);
-    let p99_64 = webhook_64["p99_ms"].as_f64().unwrap_or(f64::NAN);
-    let errors: u64 = report["webhook"]
+    let paced = &report["webhook"]["paced"];
+    let p99_paced = paced["p99_ms"].as_f64().unwrap_or(f64::NAN);
+    let errors: u64 = report["webhook"]["saturated"]
         .as_array()
         .into_iter()
         .flatten()
+        .chain(std::iter::once(paced))
         .filter_map(|r| r["errors"].as_u64())
         .sum();
     let rows = [
@@ -442,16 +556,16 @@ fn budgets(report: &Value) -> Value {
             check >= 20_000.0,
         ),
         (
-            "podsec serve, TLS, 64 connections",
+            "podsec serve, TLS, 64 connections, as fast as answered",
             format!("{rps_64:.0} req/s"),
             "≥ 10,000 req/s",
             rps_64 >= 10_000.0,
         ),
         (
-            "podsec serve, TLS, 64 connections, p99",
-            format!("{p99_64:.2} ms"),
+            "podsec serve, TLS, 64 connections at 10,000 req/s, p99",
+            format!("{p99_paced:.2} ms"),
             "≤ 5 ms",
-            p99_64 <= 5.0,
+            p99_paced <= 5.0,
         ),
         (
             "webhook load run errors",
@@ -520,17 +634,39 @@ fn markdown(report: &Value) -> String {
             ));
         }
     }
-    out.push_str("\n## Webhook load (TLS on 127.0.0.1, typical pod, 20,000 requests per row)\n\n");
-    out.push_str("The load generator runs on the same two cores as the server, so these figures are a floor.\n\n");
+    out.push_str("\n## Webhook load (TLS on 127.0.0.1, typical pod)\n\n");
     out.push_str(
-        "| connections | requests/s | p50 | p99 | errors |\n| --- | --- | --- | --- | --- |\n",
+        "The load generator runs on the same two cores as the server, so these figures are a \
+floor. Every connection is open (TLS handshake done) and has sent one review before the \
+clock starts. As fast as answered: each connection sends its next review as soon as the \
+last is answered, 60,000 reviews per row; with 64 connections always waiting, the median \
+is 64 ÷ the throughput. Paced: 64 connections offer 10,000 reviews/s between them for 3 s, \
+each review timed from its actual send.\n\n",
     );
-    for r in report["webhook"].as_array().into_iter().flatten() {
+    out.push_str(
+        "| load | connections | requests/s | p50 | p99 | errors |\n| --- | --- | --- | --- | --- | --- |\n",
+    );
+    for r in report["webhook"]["saturated"]
+        .as_array()
+        .into_iter()
+        .flatten()
+    {
         out.push_str(&format!(
-            "| {} | {} | {} ms | {} ms | {} |\n",
+            "| as fast as answered | {} | {} | {} ms | {} ms | {} |\n",
             r["connections"], r["requests_per_second"], r["p50_ms"], r["p99_ms"], r["errors"]
         ));
     }
+    let paced = &report["webhook"]["paced"];
+    out.push_str(&format!(
+        "| paced, {} offered | {} | {} | {} ms | {} ms (max {} ms) | {} |\n",
+        paced["offered_per_second"],
+        paced["connections"],
+        paced["requests_per_second"],
+        paced["p50_ms"],
+        paced["p99_ms"],
+        paced["max_ms"],
+        paced["errors"]
+    ));
     out.push_str(&format!(
         "\n## podsec check and cold start\n\n- `podsec check` over {} generated typical pods in 100 files: {} s, {} objects/s (median of 3 runs).\n- Cold start, `podsec check` of one pod with the compiled-module cache warm: {} ms (median of 20 runs).\n",
         report["check"]["objects"], report["check"]["seconds"], report["check"]["objects_per_second"], report["cold_start_ms"]
