@@ -37,7 +37,9 @@ pub struct Serve {
     /// What to answer when the policy cannot evaluate a request.
     #[arg(long, value_enum, default_value_t = FailurePolicy::Fail)]
     pub failure_policy: FailurePolicy,
-    /// Evaluations running at once (default: the number of cores).
+    /// Evaluations running at once on the worker pool, which takes requests over 256 KiB
+    /// and every request to a module given with --policy (default: the number of cores).
+    /// Smaller requests to podsec's own module are evaluated on the connection's thread.
     #[arg(long)]
     pub workers: Option<usize>,
     /// Requests that may wait for a worker; more are answered 503 at once.

@@ -4,6 +4,7 @@
 //! uses (a fresh instance per request, as policy-server runs policies).
 
 use crate::cases::{corpus_cases, fixture_cases, Case};
+use podsec::benchdata::{self, PodSize};
 use podsec::module::{PolicyModule, EMBEDDED_MODULE};
 use podsec::runtime::SandboxConfig;
 use serde_json::Value;
@@ -82,6 +83,61 @@ fn psa_corpus_agrees_in_three_runtimes() {
     let cases = corpus_cases();
     let compared = compare(&cases);
     println!("runtimes agree on {compared} PSA corpus cases");
+}
+
+/// Requests far larger than the module allocator's 512 KiB arena (wasm-guest/src/heap.rs):
+/// the module grows its memory, and the three runtimes still agree. Then one reused
+/// instance answers large and small requests in turn, as a host that keeps instances does.
+#[test]
+fn requests_past_the_allocator_arena_agree() {
+    let mut cases = Vec::new();
+    for level in ["baseline", "restricted"] {
+        cases.push(Case {
+            name: format!("large pod at {level}"),
+            request: benchdata::request(PodSize::Large, level),
+        });
+        // ~1.8 MB: 600 privileged containers with 40 environment variables each, so every
+        // container also yields violations.
+        let mut request: Value =
+            serde_json::from_slice(&benchdata::request(PodSize::Large, level)).expect("JSON");
+        let template = request["request"]["object"]["spec"]["containers"][0].clone();
+        let containers: Vec<Value> = (0..600)
+            .map(|i| {
+                let mut container = template.clone();
+                container["name"] = Value::from(format!("c{i}"));
+                container["securityContext"]["privileged"] = Value::Bool(true);
+                container
+            })
+            .collect();
+        request["request"]["object"]["spec"]["containers"] = Value::Array(containers);
+        let request = serde_json::to_vec(&request).expect("serializes");
+        assert!(request.len() > 1_500_000, "{} bytes", request.len());
+        cases.push(Case {
+            name: format!("600 privileged containers at {level}"),
+            request,
+        });
+    }
+    compare(&cases);
+
+    let module = PolicyModule::load(
+        None,
+        SandboxConfig {
+            cache_dir: Some(crate::cases::test_cache_dir()),
+            ..SandboxConfig::default()
+        },
+    )
+    .expect("podsec loads its module");
+    let mut session = module.policy().session().expect("an instance");
+    let small = benchdata::request(PodSize::Small, "restricted");
+    for round in 0..3 {
+        for request in cases.iter().map(|c| &c.request).chain([&small]) {
+            let native = serde_json::to_vec(&policy_core::validate(request)).expect("native");
+            let reused = session.call("validate", request).expect("answers");
+            let native: Value = serde_json::from_slice(&native).expect("JSON");
+            let reused: Value = serde_json::from_slice(&reused).expect("JSON");
+            assert_eq!(native, reused, "round {round}");
+        }
+    }
 }
 
 #[test]
