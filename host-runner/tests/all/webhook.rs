@@ -108,6 +108,34 @@ async fn validate_denies_with_psa_message_and_echoes_uid() {
     assert_eq!(allowed, json!({"uid": "uid-2", "allowed": true}));
 }
 
+/// Small requests to the built-in module are evaluated on the connection's thread, larger
+/// ones on the worker pool: both give the same answer.
+#[tokio::test]
+async fn requests_past_the_inline_limit_get_the_same_answer_from_the_pool() {
+    let module = PolicyModule::load(None, sandbox()).expect("module");
+    let state = AppState::new(
+        module,
+        &json!({}),
+        WebhookConfig {
+            max_body_bytes: 8 * 1024 * 1024,
+            ..config(FailurePolicy::Fail)
+        },
+    );
+    state.set_ready(true);
+    let small = review("small", ("", "Pod"), privileged_pod());
+    let mut padded_pod = privileged_pod();
+    padded_pod["metadata"]["annotations"] =
+        json!({"example.com/notes": "x".repeat(podsec::webhook::INLINE_MAX_BYTES)});
+    let large = review("large", ("", "Pod"), padded_pod);
+    assert!(large.to_string().len() > podsec::webhook::INLINE_MAX_BYTES);
+    let inline = admit(&state, &small).await;
+    let pooled = admit(&state, &large).await;
+    assert_eq!(inline["uid"], "small");
+    assert_eq!(pooled["uid"], "large");
+    assert_eq!(inline["allowed"], false);
+    assert_eq!(inline["status"], pooled["status"]);
+}
+
 #[tokio::test]
 async fn validate_workloads_and_audit_effect() {
     let state = podsec_state(json!({"effect": "audit"}));
