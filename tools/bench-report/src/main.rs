@@ -749,7 +749,7 @@ connection's own thread. Handing each ~20 µs evaluation to a blocking-pool thre
 cost more than the evaluation: thread wake-ups were the largest item in `perf` (9.5% of
 samples in `_raw_spin_unlock_irqrestore` alone) and 23% of the two cores sat idle. At 64
 connections, as fast as answered, that took the server from ~11,600 to ~22,000–27,000
-requests/s (the load generator, on the same two cores, uses about a quarter of the CPU the
+requests/s (the load generator, on the same two cores, uses about a third of the CPU the
 server does). Larger requests and other modules keep the bounded worker pool. The load run
 now opens every connection before timing (before, the 64 TLS handshakes fell into the
 first requests' latencies), and a paced run measures the latency at the budget's rate.
