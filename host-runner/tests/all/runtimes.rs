@@ -28,15 +28,19 @@ fn call_kubewarden_stack(
     host.call(operation, payload).expect("the module answers")
 }
 
-fn compare(cases: &[Case]) -> usize {
-    let podsec_host = PolicyModule::load(
+fn podsec_host() -> PolicyModule {
+    PolicyModule::load(
         None,
         SandboxConfig {
             cache_dir: Some(crate::cases::test_cache_dir()),
             ..SandboxConfig::default()
         },
     )
-    .expect("podsec loads its module");
+    .expect("podsec loads its module")
+}
+
+fn compare(cases: &[Case]) -> usize {
+    let podsec_host = podsec_host();
     let kubewarden = kubewarden_stack();
     let mut mismatches = Vec::new();
     for case in cases {
@@ -119,14 +123,7 @@ fn requests_past_the_allocator_arena_agree() {
     }
     compare(&cases);
 
-    let module = PolicyModule::load(
-        None,
-        SandboxConfig {
-            cache_dir: Some(crate::cases::test_cache_dir()),
-            ..SandboxConfig::default()
-        },
-    )
-    .expect("podsec loads its module");
+    let module = podsec_host();
     let mut session = module.policy().session().expect("an instance");
     let small = benchdata::request(PodSize::Small, "restricted");
     for round in 0..3 {

@@ -355,6 +355,21 @@ async fn send_paced(
     (latencies, errors)
 }
 
+/// Awaits every connection's task; returns all latencies, sorted, and the error count.
+async fn gather(
+    tasks: Vec<tokio::task::JoinHandle<(Vec<Duration>, usize)>>,
+) -> (Vec<Duration>, usize) {
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    for task in tasks {
+        let (mut one, failed) = task.await.unwrap_or_default();
+        latencies.append(&mut one);
+        errors += failed;
+    }
+    latencies.sort_unstable();
+    (latencies, errors)
+}
+
 /// Percentile `q` of sorted latencies, in milliseconds to two decimals.
 fn percentile_ms(sorted: &[Duration], q: f64) -> f64 {
     sorted
@@ -401,7 +416,7 @@ fn webhook_paced(
     let interval = Duration::from_secs(1) * connections as u32 / offered;
     let senders = open_connections(runtime, server, tls, body, connections)?;
     let started = Instant::now();
-    let outcomes = runtime.block_on(async {
+    let (latencies, errors) = runtime.block_on(async {
         let start = tokio::time::Instant::now();
         let tasks: Vec<_> = senders
             .into_iter()
@@ -414,19 +429,9 @@ fn webhook_paced(
                 })
             })
             .collect();
-        let mut outcomes = Vec::new();
-        for task in tasks {
-            outcomes.push(task.await.unwrap_or_default());
-        }
-        outcomes
+        gather(tasks).await
     });
     let elapsed = started.elapsed().as_secs_f64();
-    let mut latencies: Vec<Duration> = outcomes
-        .iter()
-        .flat_map(|(l, _)| l.iter().copied())
-        .collect();
-    let errors: usize = outcomes.iter().map(|(_, e)| *e).sum();
-    latencies.sort_unstable();
     Ok(json!({
         "connections": connections,
         "offered_per_second": offered,
@@ -456,7 +461,7 @@ fn webhook_load(podsec: &Path) -> Result<Value, String> {
         // steady state, not the handshakes.
         let senders = open_connections(&runtime, &server, &tls, &body, connections)?;
         let started = Instant::now();
-        let outcomes = runtime.block_on(async {
+        let (latencies, errors) = runtime.block_on(async {
             let tasks: Vec<_> = senders
                 .into_iter()
                 .map(|mut sender| {
@@ -466,19 +471,9 @@ fn webhook_load(podsec: &Path) -> Result<Value, String> {
                     )
                 })
                 .collect();
-            let mut outcomes = Vec::new();
-            for task in tasks {
-                outcomes.push(task.await.unwrap_or_default());
-            }
-            outcomes
+            gather(tasks).await
         });
         let elapsed = started.elapsed().as_secs_f64();
-        let mut latencies: Vec<Duration> = outcomes
-            .iter()
-            .flat_map(|(l, _)| l.iter().copied())
-            .collect();
-        let errors: usize = outcomes.iter().map(|(_, e)| *e).sum();
-        latencies.sort_unstable();
         results.push(json!({
             "connections": connections,
             "requests": latencies.len() + errors,
