@@ -733,11 +733,12 @@ evaluation, 84% of them serde_json reading the request (20% scanning strings, 29
 fields the checks never read), 8% the routing and checks. Strings in optional fields were
 copied by serde's `Option<Cow<str>>`; they are now borrowed (−4% instructions).
 
-**`podsec check`** (~9,300–11,000 → 21,617 objects/s): the fresh-instance work above, and
-`create_request` no longer serialises every manifest into a second JSON value (`json!`
-with a moved value does exactly that): ~20% of `perf` samples were `Value::serialize`.
-Per object the rest is reading the manifest (~25% of samples), the module call (~25%)
-and writing the request bytes for it (~12%).
+**`podsec check`** (~9,300–11,000 → 21,600–27,300 objects/s): the fresh-instance work
+above, and `create_request` no longer copies every manifest into a second JSON value
+(`json!` serialises a moved value into a new one). The VM drifted while I measured, so
+that second change has no figure of its own. Per object, `perf` now shows reading the
+manifest (~25% of samples), the module call (~25%) and writing the request bytes for it
+(~12% in `Value::serialize`).
 
 **`podsec serve`**: requests to podsec's own module of up to 256 KiB are evaluated on the
 connection's own thread. Handing each ~20 µs evaluation to a blocking-pool thread and back
