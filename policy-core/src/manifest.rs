@@ -105,10 +105,9 @@ pub fn create_request(mut object: Value) -> Value {
     // Built field by field so the object is moved in: `json!` would serialise it into a
     // new value, a deep copy.
     let mut request = Map::new();
-    let field = |value: &str| Value::String(value.to_owned());
     request.insert(
         "uid".to_owned(),
-        field("00000000-0000-0000-0000-000000000000"),
+        Value::from("00000000-0000-0000-0000-000000000000"),
     );
     request.insert(
         "kind".to_owned(),
@@ -120,7 +119,7 @@ pub fn create_request(mut object: Value) -> Value {
     );
     request.insert("name".to_owned(), Value::String(name));
     request.insert("namespace".to_owned(), Value::String(namespace));
-    request.insert("operation".to_owned(), field("CREATE"));
+    request.insert("operation".to_owned(), Value::from("CREATE"));
     request.insert("userInfo".to_owned(), json!({"username": ""}));
     request.insert("object".to_owned(), object);
     Value::Object(request)

@@ -431,17 +431,22 @@ fn webhook_paced(
             .collect();
         gather(tasks).await
     });
-    let elapsed = started.elapsed().as_secs_f64();
-    Ok(json!({
+    let mut row = load_row(connections, &latencies, errors, started.elapsed());
+    row["offered_per_second"] = json!(offered);
+    row["max_ms"] = json!(percentile_ms(&latencies, 1.0));
+    Ok(row)
+}
+
+/// One row of a load run: its size, throughput, median and p99, and errors.
+fn load_row(connections: usize, sorted: &[Duration], errors: usize, elapsed: Duration) -> Value {
+    json!({
         "connections": connections,
-        "offered_per_second": offered,
-        "requests": latencies.len() + errors,
+        "requests": sorted.len() + errors,
         "errors": errors,
-        "requests_per_second": (latencies.len() as f64 / elapsed).round(),
-        "p50_ms": percentile_ms(&latencies, 0.5),
-        "p99_ms": percentile_ms(&latencies, 0.99),
-        "max_ms": percentile_ms(&latencies, 1.0),
-    }))
+        "requests_per_second": (sorted.len() as f64 / elapsed.as_secs_f64()).round(),
+        "p50_ms": percentile_ms(sorted, 0.5),
+        "p99_ms": percentile_ms(sorted, 0.99),
+    })
 }
 
 fn webhook_load(podsec: &Path) -> Result<Value, String> {
@@ -473,15 +478,7 @@ fn webhook_load(podsec: &Path) -> Result<Value, String> {
                 .collect();
             gather(tasks).await
         });
-        let elapsed = started.elapsed().as_secs_f64();
-        results.push(json!({
-            "connections": connections,
-            "requests": latencies.len() + errors,
-            "errors": errors,
-            "requests_per_second": (latencies.len() as f64 / elapsed).round(),
-            "p50_ms": percentile_ms(&latencies, 0.5),
-            "p99_ms": percentile_ms(&latencies, 0.99),
-        }));
+        results.push(load_row(connections, &latencies, errors, started.elapsed()));
     }
     let paced = webhook_paced(&runtime, &server, &tls, &body)?;
     drop(server);
