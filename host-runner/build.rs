@@ -30,6 +30,7 @@ fn main() {
         "wasm-guest/Cargo.toml",
         "metadata.yml",
         "Cargo.toml",
+        "Cargo.lock",
         "tools/module-builder/src",
     ] {
         println!("cargo:rerun-if-changed={}", root.join(source).display());

@@ -4,7 +4,10 @@
 //! evaluation) — on small, typical and large pods, at baseline and restricted.
 //!
 //! `make bench` runs this and writes the medians into docs/BENCHMARKS.md.
-#![allow(missing_docs)]
+#![expect(
+    missing_docs,
+    reason = "criterion's macros generate undocumented public items"
+)]
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use podsec::benchdata::{request, PodSize};

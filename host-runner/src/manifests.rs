@@ -1,10 +1,9 @@
 //! Reading what `podsec check` is given: files (YAML with any number of documents, or
 //! JSON), folders (recursively, `.yaml`, `.yml` and `.json`), and standard input. Each
-//! document is parsed on its own, so one bad document is reported with its file and line
-//! and the others are still judged.
+//! document is parsed on its own (policy-core's `documents`), so one bad document is
+//! reported with its file and line and the others are still judged.
 
 use anyhow::{Context as _, Result};
-pub use policy_core::documents::{parse_documents, yaml_error_text, Document};
 use std::io::Read as _;
 use std::path::{Path, PathBuf};
 
@@ -42,24 +41,13 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>) -> Result<()> {
     Ok(())
 }
 
-/// Reads one file (or standard input) into documents. A file that cannot be read is one
-/// document with an error.
-pub fn read_file(path: &Path) -> Vec<Document> {
-    let source = path.display().to_string();
+/// Reads one file (or standard input) as text; the error names the file.
+pub fn read_text(path: &Path) -> Result<String, String> {
     let text = if path.as_os_str() == "-" {
         let mut text = String::new();
         std::io::stdin().read_to_string(&mut text).map(|_| text)
     } else {
         std::fs::read_to_string(path)
     };
-    match text {
-        Ok(text) => parse_documents(&source, &text),
-        Err(error) => vec![Document {
-            source: source.clone(),
-            index: 0,
-            line: 1,
-            content: Err(format!("cannot read {source}: {error}")),
-            error_at: None,
-        }],
-    }
+    text.map_err(|error| format!("cannot read {}: {error}", path.display()))
 }

@@ -1,64 +1,37 @@
-//! The policy module's operations, typed: what `podsec` calls through the sandbox.
+//! The policy module's operations, typed: what `podsec` calls through the sandbox. The
+//! answers are read straight into policy-core's types, the ones the module writes.
 //!
 //! Works with podsec's own module (which also answers `evaluate`, with field-level
-//! violations) and with any Kubewarden waPC policy (which answers `validate` only).
+//! violations) and with any Kubewarden waPC policy (which answers `validate` only). Which
+//! of the two a module is, is found out once, when it is loaded.
 
 use crate::runtime::{CallError, Policy, SandboxConfig};
-use anyhow::{anyhow, Context as _, Result};
-use serde::{Deserialize, Serialize};
+use anyhow::{Context as _, Result};
+use policy_core::response::EvaluateAnswer;
+pub use policy_core::{SettingsValidationResponse, ValidationResponse};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 /// podsec's policy module, built from this workspace and embedded at compile time.
 pub const EMBEDDED_MODULE: &[u8] = include_bytes!(concat!(env!("OUT_DIR"), "/podsec.wasm"));
 
-/// Kubewarden's `ValidationResponse`, as a host reads it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ValidationResponse {
-    /// Whether the request is admitted.
-    pub accepted: bool,
-    /// The denial message.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    /// The HTTP status code of a denial.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub code: Option<u16>,
-    /// Warnings for the client.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub warnings: Option<Vec<String>>,
-    /// Audit annotations.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub audit_annotations: Option<BTreeMap<String, String>>,
-    /// A mutated object (podsec never sets it; other policies may).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mutated_object: Option<Value>,
-}
-
-/// The outcome of evaluating one request: the response and, from podsec's module, the
-/// verdict with every violation.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Outcome {
-    /// What the policy answered.
-    pub response: ValidationResponse,
-    /// podsec's verdict (kind, name, violations with field paths), when the module has one.
-    pub verdict: Option<Value>,
-    /// Why the request could not be evaluated, when it could not.
-    pub error: Option<String>,
-}
+/// The request `load` sends to `evaluate` to learn whether the module answers it. podsec's
+/// module answers it with an error value (it is no ValidationRequest); a module without the
+/// operation answers with a waPC error.
+const EVALUATE_PROBE: &[u8] = b"{}";
 
 /// A loaded policy module.
 pub struct PolicyModule {
     policy: Policy,
     /// Whether this is podsec's own module (embedded), not one given by path.
     builtin: bool,
-    /// Whether the module answers podsec's `evaluate` operation (until it is found not to).
-    has_evaluate: AtomicBool,
+    /// Whether the module answers podsec's `evaluate` operation (probed at load).
+    has_evaluate: bool,
 }
 
 impl PolicyModule {
-    /// Loads the module at `path`, or the embedded podsec module when `path` is `None`.
+    /// Loads the module at `path`, or the embedded podsec module when `path` is `None`,
+    /// and probes once which operations it answers.
     pub fn load(path: Option<&Path>, config: SandboxConfig) -> Result<PolicyModule> {
         let bytes = match path {
             Some(path) => std::fs::read(path)
@@ -69,10 +42,14 @@ impl PolicyModule {
             Some(path) => format!("cannot load the policy module {}", path.display()),
             None => "cannot load the embedded policy module".to_owned(),
         })?;
+        let has_evaluate = policy
+            .call("evaluate", EVALUATE_PROBE)
+            .ok()
+            .is_some_and(|answer| parse_evaluation(&answer).is_ok());
         Ok(PolicyModule {
             policy,
             builtin: path.is_none(),
-            has_evaluate: AtomicBool::new(true),
+            has_evaluate,
         })
     }
 
@@ -83,88 +60,64 @@ impl PolicyModule {
         self.builtin
     }
 
+    /// Whether the module answers `evaluate` (podsec's verdict with field paths).
+    pub fn has_evaluate(&self) -> bool {
+        self.has_evaluate
+    }
+
     /// The sandbox underneath.
     pub fn policy(&self) -> &Policy {
         &self.policy
     }
 
-    /// Runs the module's `validate_settings`; `Err` carries the module's message.
-    pub fn validate_settings(&self, settings: &Value) -> Result<()> {
-        let payload = serde_json::to_vec(settings)?;
+    /// Runs the module's `validate_settings`: its answer, or why it could not answer.
+    pub fn validate_settings(
+        &self,
+        settings: &Value,
+    ) -> Result<SettingsValidationResponse, CallError> {
+        let payload = serde_json::to_vec(settings)
+            .map_err(|e| CallError::Protocol(format!("the settings do not serialise: {e}")))?;
         let answer = self.policy.call("validate_settings", &payload)?;
-        #[derive(Deserialize)]
-        struct SettingsAnswer {
-            valid: bool,
-            #[serde(default)]
-            message: Option<String>,
-        }
-        let answer: SettingsAnswer = serde_json::from_slice(&answer)
-            .map_err(|e| anyhow!("the policy answered validate_settings with something that is not {{valid, message}}: {e}"))?;
-        if answer.valid {
-            Ok(())
-        } else {
-            Err(anyhow!(
-                "{}",
-                answer
-                    .message
-                    .unwrap_or_else(|| "the policy rejected the settings".to_owned())
+        serde_json::from_slice(&answer).map_err(|e| {
+            CallError::Protocol(format!(
+                "the answer to validate_settings is not {{valid, message}} ({e}): {}",
+                preview(&answer)
             ))
-        }
+        })
     }
 
     /// Runs `validate` on a `ValidationRequest`.
     pub fn validate(&self, request: &[u8]) -> Result<ValidationResponse, CallError> {
         let answer = self.policy.call("validate", request)?;
-        parse_response(&answer)
+        serde_json::from_slice(&answer).map_err(|e| {
+            CallError::Protocol(format!(
+                "the answer is not a ValidationResponse ({e}): {}",
+                preview(&answer)
+            ))
+        })
     }
 
-    /// Evaluates a `ValidationRequest`, with podsec's verdict where the module gives one.
-    pub fn evaluate(&self, request: &[u8]) -> Result<Outcome, CallError> {
-        if self.has_evaluate.load(Ordering::Relaxed) {
-            match self.policy.call("evaluate", request) {
-                Ok(answer) => return parse_evaluation(&answer),
-                // A module without `evaluate` answers with a waPC error: use `validate`.
-                Err(CallError::Guest(_)) => self.has_evaluate.store(false, Ordering::Relaxed),
-                Err(other) => return Err(other),
-            }
+    /// Evaluates a `ValidationRequest`: podsec's `evaluate` where the module has it (the
+    /// verdict with every violation), else `validate` (the response alone).
+    pub fn evaluate(&self, request: &[u8]) -> Result<EvaluateAnswer, CallError> {
+        if self.has_evaluate {
+            let answer = self.policy.call("evaluate", request)?;
+            return parse_evaluation(&answer);
         }
-        let response = self.validate(request)?;
-        Ok(Outcome {
-            response,
+        Ok(EvaluateAnswer {
+            response: self.validate(request)?,
             verdict: None,
             error: None,
         })
     }
 }
 
-fn parse_response(bytes: &[u8]) -> Result<ValidationResponse, CallError> {
+fn parse_evaluation(bytes: &[u8]) -> Result<EvaluateAnswer, CallError> {
     serde_json::from_slice(bytes).map_err(|e| {
-        CallError::Protocol(format!(
-            "the answer is not a ValidationResponse ({e}): {}",
-            preview(bytes)
-        ))
-    })
-}
-
-fn parse_evaluation(bytes: &[u8]) -> Result<Outcome, CallError> {
-    #[derive(Deserialize)]
-    struct Evaluation {
-        response: ValidationResponse,
-        #[serde(default)]
-        verdict: Option<Value>,
-        #[serde(default)]
-        error: Option<String>,
-    }
-    let evaluation: Evaluation = serde_json::from_slice(bytes).map_err(|e| {
         CallError::Protocol(format!(
             "the answer to evaluate is not {{response, verdict}} ({e}): {}",
             preview(bytes)
         ))
-    })?;
-    Ok(Outcome {
-        response: evaluation.response,
-        verdict: evaluation.verdict,
-        error: evaluation.error,
     })
 }
 
@@ -176,4 +129,11 @@ fn preview(bytes: &[u8]) -> String {
         preview.push('…');
     }
     format!("{preview:?}")
+}
+
+/// `podsec check` judges documents through the sandboxed module.
+impl policy_core::audit::Evaluator for PolicyModule {
+    fn evaluate(&self, request: &[u8]) -> Result<EvaluateAnswer, String> {
+        PolicyModule::evaluate(self, request).map_err(|e| e.to_string())
+    }
 }

@@ -28,8 +28,12 @@ pub fn parse(text: &str) -> Result<Value> {
     if text.trim_start().starts_with('{') {
         return serde_json::from_str(text).map_err(|e| anyhow!("not valid JSON: {e}"));
     }
-    let value: Value = serde_saphyr::from_str(text)
-        .map_err(|e| anyhow!("not valid YAML: {}", crate::manifests::yaml_error_text(&e)))?;
+    let value: Value = serde_saphyr::from_str(text).map_err(|e| {
+        anyhow!(
+            "not valid YAML: {}",
+            policy_core::documents::yaml_error_text(&e)
+        )
+    })?;
     Ok(if value.is_null() {
         Value::Object(Default::default())
     } else {

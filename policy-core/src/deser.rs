@@ -25,12 +25,13 @@ where
 }
 
 /// Deserializes a list of strings that may be `null` or missing, borrowing each string
-/// from the input when it has no escapes.
+/// from the input when it has no escapes. A `null` element is the empty string, as the API
+/// server (Go's encoding/json) decodes it.
 pub(crate) fn string_list<'de, D>(deserializer: D) -> Result<Vec<Cow<'de, str>>, D::Error>
 where
     D: Deserializer<'de>,
 {
-    Ok(nullable_vec::<D, BorrowedStr<'de>>(deserializer)?
+    Ok(nullable_vec::<D, GoStr<'de>>(deserializer)?
         .into_iter()
         .map(|s| s.0)
         .collect())
@@ -73,7 +74,7 @@ where
             A: MapAccess<'de>,
         {
             let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
-            while let Some((key, value)) = map.next_entry::<BorrowedStr<'de>, BorrowedStr<'de>>()? {
+            while let Some((key, value)) = map.next_entry::<BorrowedStr<'de>, GoStr<'de>>()? {
                 pairs.push((key.0, value.0));
             }
             Ok(pairs)
@@ -114,5 +115,21 @@ impl<'de> Deserialize<'de> for BorrowedStr<'de> {
         }
 
         deserializer.deserialize_str(StrVisitor)
+    }
+}
+
+/// A string as Go's encoding/json reads one into a `string` element of a list or map:
+/// `null` leaves the zero value, the empty string.
+pub(crate) struct GoStr<'a>(pub Cow<'a, str>);
+
+impl<'de> Deserialize<'de> for GoStr<'de> {
+    fn deserialize<D>(deserializer: D) -> Result<Self, D::Error>
+    where
+        D: Deserializer<'de>,
+    {
+        Ok(GoStr(
+            Option::<BorrowedStr<'de>>::deserialize(deserializer)?
+                .map_or(Cow::Borrowed(""), |s| s.0),
+        ))
     }
 }

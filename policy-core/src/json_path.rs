@@ -101,17 +101,26 @@ mod tests {
 
     fn path_of_error(json: &str) -> String {
         #[derive(serde::Deserialize)]
-        #[allow(dead_code)]
+        #[expect(
+            dead_code,
+            reason = "the fields exist to be deserialized; only the error is read"
+        )]
         struct Pod {
             spec: Spec,
         }
         #[derive(serde::Deserialize)]
-        #[allow(dead_code)]
+        #[expect(
+            dead_code,
+            reason = "the fields exist to be deserialized; only the error is read"
+        )]
         struct Spec {
             containers: Vec<Container>,
         }
         #[derive(serde::Deserialize)]
-        #[allow(dead_code)]
+        #[expect(
+            dead_code,
+            reason = "the fields exist to be deserialized; only the error is read"
+        )]
         struct Container {
             name: String,
             privileged: Option<bool>,

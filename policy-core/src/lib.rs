@@ -25,6 +25,9 @@
 #![deny(clippy::arithmetic_side_effects)]
 #![warn(missing_docs)]
 
+#[cfg(feature = "yaml")]
+pub mod audit;
+pub mod catalog;
 pub mod checks;
 pub mod defaults;
 mod deser;
@@ -32,6 +35,7 @@ mod deser;
 pub mod documents;
 pub mod error;
 pub mod evaluate;
+pub mod field_path;
 mod json_path;
 pub mod level;
 pub mod limits;
@@ -47,6 +51,7 @@ pub mod settings;
 pub use checks::CheckId;
 pub use error::Error;
 pub use evaluate::{evaluate, validate, validate_settings, Evaluation};
+pub use field_path::FieldPath;
 pub use level::{Level, PolicyVersion, LATEST_MINOR};
 pub use response::{SettingsValidationResponse, ValidationResponse, Verdict, Violation};
 pub use settings::Settings;

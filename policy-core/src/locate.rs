@@ -6,79 +6,10 @@
 use serde_saphyr::granit_parser::{Event, Parser, Span};
 use std::collections::HashMap;
 
-/// Where a path points in a text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Location {
-    /// 1-based line.
-    pub line: usize,
-    /// 1-based column (in characters).
-    pub column: usize,
-    /// Whether the whole path exists; `false` when the field is missing (a required field
-    /// left out) and the location is that of its nearest existing parent.
-    pub exact: bool,
-}
+pub use crate::response::Location;
 
-/// One step of a field path.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub enum Segment {
-    /// A mapping key.
-    Key(String),
-    /// A sequence index.
-    Index(usize),
-}
-
-/// Splits a field path as podsec writes it (`spec.containers[0].securityContext.privileged`,
-/// `metadata.annotations["container.apparmor.security.beta.kubernetes.io/app"]`) into its
-/// steps. `None` for a path that is not well formed.
-pub fn parse_path(path: &str) -> Option<Vec<Segment>> {
-    let mut segments = Vec::new();
-    let mut chars = path.chars().peekable();
-    let mut key = String::new();
-    while let Some(c) = chars.next() {
-        match c {
-            '.' => {
-                if !key.is_empty() {
-                    segments.push(Segment::Key(std::mem::take(&mut key)));
-                }
-            }
-            '[' => {
-                if !key.is_empty() {
-                    segments.push(Segment::Key(std::mem::take(&mut key)));
-                }
-                if chars.peek() == Some(&'"') {
-                    chars.next();
-                    let mut quoted = String::new();
-                    loop {
-                        match chars.next()? {
-                            '"' => break,
-                            '\\' => quoted.push(chars.next()?),
-                            other => quoted.push(other),
-                        }
-                    }
-                    if chars.next()? != ']' {
-                        return None;
-                    }
-                    segments.push(Segment::Key(quoted));
-                } else {
-                    let mut digits = String::new();
-                    loop {
-                        match chars.next()? {
-                            ']' => break,
-                            d if d.is_ascii_digit() => digits.push(d),
-                            _ => return None,
-                        }
-                    }
-                    segments.push(Segment::Index(digits.parse().ok()?));
-                }
-            }
-            other => key.push(other),
-        }
-    }
-    if !key.is_empty() {
-        segments.push(Segment::Key(key));
-    }
-    Some(segments)
-}
+use crate::field_path::FieldPath;
+pub use crate::field_path::Segment;
 
 /// Paths deeper than this are not indexed (podsec's field paths are a dozen steps at most);
 /// a violation below it points at its deepest indexed parent. Keeps the index linear in
@@ -231,8 +162,8 @@ impl Locator {
     /// Where `path` is. A document whose root is a sequence is a JSON array of objects;
     /// `item` picks the object in it. A path that does not exist gives its nearest
     /// existing parent with `exact: false`; `None` for a path that is not well formed.
-    pub fn locate(&self, item: usize, path: &str) -> Option<Location> {
-        let mut segments = parse_path(path)?;
+    pub fn locate(&self, item: usize, path: &FieldPath) -> Option<Location> {
+        let mut segments = path.segments()?;
         if self.root_is_sequence {
             segments.insert(0, Segment::Index(item));
         }
@@ -263,7 +194,7 @@ fn value_done(stack: &mut [Frame]) {
 /// The location of `path` in the first document of `text` (see [`Locator`]; build one
 /// `Locator` to look up many paths).
 pub fn locate(text: &str, first_line: usize, item: usize, path: &str) -> Option<Location> {
-    Locator::new(text, first_line)?.locate(item, path)
+    Locator::new(text, first_line)?.locate(item, &FieldPath::new(path))
 }
 
 #[cfg(test)]
@@ -288,30 +219,6 @@ spec:
 ";
 
     #[test]
-    fn paths_split_into_steps() {
-        assert_eq!(
-            parse_path("spec.containers[1].securityContext.privileged"),
-            Some(vec![
-                Segment::Key("spec".into()),
-                Segment::Key("containers".into()),
-                Segment::Index(1),
-                Segment::Key("securityContext".into()),
-                Segment::Key("privileged".into()),
-            ])
-        );
-        assert_eq!(
-            parse_path(r#"metadata.annotations["a.b/c\"d"]"#),
-            Some(vec![
-                Segment::Key("metadata".into()),
-                Segment::Key("annotations".into()),
-                Segment::Key("a.b/c\"d".into()),
-            ])
-        );
-        assert_eq!(parse_path("spec.containers[x]"), None);
-        assert_eq!(parse_path("spec.containers[1"), None);
-    }
-
-    #[test]
     fn fields_are_found_on_their_line() {
         let at = locate(POD, 1, 0, "spec.containers[1].securityContext.privileged").unwrap();
         assert_eq!((at.line, at.column, at.exact), (14, 9, true));
@@ -319,7 +226,7 @@ spec:
             POD,
             1,
             0,
-            r#"metadata.annotations["container.apparmor.security.beta.kubernetes.io/app"]"#,
+            "metadata.annotations[container.apparmor.security.beta.kubernetes.io/app]",
         )
         .unwrap();
         assert_eq!((at.line, at.exact), (6, true));
@@ -353,19 +260,28 @@ spec:
         let text = "spec:\n  ? [complex, key]\n  : {hidden: 1}\n  base: &b {x: 1}\n  again: *b\n  containers:\n    - name: a\n      securityContext: {privileged: true}\n";
         let index = Locator::new(text, 1).unwrap();
         let at = index
-            .locate(0, "spec.containers[0].securityContext.privileged")
+            .locate(
+                0,
+                &FieldPath::new("spec.containers[0].securityContext.privileged"),
+            )
             .unwrap();
         assert_eq!((at.line, at.exact), (8, true));
         assert_eq!(
-            index.locate(0, "spec.again").map(|l| (l.line, l.exact)),
+            index
+                .locate(0, &FieldPath::new("spec.again"))
+                .map(|l| (l.line, l.exact)),
             Some((5, true))
         );
         assert_eq!(
-            index.locate(0, "spec.again.x").map(|l| (l.line, l.exact)),
+            index
+                .locate(0, &FieldPath::new("spec.again.x"))
+                .map(|l| (l.line, l.exact)),
             Some((5, false))
         );
         assert_eq!(
-            index.locate(0, "nothing").map(|l| (l.line, l.exact)),
+            index
+                .locate(0, &FieldPath::new("nothing"))
+                .map(|l| (l.line, l.exact)),
             Some((1, false))
         );
     }
@@ -385,6 +301,11 @@ spec:
             "{}",
             index.nodes.len()
         );
-        assert_eq!(index.locate(0, "spec.hostPID").map(|l| l.line), Some(3));
+        assert_eq!(
+            index
+                .locate(0, &FieldPath::new("spec.hostPID"))
+                .map(|l| l.line),
+            Some(3)
+        );
     }
 }

@@ -7,6 +7,7 @@
 //! ([`crate::defaults`]).
 
 use crate::defaults::{apply_api_server_defaults, object_kind};
+use crate::field_path::FieldPath;
 use crate::request::ResourceKind;
 use serde_json::{json, Map, Value};
 
@@ -29,45 +30,35 @@ pub fn documents(value: Value) -> Vec<Document> {
         .collect()
 }
 
-/// [`documents`], each with the field path of its object in the parsed document (`""` for
-/// the document itself, `items[2]` for a `List` item, `request.object` for an
+/// [`documents`], each with the field path of its object in the parsed document (empty
+/// for the document itself, `items[2]` for a `List` item, `request.object` for an
 /// AdmissionReview), so a violation's path can be found in the text.
-pub fn located_documents(value: Value) -> Vec<(String, Document)> {
+pub fn located_documents(value: Value) -> Vec<(FieldPath, Document)> {
     let mut out = Vec::new();
-    unfold(String::new(), value, &mut out);
+    unfold(FieldPath::root(), value, &mut out);
     out
 }
 
-fn unfold(at: String, mut value: Value, out: &mut Vec<(String, Document)>) {
+fn unfold(at: FieldPath, mut value: Value, out: &mut Vec<(FieldPath, Document)>) {
     let kind = value.get("kind").and_then(Value::as_str).unwrap_or("");
     if kind == "AdmissionReview" {
         let request = value.get_mut("request").map_or(Value::Null, Value::take);
-        out.push((join_path(&at, "request.object"), Document::Request(request)));
+        out.push((at.child("request.object"), Document::Request(request)));
         return;
     }
     if kind.ends_with("List") && matches!(value.get("items"), Some(Value::Array(_))) {
         if let Some(Value::Array(items)) = value.get_mut("items").map(Value::take) {
             for (index, item) in items.into_iter().enumerate() {
-                unfold(join_path(&at, &format!("items[{index}]")), item, out);
+                unfold(at.child("items").index(index), item, out);
             }
         }
         return;
     }
     if kind.is_empty() && value.get("uid").is_some() && value.get("operation").is_some() {
-        out.push((join_path(&at, "object"), Document::Request(value)));
+        out.push((at.child("object"), Document::Request(value)));
         return;
     }
     out.push((at, Document::Object(value)));
-}
-
-/// `prefix.path`, or either alone when the other is empty.
-pub fn join_path(prefix: &str, path: &str) -> String {
-    match (prefix.is_empty(), path.is_empty()) {
-        (true, _) => path.to_owned(),
-        (_, true) => prefix.to_owned(),
-        _ if path.starts_with('[') => format!("{prefix}{path}"),
-        _ => format!("{prefix}.{path}"),
-    }
 }
 
 /// The identity of an object, for reports: kind, namespace and name.
@@ -178,14 +169,9 @@ mod tests {
         let nested = json!({"kind": "List", "items": [{"kind": "Pod"}, {"kind": "AdmissionReview", "request": {}}]});
         let paths: Vec<String> = located_documents(nested)
             .into_iter()
-            .map(|(p, _)| p)
+            .map(|(p, _)| p.to_string())
             .collect();
         assert_eq!(paths, ["items[0]", "items[1].request.object"]);
-        assert_eq!(
-            join_path("items[1]", "spec.hostPID"),
-            "items[1].spec.hostPID"
-        );
-        assert_eq!(join_path("", "spec"), "spec");
     }
 
     #[test]

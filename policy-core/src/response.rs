@@ -1,30 +1,34 @@
 //! What podsec answers: Kubewarden's `ValidationResponse` and `SettingsValidationResponse`,
 //! and the machine-readable [`Verdict`] behind them.
 
-use crate::checks::Finding;
-use serde::Serialize;
+use crate::checks::{Field, Finding};
+use crate::field_path::FieldPath;
+use crate::{CheckId, Error};
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-/// Kubewarden's answer to `validate`.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+/// Kubewarden's answer to `validate`. Hosts read other policies' answers into it too, so
+/// every field but `accepted` may be absent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct ValidationResponse {
     /// Whether the request is admitted.
     pub accepted: bool,
     /// The denial (or error) message.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// The HTTP status code of a denial: 403 for a policy violation, 400 for bad input.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub code: Option<u16>,
     /// Warnings returned to the client (the `audit` effect).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warnings: Option<Vec<String>>,
     /// Audit annotations (the `audit` effect).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit_annotations: Option<BTreeMap<String, String>>,
-    /// Always absent: podsec never mutates.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    /// Absent from podsec's answers (it never mutates); other policies may set it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mutated_object: Option<Value>,
 }
 
@@ -49,70 +53,92 @@ impl ValidationResponse {
 }
 
 /// Kubewarden's answer to `validate_settings`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SettingsValidationResponse {
     /// Whether the settings are valid.
     pub valid: bool,
     /// Why not.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
 }
 
 /// One field at fault, with the check that faults it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Violation {
-    /// The check id, e.g. `privileged`.
-    pub check: &'static str,
+    /// The check, serialised as PSA's id, e.g. `privileged`.
+    pub check: CheckId,
     /// The field path in the object, e.g. `spec.containers[0].securityContext.privileged`.
-    pub path: String,
+    pub path: FieldPath,
     /// The offending value (`null` where a required value is missing).
     pub value: Value,
     /// PSA's reason for the check, e.g. `privileged`.
     pub reason: String,
     /// PSA's detail for the check as a whole.
     pub detail: String,
+    /// Where the field is in the text the object was read from, when it was located.
+    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<Location>,
+}
+
+/// Where a field path points in a text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    /// 1-based line.
+    pub line: usize,
+    /// 1-based column (in characters).
+    pub column: usize,
+    /// Whether the whole path exists; `false` when the field is missing (a required field
+    /// left out) and the location is that of its nearest existing parent.
+    pub exact: bool,
 }
 
 impl Violation {
     /// One violation per field of a finding.
     pub fn from_finding(finding: &Finding) -> impl Iterator<Item = Violation> + '_ {
         finding.fields.iter().map(move |field| Violation {
-            check: finding.check.as_str(),
+            check: finding.check,
             path: field.path.clone(),
             value: field.value.clone(),
-            reason: finding.reason.clone(),
+            reason: finding.reason.to_string(),
             detail: finding.detail.clone(),
+            location: None,
         })
     }
 }
 
 /// The full outcome of evaluating one request.
-#[derive(Debug, Clone, PartialEq, Serialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 pub struct Verdict {
     /// The object's kind, when the request names one.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
     /// The request's namespace.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
     /// The object's name.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Whether the request is admitted.
     pub allowed: bool,
     /// The denial message.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     /// Warnings (the `audit` effect).
+    #[serde(default)]
     pub warnings: Vec<String>,
     /// The failing checks in PSA's order, each with its reason, detail and fields.
     /// Serialized as `violations`: one entry per field at fault (see [`Verdict::violations`]),
     /// built only when the verdict is serialized, not on every `validate`.
-    #[serde(rename = "violations", serialize_with = "serialize_violations")]
+    #[serde(
+        rename = "violations",
+        default,
+        serialize_with = "serialize_violations",
+        deserialize_with = "deserialize_findings"
+    )]
     pub findings: Vec<Finding>,
     /// Why the checks did not run, when they did not (an exemption, an operation or kind
     /// that is not evaluated, an insignificant update).
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
 }
 
@@ -131,4 +157,68 @@ fn serialize_violations<S: serde::Serializer>(
     serializer: S,
 ) -> Result<S::Ok, S::Error> {
     serializer.collect_seq(findings.iter().flat_map(Violation::from_finding))
+}
+
+/// Reads `violations` back into findings: consecutive violations of one check with the same
+/// reason and detail are the fields of one finding, as [`serialize_violations`] wrote them.
+fn deserialize_findings<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<Finding>, D::Error> {
+    let violations = Vec::<Violation>::deserialize(deserializer)?;
+    let mut findings: Vec<Finding> = Vec::new();
+    for violation in violations {
+        let field = Field {
+            path: violation.path,
+            value: violation.value,
+        };
+        match findings.last_mut() {
+            Some(last)
+                if last.check == violation.check
+                    && last.reason == violation.reason
+                    && last.detail == violation.detail =>
+            {
+                last.fields.push(field);
+            }
+            _ => findings.push(Finding {
+                check: violation.check,
+                reason: Cow::Owned(violation.reason),
+                detail: violation.detail,
+                fields: vec![field],
+            }),
+        }
+    }
+    Ok(findings)
+}
+
+/// What podsec's own `evaluate` operation answers: the response a host returns, plus the
+/// verdict behind it, or the error that kept the request from being evaluated (the
+/// response is then the rejection `validate` gives).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvaluateAnswer {
+    /// What `validate` answers for the same request.
+    pub response: ValidationResponse,
+    /// The verdict, when the request was evaluated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verdict: Option<Verdict>,
+    /// Why the request could not be evaluated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+}
+
+impl EvaluateAnswer {
+    /// The answer for an evaluation's outcome.
+    pub fn from_result(result: Result<crate::Evaluation, Error>) -> EvaluateAnswer {
+        match result {
+            Ok(evaluation) => EvaluateAnswer {
+                response: evaluation.response,
+                verdict: Some(evaluation.verdict),
+                error: None,
+            },
+            Err(error) => EvaluateAnswer {
+                response: crate::evaluate::rejection(&error),
+                verdict: None,
+                error: Some(error.to_string()),
+            },
+        }
+    }
 }

@@ -4,7 +4,11 @@
 //!
 //! `docs/SETTINGS.md` describes each field with an example.
 
-use crate::checks::{AllowedHostPath, CheckParams, STANDARD_CAPABILITIES};
+use crate::catalog::{
+    AZURE_BASELINE_CHECKS, AZURE_BASELINE_EXCLUDED_NAMESPACES, AZURE_BASELINE_EXTRA_CAPABILITY,
+    STANDARD_CAPABILITIES,
+};
+use crate::checks::{AllowedHostPath, CheckParams};
 use crate::selector::{LabelSelector, Operator, Requirement};
 use crate::{CheckId, Error, Level, PolicyVersion};
 use serde_json::{Map, Value};
@@ -35,23 +39,6 @@ impl Preset {
         }
     }
 }
-
-/// The checks the `azure-baseline` preset keeps active.
-pub const AZURE_BASELINE_CHECKS: [CheckId; 5] = [
-    CheckId::Privileged,
-    CheckId::HostNamespaces,
-    CheckId::CapabilitiesBaseline,
-    CheckId::HostPathVolumes,
-    CheckId::HostPorts,
-];
-
-/// The namespaces the `azure-baseline` preset exempts.
-pub const AZURE_BASELINE_EXCLUDED_NAMESPACES: [&str; 4] = [
-    "kube-system",
-    "gatekeeper-system",
-    "azure-arc",
-    "azure-extensions-usage-system",
-];
 
 /// Validated settings.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -270,7 +257,7 @@ fn parse_checks(value: &Value) -> Result<Vec<CheckId>, Error> {
         .enumerate()
         .map(|(i, name)| {
             CheckId::parse(name).ok_or_else(|| {
-                let known: Vec<&str> = CheckId::ALL.iter().map(|c| c.as_str()).collect();
+                let known: Vec<&str> = CheckId::all().map(CheckId::as_str).collect();
                 invalid(format!(
                     "disabledChecks[{i}] {name:?} is not a check id; the ids are {}",
                     known.join(", ")
@@ -524,8 +511,7 @@ impl Settings {
                     self.level = Level::Baseline;
                 }
                 if unset("disabledChecks") {
-                    self.disabled_checks = CheckId::ALL
-                        .into_iter()
+                    self.disabled_checks = CheckId::all()
                         .filter(|c| !AZURE_BASELINE_CHECKS.contains(c))
                         .collect();
                 }
@@ -534,7 +520,7 @@ impl Settings {
                         .iter()
                         .map(|c| (*c).to_owned())
                         .collect();
-                    caps.push("NET_RAW".to_owned());
+                    caps.push(AZURE_BASELINE_EXTRA_CAPABILITY.to_owned());
                     self.params.allowed_capabilities = Some(caps);
                 }
                 if unset("excludedNamespaces") {
@@ -578,7 +564,7 @@ mod tests {
 
     #[test]
     fn defaults_are_baseline_latest_deny() {
-        let settings = parse(json!({})).unwrap_or_default();
+        let settings = parse(json!({})).expect("empty settings are valid");
         assert_eq!(settings.policy_label(), "baseline:latest");
         assert_eq!(settings.effect, Effect::Deny);
         assert_eq!(Settings::from_slice(b"null"), Ok(Settings::default()));
@@ -617,13 +603,13 @@ mod tests {
 
     #[test]
     fn effect_is_case_insensitive() {
-        let settings = parse(json!({"effect": "Audit"})).unwrap_or_default();
+        let settings = parse(json!({"effect": "Audit"})).expect("valid settings");
         assert_eq!(settings.effect, Effect::Audit);
     }
 
     #[test]
     fn azure_preset_fills_unset_fields_only() {
-        let preset = parse(json!({"preset": "azure-baseline"})).unwrap_or_default();
+        let preset = parse(json!({"preset": "azure-baseline"})).expect("valid settings");
         assert_eq!(preset.level, Level::Baseline);
         assert_eq!(preset.disabled_checks.len(), 14);
         assert_eq!(preset.excluded_namespaces.len(), 4);
@@ -632,7 +618,7 @@ mod tests {
         assert!(caps.iter().any(|c| c == "NET_RAW"));
 
         let explicit = parse(json!({"preset": "azure-baseline", "excludedNamespaces": ["ops"], "level": "restricted"}))
-            .unwrap_or_default();
+            .expect("valid settings");
         assert_eq!(explicit.excluded_namespaces, vec!["ops".to_owned()]);
         assert_eq!(explicit.level, Level::Restricted);
     }

@@ -58,8 +58,12 @@ fn fixture_files(dir: &Path, out: &mut Vec<PathBuf>) {
     entries.sort();
     for path in entries {
         if path.is_dir() {
-            // `fixtures/manifests/` holds plain manifests for `podsec check`, not fixtures.
-            if path.file_name().is_some_and(|n| n == "manifests") {
+            // `fixtures/manifests/` holds plain manifests for `podsec check`, and
+            // `fixtures/upstream/` upstream's unit tables (tests/upstream.rs): not fixtures.
+            if path
+                .file_name()
+                .is_some_and(|n| n == "manifests" || n == "upstream")
+            {
                 continue;
             }
             fixture_files(&path, out);

@@ -1,14 +1,16 @@
 //! The waPC side: Kubewarden's policy protocol.
 
-use policy_core::Evaluation;
+use policy_core::response::EvaluateAnswer;
 use wapc_guest::{register_function, CallResult};
 
 /// The Kubewarden policy protocol version this module speaks.
 pub const PROTOCOL_VERSION: &str = "v1";
 
 /// Registers the operations; waPC hosts call it once per instance.
-// `#[no_mangle]` is how a wasm module names its exports; nothing else here is unsafe.
-#[allow(unsafe_code)]
+#[expect(
+    unsafe_code,
+    reason = "`#[no_mangle]` is how a wasm module names its exports; nothing else here is unsafe"
+)]
 #[no_mangle]
 pub extern "C" fn wapc_init() {
     register_function("validate", validate);
@@ -34,18 +36,10 @@ pub fn protocol_version(_payload: &[u8]) -> CallResult {
     Ok(serde_json::to_vec(PROTOCOL_VERSION)?)
 }
 
-/// `evaluate`: `{"response", "verdict"}`, or `{"response", "error"}` for input that
-/// cannot be evaluated (the response is then the same rejection `validate` gives).
+/// `evaluate`: an [`EvaluateAnswer`], `{"response", "verdict"}`, or `{"response", "error"}`
+/// for input that cannot be evaluated (the response is then the same rejection `validate`
+/// gives).
 pub fn evaluate(payload: &[u8]) -> CallResult {
-    let answer = match policy_core::evaluate(payload) {
-        Ok(Evaluation { response, verdict }) => serde_json::json!({
-            "response": response,
-            "verdict": verdict,
-        }),
-        Err(error) => serde_json::json!({
-            "response": policy_core::evaluate::rejection(&error),
-            "error": error.to_string(),
-        }),
-    };
+    let answer = EvaluateAnswer::from_result(policy_core::evaluate(payload));
     Ok(serde_json::to_vec(&answer)?)
 }

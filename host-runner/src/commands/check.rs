@@ -2,11 +2,11 @@
 //! would judge them on CREATE. This is also the audit of existing workloads.
 
 use super::{exit, PolicyArgs};
-use crate::manifests::{expand_paths, read_file};
+use crate::manifests::{expand_paths, read_text};
 use crate::module::PolicyModule;
 use anyhow::Result;
 use clap::{Args, ValueEnum};
-use policy_core::manifest::{documents, identity, request_for};
+use policy_core::audit::{check_text, unreadable, Locate, ObjectResult};
 use serde::Serialize;
 use serde_json::Value;
 use std::io::Write as _;
@@ -45,41 +45,8 @@ pub enum Format {
     Json,
 }
 
-/// One object's result.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct CheckResult {
-    /// The file.
-    pub source: String,
-    /// The document's index in the file.
-    pub document: usize,
-    /// The object's kind.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub kind: Option<String>,
-    /// Its namespace.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub namespace: Option<String>,
-    /// Its name.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    /// The verdict (absent when the document could not be evaluated).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub allowed: Option<bool>,
-    /// The denial message.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub message: Option<String>,
-    /// Warnings (the audit effect).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub warnings: Option<Vec<String>>,
-    /// Each field at fault.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub violations: Option<Vec<Value>>,
-    /// Why the checks did not run (a kind podsec does not evaluate, an exemption).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub skipped: Option<String>,
-    /// Why the document could not be evaluated.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<String>,
-}
+/// One object's result: policy-core's row.
+pub type CheckResult = ObjectResult;
 
 /// The `--format json` document.
 #[derive(Debug, Serialize)]
@@ -172,10 +139,11 @@ pub fn check_files(module: &PolicyModule, settings: &Value, files: &[PathBuf]) -
             scope.spawn(|| loop {
                 let index = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 let Some(file) = files.get(index) else { break };
-                let mut results = Vec::new();
-                for document in read_file(file) {
-                    check_document(module, settings, document, &mut results);
-                }
+                let source = file.display().to_string();
+                let results = match read_text(file) {
+                    Ok(text) => check_text(module, settings, &source, &text, Locate::No),
+                    Err(error) => vec![unreadable(&source, error)],
+                };
                 if let Some(slot) = per_file.get(index) {
                     if let Ok(mut slot) = slot.lock() {
                         *slot = results;
@@ -188,73 +156,6 @@ pub fn check_files(module: &PolicyModule, settings: &Value, files: &[PathBuf]) -
         .into_iter()
         .flat_map(|slot| slot.into_inner().unwrap_or_default())
         .collect()
-}
-
-/// Judges every object a parsed document holds.
-pub fn check_document(
-    module: &PolicyModule,
-    settings: &Value,
-    document: crate::manifests::Document,
-    results: &mut Vec<CheckResult>,
-) {
-    let base = CheckResult {
-        source: document.source.clone(),
-        document: document.index,
-        kind: None,
-        namespace: None,
-        name: None,
-        allowed: None,
-        message: None,
-        warnings: None,
-        violations: None,
-        skipped: None,
-        error: None,
-    };
-    let value = match document.content {
-        Ok(value) => value,
-        Err(error) => {
-            results.push(CheckResult {
-                error: Some(error),
-                ..base
-            });
-            return;
-        }
-    };
-    for object in documents(value) {
-        let who = identity(&object);
-        let mut result = CheckResult {
-            kind: who.kind,
-            namespace: who.namespace,
-            name: who.name,
-            ..base.clone()
-        };
-        let request = request_for(object, settings);
-        let outcome = serde_json::to_vec(&request)
-            .map_err(|e| e.to_string())
-            .and_then(|bytes| module.evaluate(&bytes).map_err(|e| e.to_string()));
-        match outcome {
-            Err(error) => result.error = Some(error),
-            Ok(outcome) if outcome.error.is_some() => result.error = outcome.error,
-            Ok(outcome) => {
-                let verdict = outcome.verdict.unwrap_or(Value::Null);
-                result.allowed = Some(outcome.response.accepted);
-                result.message = outcome.response.message;
-                result.warnings = Some(outcome.response.warnings.unwrap_or_default());
-                result.violations = Some(
-                    verdict
-                        .get("violations")
-                        .and_then(Value::as_array)
-                        .cloned()
-                        .unwrap_or_default(),
-                );
-                result.skipped = verdict
-                    .get("skipped")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned);
-            }
-        }
-        results.push(result);
-    }
 }
 
 fn print_human(
@@ -278,14 +179,9 @@ fn print_human(
                     writeln!(out, "         {message}")?;
                 }
                 for violation in result.violations.iter().flatten() {
-                    let check = violation
-                        .get("check")
-                        .and_then(Value::as_str)
-                        .unwrap_or("?");
-                    let path = violation.get("path").and_then(Value::as_str).unwrap_or("?");
-                    let value = violation
-                        .get("value")
-                        .map_or_else(String::new, Value::to_string);
+                    let check = violation.check.as_str();
+                    let path = &violation.path;
+                    let value = &violation.value;
                     writeln!(out, "           {check:<28} {path} = {value}")?;
                 }
             }

@@ -7,7 +7,7 @@ pub mod serve;
 
 use crate::module::PolicyModule;
 use crate::runtime::SandboxConfig;
-use anyhow::Result;
+use anyhow::{anyhow, bail, Result};
 use clap::Args;
 use serde_json::Value;
 use std::path::PathBuf;
@@ -46,12 +46,23 @@ impl PolicyArgs {
 
     /// Loads the module and the settings, and has the module validate the settings.
     pub fn load(&self) -> Result<(PolicyModule, Value)> {
+        self.load_in(self.sandbox())
+    }
+
+    /// [`PolicyArgs::load`] in a sandbox of the caller's making.
+    pub fn load_in(&self, sandbox: SandboxConfig) -> Result<(PolicyModule, Value)> {
         let settings =
             crate::settings::load(self.settings.as_deref(), self.settings_json.as_deref())?;
-        let module = PolicyModule::load(self.policy.as_deref(), self.sandbox())?;
-        module
+        let module = PolicyModule::load(self.policy.as_deref(), sandbox)?;
+        let answer = module
             .validate_settings(&settings)
-            .map_err(|e| anyhow::anyhow!("invalid settings: {e:#}"))?;
+            .map_err(|e| anyhow!("the policy could not validate the settings: {e}"))?;
+        if !answer.valid {
+            let why = answer
+                .message
+                .unwrap_or_else(|| "the policy rejected the settings".to_owned());
+            bail!("invalid settings: {why}");
+        }
         Ok((module, settings))
     }
 }

@@ -75,14 +75,7 @@ impl Serve {
         };
         let mut sandbox = self.policy.sandbox();
         sandbox.max_instances = u32::try_from(workers.saturating_mul(2).max(4)).unwrap_or(u32::MAX);
-        let settings = crate::settings::load(
-            self.policy.settings.as_deref(),
-            self.policy.settings_json.as_deref(),
-        )?;
-        let module = crate::module::PolicyModule::load(self.policy.policy.as_deref(), sandbox)?;
-        module
-            .validate_settings(&settings)
-            .map_err(|e| anyhow::anyhow!("invalid settings: {e:#}"))?;
+        let (module, settings) = self.policy.load_in(sandbox)?;
         let config = WebhookConfig {
             failure_policy: self.failure_policy,
             workers,

@@ -13,7 +13,6 @@ mod wapc;
 use anyhow::{anyhow, Context as _, Result};
 use std::fmt;
 use std::path::PathBuf;
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 use wasmtime::{
     Config, Engine, InstanceAllocationStrategy, InstancePre, Linker, Module,
@@ -65,6 +64,9 @@ pub fn default_cache_dir() -> Option<PathBuf> {
 pub enum CallError {
     /// The evaluation ran past its deadline and was interrupted.
     Timeout(Duration),
+    /// The module's initialisation (`wapc_init`, or WASI's `_start`) ran past the deadline
+    /// and was interrupted, before any operation was called.
+    InitTimeout(Duration),
     /// The module tried to grow its memory past the cap.
     MemoryLimit(usize),
     /// The module trapped (a Rust panic, `unreachable`, an out-of-bounds access, …).
@@ -85,6 +87,11 @@ impl fmt::Display for CallError {
                     limit.as_millis()
                 )
             }
+            CallError::InitTimeout(limit) => write!(
+                f,
+                "the policy's initialisation (wapc_init) ran past the deadline of {} ms and was stopped",
+                limit.as_millis()
+            ),
             CallError::MemoryLimit(limit) => write!(
                 f,
                 "the policy tried to use more than its memory limit of {} MiB and was stopped",
@@ -143,6 +150,8 @@ pub struct Policy {
     config: SandboxConfig,
     needs_wasi: bool,
     starts: Vec<&'static str>,
+    /// Keeps the deadlines firing while the policy lives.
+    _ticker: EpochTicker,
 }
 
 impl Policy {
@@ -188,13 +197,14 @@ impl Policy {
         let pre = linker
             .instantiate_pre(&module)
             .map_err(|e| anyhow!("the module cannot be linked: {e}"))?;
-        start_epoch_ticker(&engine);
+        let ticker = EpochTicker::start(&engine)?;
         Ok(Policy {
             engine,
             pre,
             config,
             needs_wasi,
             starts,
+            _ticker: ticker,
         })
     }
 
@@ -206,10 +216,11 @@ impl Policy {
     /// Calls waPC operation `operation` with `payload` in a fresh instance.
     pub fn call(&self, operation: &str, payload: &[u8]) -> Result<Vec<u8>, CallError> {
         let mut store = self.store(operation, payload);
-        let outcome = self
+        let guest_call = self
             .instantiate(&mut store)
-            .and_then(|guest_call| call_guest(&mut store, &guest_call, operation, payload));
-        outcome.map_err(|error| classify(error, &store, &self.config))
+            .map_err(|error| classify_init(error, &store, &self.config))?;
+        call_guest(&mut store, &guest_call, operation, payload)
+            .map_err(|error| classify(error, &store, &self.config))
     }
 
     /// An instance kept for many calls (what hosts that reuse instances do). Faster than
@@ -222,7 +233,7 @@ impl Policy {
                 store,
                 guest_call,
             }),
-            Err(error) => Err(classify(error, &store, &self.config)),
+            Err(error) => Err(classify_init(error, &store, &self.config)),
         }
     }
 
@@ -328,6 +339,18 @@ impl fmt::Display for GuestMarker {
 
 impl std::error::Error for GuestMarker {}
 
+/// [`classify`] for a failure while the instance was being made and initialised.
+fn classify_init(
+    error: wasmtime::Error,
+    store: &Store<HostState>,
+    config: &SandboxConfig,
+) -> CallError {
+    match classify(error, store, config) {
+        CallError::Timeout(limit) => CallError::InitTimeout(limit),
+        other => other,
+    }
+}
+
 fn classify(error: wasmtime::Error, store: &Store<HostState>, config: &SandboxConfig) -> CallError {
     if let Some(GuestMarker(message)) = error.downcast_ref::<GuestMarker>() {
         return CallError::Guest(message.clone());
@@ -404,29 +427,98 @@ fn cache_for(dir: &std::path::Path) -> Result<wasmtime::Cache> {
     wasmtime::Cache::new(cache).map_err(|e| anyhow!("{e}"))
 }
 
-/// Advances every engine's epoch from one background thread.
-fn start_epoch_ticker(engine: &Engine) {
-    static ENGINES: OnceLock<Arc<std::sync::Mutex<Vec<Engine>>>> = OnceLock::new();
-    let mut started = false;
-    let engines = ENGINES.get_or_init(|| {
-        started = true;
-        Arc::new(std::sync::Mutex::new(Vec::new()))
-    });
-    if let Ok(mut list) = engines.lock() {
-        list.push(engine.clone());
+/// Advances one engine's epoch every [`EPOCH_TICK`] on a thread of its own, so that store
+/// deadlines fire; the thread stops when the ticker is dropped (with its [`Policy`]).
+struct EpochTicker {
+    /// Dropping it wakes the thread, which then ends.
+    stop: Option<std::sync::mpsc::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// How [`EpochTicker::start_with`] starts its thread: `std::thread::Builder::spawn` in
+/// production.
+type Spawn = fn(
+    std::thread::Builder,
+    Box<dyn FnOnce() + Send>,
+) -> std::io::Result<std::thread::JoinHandle<()>>;
+
+impl EpochTicker {
+    /// Starts ticking `engine`'s epoch; fails when no thread can be started, since without
+    /// it no deadline would ever fire.
+    fn start(engine: &Engine) -> Result<EpochTicker> {
+        EpochTicker::start_with(engine, |builder, body| builder.spawn(body))
     }
-    if started {
-        let engines = Arc::clone(engines);
-        std::thread::Builder::new()
-            .name("podsec-epoch".to_owned())
-            .spawn(move || loop {
-                std::thread::sleep(EPOCH_TICK);
-                if let Ok(list) = engines.lock() {
-                    for engine in list.iter() {
-                        engine.increment_epoch();
-                    }
-                }
+
+    fn start_with(engine: &Engine, spawn: Spawn) -> Result<EpochTicker> {
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let engine = engine.clone();
+        let body = Box::new(move || {
+            while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                stopped.recv_timeout(EPOCH_TICK)
+            {
+                engine.increment_epoch();
+            }
+        });
+        let builder = std::thread::Builder::new().name("podsec-epoch".to_owned());
+        let thread = spawn(builder, body).map_err(|e| {
+            anyhow!("cannot start the thread that enforces evaluation deadlines: {e}")
+        })?;
+        Ok(EpochTicker {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+}
+
+impl Drop for EpochTicker {
+    fn drop(&mut self) {
+        drop(self.stop.take());
+        if let Some(thread) = self.thread.take() {
+            // The thread only sleeps and ticks; a panic there has nothing to report.
+            let _ = thread.join();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    static EXITED: AtomicBool = AtomicBool::new(false);
+
+    #[test]
+    fn the_ticker_stops_when_dropped() {
+        let engine = Engine::default();
+        let ticker = EpochTicker::start_with(&engine, |builder, body| {
+            builder.spawn(move || {
+                body();
+                EXITED.store(true, Ordering::SeqCst);
             })
-            .ok();
+        })
+        .expect("the ticker starts");
+        std::thread::sleep(EPOCH_TICK * 3);
+        assert!(
+            !EXITED.load(Ordering::SeqCst),
+            "the ticker runs until dropped"
+        );
+        drop(ticker);
+        assert!(
+            EXITED.load(Ordering::SeqCst),
+            "dropping the ticker ends its thread"
+        );
+    }
+
+    #[test]
+    fn a_ticker_that_cannot_start_is_an_error() {
+        let engine = Engine::default();
+        let error = EpochTicker::start_with(&engine, |_, _| {
+            Err(std::io::Error::other("no threads left"))
+        })
+        .err()
+        .expect("no thread, no ticker");
+        let text = error.to_string();
+        assert!(text.contains("enforces evaluation deadlines"), "{text}");
+        assert!(text.contains("no threads left"), "{text}");
     }
 }

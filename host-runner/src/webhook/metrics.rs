@@ -1,6 +1,7 @@
 //! Prometheus metrics for the webhook, in the text exposition format
 //! (<https://prometheus.io/docs/instrumenting/exposition_formats/>).
 
+use policy_core::request::ResourceKind;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -23,9 +24,23 @@ pub struct Metrics {
     latency_sum_nanos: AtomicU64,
 }
 
+/// The `kind` label for a request's kind: the kind itself when podsec evaluates it, else
+/// `other`.
+fn kind_label(kind: &str) -> &'static str {
+    ResourceKind::ALL
+        .iter()
+        .map(|(known, _)| known.as_str())
+        .find(|known| *known == kind)
+        .unwrap_or("other")
+}
+
 impl Metrics {
-    /// Counts a decided request by verdict (`allowed`, `denied`, `error`) and kind.
+    /// Counts a decided request by verdict (`allowed`, `denied`, `error`) and kind. The
+    /// kind comes from the request, so only the kinds podsec evaluates are labels of their
+    /// own; any other is `other`, or whoever sends requests could grow the series without
+    /// bound.
     pub fn request(&self, verdict: &str, kind: &str) {
+        let kind = kind_label(kind);
         if let Ok(mut map) = self.requests.lock() {
             *map.entry((verdict.to_owned(), kind.to_owned()))
                 .or_default() += 1;
@@ -146,6 +161,9 @@ mod tests {
         let metrics = Metrics::default();
         metrics.request("denied", "Pod");
         metrics.request("denied", "Pod");
+        for i in 0..100 {
+            metrics.request("allowed", &format!("Made{i}Up"));
+        }
         metrics.error("timeout");
         metrics.latency(Duration::from_micros(30));
         metrics.latency(Duration::from_millis(3));
@@ -153,6 +171,9 @@ mod tests {
         let text = metrics.render();
         drop(guard);
         assert!(text.contains("podsec_requests_total{verdict=\"denied\",kind=\"Pod\"} 2"));
+        // Kinds podsec does not evaluate share one series, whatever the requests say.
+        assert!(text.contains("podsec_requests_total{verdict=\"allowed\",kind=\"other\"} 100"));
+        assert_eq!(text.matches("podsec_requests_total{").count(), 2, "{text}");
         assert!(text.contains("podsec_errors_total{cause=\"timeout\"} 1"));
         assert!(text.contains("podsec_in_flight_requests 1"));
         assert!(text.contains("podsec_evaluation_duration_seconds_bucket{le=\"0.00005\"} 1"));

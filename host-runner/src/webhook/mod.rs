@@ -357,7 +357,7 @@ async fn review(state: Arc<AppState>, bytes: Bytes) -> Response {
 
 fn failure_response(state: &AppState, uid: &str, kind: &str, error: &CallError) -> Value {
     let cause = match error {
-        CallError::Timeout(_) => "timeout",
+        CallError::Timeout(_) | CallError::InitTimeout(_) => "timeout",
         CallError::MemoryLimit(_) => "memory",
         CallError::Trap(_) => "trap",
         CallError::Guest(_) | CallError::Protocol(_) => "protocol",

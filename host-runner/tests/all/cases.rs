@@ -71,7 +71,11 @@ fn fixture_files(dir: &Path, out: &mut Vec<PathBuf>) {
     entries.sort();
     for path in entries {
         if path.is_dir() {
-            if path.file_name().is_some_and(|n| n != "manifests") {
+            // Plain manifests and upstream's unit tables are not fixtures.
+            if path
+                .file_name()
+                .is_some_and(|n| n != "manifests" && n != "upstream")
+            {
                 fixture_files(&path, out);
             }
         } else if path.extension().is_some_and(|e| e == "yaml") {

@@ -147,6 +147,35 @@ fn invalid_settings_exit_2_with_the_field() {
 }
 
 #[test]
+fn a_module_whose_init_loops_is_not_reported_as_invalid_settings() {
+    let dir = std::env::temp_dir().join(format!("podsec-cli-init-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let path = dir.join("looping-init.wat");
+    std::fs::write(
+        &path,
+        r#"(module (memory (export "memory") 1)
+             (func (export "wapc_init") (loop $spin (br $spin)))
+             (func (export "__guest_call") (param i32 i32) (result i32) (i32.const 0)))"#,
+    )
+    .expect("write module");
+    let output = podsec(&[
+        "check",
+        "--policy",
+        path.to_str().expect("UTF-8 path"),
+        "--timeout",
+        "50",
+        "fixtures/manifests",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("could not validate the settings: the policy's initialisation (wapc_init) ran past the deadline of 50 ms"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("invalid settings"), "{stderr}");
+}
+
+#[test]
 fn run_prints_the_validation_response() {
     let output = podsec(&[
         "run",

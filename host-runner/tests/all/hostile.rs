@@ -175,3 +175,69 @@ fn podsec_module_from(body: &str) -> podsec::module::PolicyModule {
     std::fs::write(&path, wat).expect("write module");
     podsec::module::PolicyModule::load(Some(&path), sandbox()).expect("loads")
 }
+
+/// A module with `evaluate` that fails one call with a waPC error: the next call is still
+/// answered by `evaluate` (with a verdict), not by `validate`.
+#[test]
+fn one_guest_error_does_not_switch_evaluate_off() {
+    let module = podsec_module_from(
+        r#"(data (i32.const 64) "{\"response\":{\"accepted\":true},\"verdict\":{\"allowed\":true}}")
+           (data (i32.const 256) "refused")
+           (func (export "__guest_call") (param $op i32) (param $len i32) (result i32)
+             (call $request (i32.const 1024) (i32.const 2048))
+             ;; A payload starting with "x" is refused with a waPC error.
+             (if (i32.eq (i32.load8_u (i32.const 2048)) (i32.const 120))
+               (then (call $error (i32.const 256) (i32.const 7)) (return (i32.const 0))))
+             (call $response (i32.const 64) (i32.const 57))
+             (i32.const 1))"#,
+    );
+    assert!(module.has_evaluate(), "the probe finds evaluate");
+    let error = module.evaluate(b"x").expect_err("refused");
+    assert_eq!(error, CallError::Guest("refused".to_owned()));
+    let answer = module.evaluate(b"{}").expect("answered");
+    assert!(
+        answer.verdict.is_some(),
+        "evaluate still answers after an error: {answer:?}"
+    );
+}
+
+/// A module without `evaluate` (every Kubewarden policy but podsec's) is found out at load
+/// and answered through `validate`.
+#[test]
+fn modules_without_evaluate_are_answered_by_validate() {
+    let module = podsec_module_from(
+        r#"(data (i32.const 64) "{\"accepted\":false,\"message\":\"no\",\"code\":403}")
+           (data (i32.const 256) "no handler for evaluate")
+           (func (export "__guest_call") (param $op i32) (param $len i32) (result i32)
+             (call $request (i32.const 1024) (i32.const 2048))
+             ;; "evaluate" starts with "e": no such operation.
+             (if (i32.eq (i32.load8_u (i32.const 1024)) (i32.const 101))
+               (then (call $error (i32.const 256) (i32.const 23)) (return (i32.const 0))))
+             (call $response (i32.const 64) (i32.const 44))
+             (i32.const 1))"#,
+    );
+    assert!(!module.has_evaluate());
+    let answer = module.evaluate(b"{}").expect("validate answers");
+    assert!(!answer.response.accepted);
+    assert_eq!(answer.response.message.as_deref(), Some("no"));
+    assert!(answer.verdict.is_none());
+}
+
+/// A module that never finishes `wapc_init` is reported as an initialisation that ran past
+/// the deadline, not as an evaluation (nor as invalid settings).
+#[test]
+fn a_looping_wapc_init_is_an_initialisation_timeout() {
+    let policy = module(
+        r#"(func (export "wapc_init") (loop $spin (br $spin)))
+           (func (export "__guest_call") (param i32 i32) (result i32) (i32.const 0))"#,
+    );
+    let error = policy
+        .call("validate_settings", b"{}")
+        .expect_err("init never ends");
+    assert_eq!(error, CallError::InitTimeout(Duration::from_millis(200)));
+    let text = error.to_string();
+    assert!(
+        text.contains("initialisation (wapc_init) ran past the deadline of 200 ms"),
+        "{text}"
+    );
+}

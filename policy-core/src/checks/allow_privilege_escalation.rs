@@ -32,7 +32,6 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
     );
     Some(Finding::new(
         CheckId::AllowPrivilegeEscalation,
-        "allowPrivilegeEscalation != false",
         detail,
         fields,
     ))

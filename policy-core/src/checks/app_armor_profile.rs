@@ -86,7 +86,7 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
         setters.join(" and "),
         join_quote(&values)
     );
-    Some(Finding::new(
+    Some(Finding::with_reason(
         CheckId::AppArmorProfile,
         reason,
         detail,

@@ -3,24 +3,8 @@
 //! `requiredDropCapabilities` makes every container drop the named capabilities.
 
 use super::{containers_phrase, join_quote, sorted_set, Context, Field, Finding};
+use crate::catalog::STANDARD_CAPABILITIES;
 use crate::CheckId;
-
-/// The capabilities the baseline level lets a container add.
-pub const STANDARD_CAPABILITIES: [&str; 13] = [
-    "AUDIT_WRITE",
-    "CHOWN",
-    "DAC_OVERRIDE",
-    "FOWNER",
-    "FSETID",
-    "KILL",
-    "MKNOD",
-    "NET_BIND_SERVICE",
-    "SETFCAP",
-    "SETGID",
-    "SETPCAP",
-    "SETUID",
-    "SYS_CHROOT",
-];
 
 pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
     let allowed = |cap: &str| match &ctx.params.allowed_capabilities {
@@ -45,11 +29,10 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
                 if !allowed(cap) {
                     bad = true;
                     forbidden.push(cap.as_ref());
-                    let path = format!("securityContext.capabilities.add[{i}]");
-                    fields.push(Field::new(
-                        ctx.container_field(container, &path),
-                        cap.as_ref(),
-                    ));
+                    let path = ctx
+                        .container_field(container, "securityContext.capabilities.add")
+                        .index(i);
+                    fields.push(Field::new(path, cap.as_ref()));
                 }
             }
             if bad {
@@ -92,7 +75,6 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
     }
     Some(Finding::new(
         CheckId::CapabilitiesBaseline,
-        "non-default capabilities",
         details.join("; "),
         fields,
     ))

@@ -34,11 +34,10 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
             if cap != "NET_BIND_SERVICE" {
                 bad = true;
                 forbidden.push(cap.as_ref());
-                let path = format!("securityContext.capabilities.add[{i}]");
-                fields.push(Field::new(
-                    ctx.container_field(container, &path),
-                    cap.as_ref(),
-                ));
+                let path = ctx
+                    .container_field(container, "securityContext.capabilities.add")
+                    .index(i);
+                fields.push(Field::new(path, cap.as_ref()));
             }
         }
         if bad {
@@ -64,7 +63,6 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
     }
     Some(Finding::new(
         CheckId::CapabilitiesRestricted,
-        "unrestricted capabilities",
         details.join("; "),
         fields,
     ))

@@ -7,14 +7,15 @@ use crate::CheckId;
 
 pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
     let spec = ctx.spec;
-    // Listed in the sorted order PSA prints them.
+    // In the order PSA appends them (check_hostNamespaces.go): network, PID, IPC; never
+    // sorted.
     let candidates = [
-        ("hostIPC", spec.host_ipc == Some(true)),
         (
             "hostNetwork",
             spec.host_network == Some(true) && !ctx.params.allow_host_network,
         ),
         ("hostPID", spec.host_pid == Some(true)),
+        ("hostIPC", spec.host_ipc == Some(true)),
     ];
     let mut parts = Vec::new();
     let mut fields = Vec::new();
@@ -29,7 +30,6 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
     }
     Some(Finding::new(
         CheckId::HostNamespaces,
-        "host namespaces",
         parts.join(", "),
         fields,
     ))

@@ -40,8 +40,11 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
         match allowance(&ctx.params.allowed_host_paths, path) {
             None => {
                 forbidden.push(volume.name.as_ref());
-                let field = format!("volumes[{}].hostPath.path", volume.index);
-                fields.push(Field::new(ctx.spec_field(&field), path));
+                let field = ctx
+                    .spec_field("volumes")
+                    .index(volume.index)
+                    .child("hostPath.path");
+                fields.push(Field::new(field, path));
             }
             Some(false) => {}
             Some(true) => {
@@ -50,11 +53,11 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
                     for (i, mount) in container.volume_mounts.iter().enumerate() {
                         if mount.name == volume.name && mount.read_only != Some(true) {
                             writers.push(container.name.as_ref());
-                            let field = format!("volumeMounts[{i}].readOnly");
-                            fields.push(Field::new(
-                                ctx.container_field(container, &field),
-                                mount.read_only,
-                            ));
+                            let field = ctx
+                                .container_field(container, "volumeMounts")
+                                .index(i)
+                                .child("readOnly");
+                            fields.push(Field::new(field, mount.read_only));
                         }
                     }
                 }
@@ -82,7 +85,6 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
     }
     Some(Finding::new(
         CheckId::HostPathVolumes,
-        "hostPath volumes",
         details.join("; "),
         fields,
     ))

@@ -17,11 +17,11 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
             if host_port != 0 && !(min <= host_port && host_port <= max) {
                 bad = true;
                 ports.push(host_port.to_string());
-                let field = format!("ports[{i}].hostPort");
-                fields.push(Field::new(
-                    ctx.container_field(container, &field),
-                    host_port,
-                ));
+                let field = ctx
+                    .container_field(container, "ports")
+                    .index(i)
+                    .child("hostPort");
+                fields.push(Field::new(field, host_port));
             }
         }
         if bad {
@@ -41,5 +41,5 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
         pluralize("hostPort", "hostPorts", ports.len()),
         ports.join(", ")
     );
-    Some(Finding::new(CheckId::HostPorts, "hostPort", detail, fields))
+    Some(Finding::new(CheckId::HostPorts, detail, fields))
 }

@@ -61,7 +61,6 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
     );
     Some(Finding::new(
         CheckId::HostProbesAndHostLifecycle,
-        "probe or lifecycle host",
         detail,
         fields,
     ))

@@ -7,9 +7,10 @@
 //!
 //! Upstream: <https://github.com/kubernetes/pod-security-admission/tree/master/policy>.
 
+use crate::field_path::FieldPath;
 use crate::pod::{Container, ObjectMeta, PodSpec};
-use crate::Level;
 use serde_json::Value;
+use std::borrow::Cow;
 
 mod allow_privilege_escalation;
 mod app_armor_profile;
@@ -30,218 +31,31 @@ mod seccomp_profile_restricted;
 mod sysctls;
 mod windows_host_process;
 
-pub use capabilities_baseline::STANDARD_CAPABILITIES;
+pub use crate::catalog::{checks_for, CheckId, STANDARD_CAPABILITIES};
 pub(crate) use seccomp_profile_baseline::container_annotation as seccomp_container_annotation;
 
-/// A check of the Pod Security Standards, by PSA's id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum CheckId {
-    /// `appArmorProfile` (baseline).
-    AppArmorProfile,
-    /// `capabilities_baseline` (baseline).
-    CapabilitiesBaseline,
-    /// `hostNamespaces` (baseline).
-    HostNamespaces,
-    /// `hostPathVolumes` (baseline).
-    HostPathVolumes,
-    /// `hostPorts` (baseline).
-    HostPorts,
-    /// `hostProbesAndHostLifecycle` (baseline, v1.34+).
-    HostProbesAndHostLifecycle,
-    /// `privileged` (baseline).
-    Privileged,
-    /// `procMount` (baseline).
-    ProcMount,
-    /// `seLinuxOptions` (baseline).
-    SeLinuxOptions,
-    /// `seccompProfile_baseline` (baseline).
-    SeccompProfileBaseline,
-    /// `sysctls` (baseline).
-    Sysctls,
-    /// `windowsHostProcess` (baseline).
-    WindowsHostProcess,
-    /// `allowPrivilegeEscalation` (restricted, v1.8+).
-    AllowPrivilegeEscalation,
-    /// `capabilities_restricted` (restricted, v1.22+).
-    CapabilitiesRestricted,
-    /// `procMount_restricted` (restricted, v1.35+).
-    ProcMountRestricted,
-    /// `restrictedVolumes` (restricted).
-    RestrictedVolumes,
-    /// `runAsNonRoot` (restricted).
-    RunAsNonRoot,
-    /// `runAsUser` (restricted, v1.23+).
-    RunAsUser,
-    /// `seccompProfile_restricted` (restricted, v1.19+).
-    SeccompProfileRestricted,
-}
-
-/// Baseline checks in PSA's evaluation order.
-const BASELINE: [CheckId; 12] = [
-    CheckId::AppArmorProfile,
-    CheckId::CapabilitiesBaseline,
-    CheckId::HostNamespaces,
-    CheckId::HostPathVolumes,
-    CheckId::HostPorts,
-    CheckId::HostProbesAndHostLifecycle,
-    CheckId::Privileged,
-    CheckId::ProcMount,
-    CheckId::SeLinuxOptions,
-    CheckId::SeccompProfileBaseline,
-    CheckId::Sysctls,
-    CheckId::WindowsHostProcess,
-];
-
-/// Restricted checks in PSA's evaluation order (after the baseline ones).
-const RESTRICTED: [CheckId; 7] = [
-    CheckId::AllowPrivilegeEscalation,
-    CheckId::CapabilitiesRestricted,
-    CheckId::ProcMountRestricted,
-    CheckId::RestrictedVolumes,
-    CheckId::RunAsNonRoot,
-    CheckId::RunAsUser,
-    CheckId::SeccompProfileRestricted,
-];
-
-impl CheckId {
-    /// Every check, baseline first, each level in PSA's order.
-    pub const ALL: [CheckId; 19] = [
-        CheckId::AppArmorProfile,
-        CheckId::CapabilitiesBaseline,
-        CheckId::HostNamespaces,
-        CheckId::HostPathVolumes,
-        CheckId::HostPorts,
-        CheckId::HostProbesAndHostLifecycle,
-        CheckId::Privileged,
-        CheckId::ProcMount,
-        CheckId::SeLinuxOptions,
-        CheckId::SeccompProfileBaseline,
-        CheckId::Sysctls,
-        CheckId::WindowsHostProcess,
-        CheckId::AllowPrivilegeEscalation,
-        CheckId::CapabilitiesRestricted,
-        CheckId::ProcMountRestricted,
-        CheckId::RestrictedVolumes,
-        CheckId::RunAsNonRoot,
-        CheckId::RunAsUser,
-        CheckId::SeccompProfileRestricted,
-    ];
-
-    /// PSA's id for the check.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            CheckId::AppArmorProfile => "appArmorProfile",
-            CheckId::CapabilitiesBaseline => "capabilities_baseline",
-            CheckId::HostNamespaces => "hostNamespaces",
-            CheckId::HostPathVolumes => "hostPathVolumes",
-            CheckId::HostPorts => "hostPorts",
-            CheckId::HostProbesAndHostLifecycle => "hostProbesAndHostLifecycle",
-            CheckId::Privileged => "privileged",
-            CheckId::ProcMount => "procMount",
-            CheckId::SeLinuxOptions => "seLinuxOptions",
-            CheckId::SeccompProfileBaseline => "seccompProfile_baseline",
-            CheckId::Sysctls => "sysctls",
-            CheckId::WindowsHostProcess => "windowsHostProcess",
-            CheckId::AllowPrivilegeEscalation => "allowPrivilegeEscalation",
-            CheckId::CapabilitiesRestricted => "capabilities_restricted",
-            CheckId::ProcMountRestricted => "procMount_restricted",
-            CheckId::RestrictedVolumes => "restrictedVolumes",
-            CheckId::RunAsNonRoot => "runAsNonRoot",
-            CheckId::RunAsUser => "runAsUser",
-            CheckId::SeccompProfileRestricted => "seccompProfile_restricted",
-        }
-    }
-
-    /// Looks a check up by PSA's id.
-    pub fn parse(id: &str) -> Option<CheckId> {
-        CheckId::ALL.into_iter().find(|c| c.as_str() == id)
-    }
-
-    /// The level the check belongs to.
-    pub fn level(self) -> Level {
-        if BASELINE.contains(&self) {
-            Level::Baseline
-        } else {
-            Level::Restricted
-        }
-    }
-
-    /// The first policy minor version that has this check.
-    pub fn since_minor(self) -> u32 {
-        match self {
-            CheckId::HostProbesAndHostLifecycle => 34,
-            CheckId::AllowPrivilegeEscalation => 8,
-            CheckId::CapabilitiesRestricted => 22,
-            CheckId::ProcMountRestricted => 35,
-            CheckId::RunAsUser => 23,
-            CheckId::SeccompProfileRestricted => 19,
-            _ => 0,
-        }
-    }
-
-    /// The baseline check this restricted check replaces at the restricted level.
-    fn overrides(self) -> Option<CheckId> {
-        match self {
-            CheckId::RestrictedVolumes => Some(CheckId::HostPathVolumes),
-            CheckId::SeccompProfileRestricted => Some(CheckId::SeccompProfileBaseline),
-            CheckId::CapabilitiesRestricted => Some(CheckId::CapabilitiesBaseline),
-            CheckId::ProcMountRestricted => Some(CheckId::ProcMount),
-            _ => None,
-        }
-    }
-
-    fn run(self, ctx: &Context<'_, '_>) -> Option<Finding> {
-        match self {
-            CheckId::AppArmorProfile => app_armor_profile::check(ctx),
-            CheckId::CapabilitiesBaseline => capabilities_baseline::check(ctx),
-            CheckId::HostNamespaces => host_namespaces::check(ctx),
-            CheckId::HostPathVolumes => host_path_volumes::check(ctx),
-            CheckId::HostPorts => host_ports::check(ctx),
-            CheckId::HostProbesAndHostLifecycle => host_probes_and_host_lifecycle::check(ctx),
-            CheckId::Privileged => privileged::check(ctx),
-            CheckId::ProcMount => proc_mount::check_baseline(ctx),
-            CheckId::SeLinuxOptions => se_linux_options::check(ctx),
-            CheckId::SeccompProfileBaseline => seccomp_profile_baseline::check(ctx),
-            CheckId::Sysctls => sysctls::check(ctx),
-            CheckId::WindowsHostProcess => windows_host_process::check(ctx),
-            CheckId::AllowPrivilegeEscalation => allow_privilege_escalation::check(ctx),
-            CheckId::CapabilitiesRestricted => capabilities_restricted::check(ctx),
-            CheckId::ProcMountRestricted => proc_mount::check_restricted(ctx),
-            CheckId::RestrictedVolumes => restricted_volumes::check(ctx),
-            CheckId::RunAsNonRoot => run_as_non_root::check(ctx),
-            CheckId::RunAsUser => run_as_user::check(ctx),
-            CheckId::SeccompProfileRestricted => seccomp_profile_restricted::check(ctx),
-        }
-    }
-}
-
-impl std::fmt::Display for CheckId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The checks PSA runs at `level` and policy minor version `minor`, in evaluation order:
-/// the baseline checks (less those a restricted check overrides at this version), then, at
-/// the restricted level, the restricted checks.
-pub fn checks_for(level: Level, minor: u32) -> Vec<CheckId> {
-    let exists = |c: &CheckId| c.since_minor() <= minor;
-    match level {
-        Level::Privileged => Vec::new(),
-        Level::Baseline => BASELINE.into_iter().filter(exists).collect(),
-        Level::Restricted => {
-            let overridden: Vec<CheckId> = RESTRICTED
-                .into_iter()
-                .filter(exists)
-                .filter_map(CheckId::overrides)
-                .collect();
-            BASELINE
-                .into_iter()
-                .filter(exists)
-                .filter(|c| !overridden.contains(c))
-                .chain(RESTRICTED.into_iter().filter(exists))
-                .collect()
-        }
+/// Runs one check.
+fn run(check: CheckId, ctx: &Context<'_, '_>) -> Option<Finding> {
+    match check {
+        CheckId::AppArmorProfile => app_armor_profile::check(ctx),
+        CheckId::CapabilitiesBaseline => capabilities_baseline::check(ctx),
+        CheckId::HostNamespaces => host_namespaces::check(ctx),
+        CheckId::HostPathVolumes => host_path_volumes::check(ctx),
+        CheckId::HostPorts => host_ports::check(ctx),
+        CheckId::HostProbesAndHostLifecycle => host_probes_and_host_lifecycle::check(ctx),
+        CheckId::Privileged => privileged::check(ctx),
+        CheckId::ProcMount => proc_mount::check_baseline(ctx),
+        CheckId::SeLinuxOptions => se_linux_options::check(ctx),
+        CheckId::SeccompProfileBaseline => seccomp_profile_baseline::check(ctx),
+        CheckId::Sysctls => sysctls::check(ctx),
+        CheckId::WindowsHostProcess => windows_host_process::check(ctx),
+        CheckId::AllowPrivilegeEscalation => allow_privilege_escalation::check(ctx),
+        CheckId::CapabilitiesRestricted => capabilities_restricted::check(ctx),
+        CheckId::ProcMountRestricted => proc_mount::check_restricted(ctx),
+        CheckId::RestrictedVolumes => restricted_volumes::check(ctx),
+        CheckId::RunAsNonRoot => run_as_non_root::check(ctx),
+        CheckId::RunAsUser => run_as_user::check(ctx),
+        CheckId::SeccompProfileRestricted => seccomp_profile_restricted::check(ctx),
     }
 }
 
@@ -290,18 +104,18 @@ pub struct Context<'s, 'a> {
 
 impl Context<'_, '_> {
     /// The path of a field below the pod spec.
-    fn spec_field(&self, field: &str) -> String {
-        format!("{}.{field}", self.spec_path)
+    fn spec_field(&self, field: &str) -> FieldPath {
+        FieldPath::new(self.spec_path).child(field)
     }
 
     /// The path of a field below a container.
-    fn container_field(&self, container: &Container<'_>, field: &str) -> String {
-        format!("{}.{field}", container.path(self.spec_path))
+    fn container_field(&self, container: &Container<'_>, field: &str) -> FieldPath {
+        container.path(self.spec_path).child(field)
     }
 
     /// The path of an annotation.
-    fn annotation_field(&self, key: &str) -> String {
-        format!("{}.annotations[{}]", self.meta_path, go_quote(key))
+    fn annotation_field(&self, key: &str) -> FieldPath {
+        FieldPath::new(self.meta_path).child("annotations").key(key)
     }
 }
 
@@ -309,13 +123,13 @@ impl Context<'_, '_> {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Field {
     /// The field path, e.g. `spec.containers[0].securityContext.privileged`.
-    pub path: String,
+    pub path: FieldPath,
     /// The offending value (`null` where the fault is a missing value).
     pub value: Value,
 }
 
 impl Field {
-    fn new(path: String, value: impl Into<Value>) -> Field {
+    fn new(path: FieldPath, value: impl Into<Value>) -> Field {
         Field {
             path,
             value: value.into(),
@@ -328,8 +142,9 @@ impl Field {
 pub struct Finding {
     /// The check that failed.
     pub check: CheckId,
-    /// PSA's forbidden reason, e.g. `privileged`.
-    pub reason: String,
+    /// PSA's forbidden reason, e.g. `privileged` (from the catalog; owned only when read
+    /// back from another host's answer).
+    pub reason: Cow<'static, str>,
     /// PSA's forbidden detail, e.g. `container "app" must not set securityContext.privileged=true`.
     pub detail: String,
     /// The fields at fault, in the order the check found them.
@@ -337,15 +152,21 @@ pub struct Finding {
 }
 
 impl Finding {
-    fn new(
+    /// A finding with the check's reason from the catalog.
+    fn new(check: CheckId, detail: String, fields: Vec<Field>) -> Finding {
+        Finding::with_reason(check, check.reason(), detail, fields)
+    }
+
+    /// A finding whose reason differs from the catalog's (a plural form).
+    fn with_reason(
         check: CheckId,
-        reason: impl Into<String>,
+        reason: &'static str,
         detail: String,
         fields: Vec<Field>,
     ) -> Finding {
         Finding {
             check,
-            reason: reason.into(),
+            reason: Cow::Borrowed(reason),
             detail,
             fields,
         }
@@ -354,7 +175,7 @@ impl Finding {
     /// `reason (detail)`, as PSA joins them into the denial message.
     pub fn text(&self) -> String {
         if self.detail.is_empty() {
-            self.reason.clone()
+            self.reason.to_string()
         } else {
             format!("{} ({})", self.reason, self.detail)
         }
@@ -363,7 +184,7 @@ impl Finding {
 
 /// Runs `checks` over a pod spec and returns the findings in order.
 pub fn run_checks(checks: &[CheckId], ctx: &Context<'_, '_>) -> Vec<Finding> {
-    checks.iter().filter_map(|check| check.run(ctx)).collect()
+    checks.iter().filter_map(|&check| run(check, ctx)).collect()
 }
 
 /// `singular` for one, `plural` otherwise.
@@ -434,29 +255,6 @@ pub(crate) fn go_quote(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn ids_round_trip() {
-        for check in CheckId::ALL {
-            assert_eq!(CheckId::parse(check.as_str()), Some(check));
-        }
-        assert_eq!(CheckId::parse("nope"), None);
-    }
-
-    #[test]
-    fn restricted_overrides_follow_versions() {
-        let at = |minor| checks_for(Level::Restricted, minor);
-        assert!(at(21).contains(&CheckId::CapabilitiesBaseline));
-        assert!(!at(22).contains(&CheckId::CapabilitiesBaseline));
-        assert!(at(18).contains(&CheckId::SeccompProfileBaseline));
-        assert!(!at(19).contains(&CheckId::SeccompProfileBaseline));
-        assert!(at(34).contains(&CheckId::ProcMount));
-        assert!(!at(35).contains(&CheckId::ProcMount));
-        assert!(!at(0).contains(&CheckId::HostPathVolumes));
-        assert_eq!(checks_for(Level::Baseline, 37).len(), 12);
-        assert_eq!(checks_for(Level::Baseline, 33).len(), 11);
-        assert!(checks_for(Level::Privileged, 37).is_empty());
-    }
 
     #[test]
     fn go_quoting() {

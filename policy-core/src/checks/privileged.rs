@@ -27,10 +27,5 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
         "{} must not set securityContext.privileged=true",
         containers_phrase(&names)
     );
-    Some(Finding::new(
-        CheckId::Privileged,
-        "privileged",
-        detail,
-        fields,
-    ))
+    Some(Finding::new(CheckId::Privileged, detail, fields))
 }

@@ -43,5 +43,5 @@ fn check_default_proc_mount(ctx: &Context<'_, '_>, id: CheckId) -> Option<Findin
         containers_phrase(&names),
         join_quote(&sorted_set(types))
     );
-    Some(Finding::new(id, "procMount", detail, fields))
+    Some(Finding::new(id, detail, fields))
 }

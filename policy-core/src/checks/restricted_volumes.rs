@@ -18,7 +18,7 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
         };
         names.push(volume.name.as_ref());
         types.push(type_);
-        let path = ctx.spec_field(&format!("volumes[{}]", volume.index));
+        let path = ctx.spec_field("volumes").index(volume.index);
         fields.push(Field::new(path, type_));
     }
     if names.is_empty() {
@@ -37,10 +37,5 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
         ),
         join_quote(&types)
     );
-    Some(Finding::new(
-        CheckId::RestrictedVolumes,
-        "restricted volume types",
-        detail,
-        fields,
-    ))
+    Some(Finding::new(CheckId::RestrictedVolumes, detail, fields))
 }

@@ -56,24 +56,14 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
             "{} must not set securityContext.runAsNonRoot=false",
             setters.join(" and ")
         );
-        return Some(Finding::new(
-            CheckId::RunAsNonRoot,
-            "runAsNonRoot != true",
-            detail,
-            fields,
-        ));
+        return Some(Finding::new(CheckId::RunAsNonRoot, detail, fields));
     }
     if !implicit.is_empty() {
         let detail = format!(
             "pod or {} must set securityContext.runAsNonRoot=true",
             containers_phrase(&implicit)
         );
-        return Some(Finding::new(
-            CheckId::RunAsNonRoot,
-            "runAsNonRoot != true",
-            detail,
-            implicit_fields,
-        ));
+        return Some(Finding::new(CheckId::RunAsNonRoot, detail, implicit_fields));
     }
     None
 }

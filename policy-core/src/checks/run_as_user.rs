@@ -40,10 +40,5 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
         return None;
     }
     let detail = format!("{} must not set runAsUser=0", setters.join(" and "));
-    Some(Finding::new(
-        CheckId::RunAsUser,
-        "runAsUser=0",
-        detail,
-        fields,
-    ))
+    Some(Finding::new(CheckId::RunAsUser, detail, fields))
 }

@@ -2,6 +2,7 @@
 //! must be one of the container types (`container_engine_t` joins the list at v1.31).
 
 use super::{containers_phrase, join_quote, pluralize, sorted_set, Context, Field, Finding};
+use crate::field_path::FieldPath;
 use crate::pod::SeLinuxOptions;
 use crate::CheckId;
 
@@ -22,23 +23,23 @@ struct Faults<'t> {
 
 impl<'t> Faults<'t> {
     /// Records what is wrong with `options` at `base`; true when something is.
-    fn inspect(&mut self, minor: u32, options: &'t SeLinuxOptions<'_>, base: String) -> bool {
+    fn inspect(&mut self, minor: u32, options: &'t SeLinuxOptions<'_>, base: FieldPath) -> bool {
         let mut bad = false;
         let type_ = options.type_.as_deref().unwrap_or("");
         if !allowed_type(minor, type_) {
             bad = true;
             self.types.push(type_);
-            self.fields.push(Field::new(format!("{base}.type"), type_));
+            self.fields.push(Field::new(base.child("type"), type_));
         }
         if let Some(user) = options.user.as_deref().filter(|u| !u.is_empty()) {
             bad = true;
             self.user = true;
-            self.fields.push(Field::new(format!("{base}.user"), user));
+            self.fields.push(Field::new(base.child("user"), user));
         }
         if let Some(role) = options.role.as_deref().filter(|r| !r.is_empty()) {
             bad = true;
             self.role = true;
-            self.fields.push(Field::new(format!("{base}.role"), role));
+            self.fields.push(Field::new(base.child("role"), role));
         }
         bad
     }
@@ -97,10 +98,5 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
         setters.join(" and "),
         data.join("; ")
     );
-    Some(Finding::new(
-        CheckId::SeLinuxOptions,
-        "seLinuxOptions",
-        detail,
-        faults.fields,
-    ))
+    Some(Finding::new(CheckId::SeLinuxOptions, detail, faults.fields))
 }

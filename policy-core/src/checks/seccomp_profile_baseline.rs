@@ -60,7 +60,6 @@ fn check_annotations(ctx: &Context<'_, '_>) -> Option<Finding> {
     );
     Some(Finding::new(
         CheckId::SeccompProfileBaseline,
-        "seccompProfile",
         detail,
         fields,
     ))
@@ -111,7 +110,6 @@ fn check_fields(ctx: &Context<'_, '_>) -> Option<Finding> {
     );
     Some(Finding::new(
         CheckId::SeccompProfileBaseline,
-        "seccompProfile",
         detail,
         fields,
     ))

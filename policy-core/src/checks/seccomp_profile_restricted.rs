@@ -65,7 +65,6 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
         );
         return Some(Finding::new(
             CheckId::SeccompProfileRestricted,
-            "seccompProfile",
             detail,
             fields,
         ));
@@ -77,7 +76,6 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
         );
         return Some(Finding::new(
             CheckId::SeccompProfileRestricted,
-            "seccompProfile",
             detail,
             implicit_fields,
         ));

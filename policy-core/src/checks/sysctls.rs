@@ -39,17 +39,15 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
     for (i, sysctl) in sysctls.iter().enumerate() {
         if !safe(ctx.minor, &sysctl.name) {
             names.push(sysctl.name.as_ref());
-            let path = ctx.spec_field(&format!("securityContext.sysctls[{i}].name"));
+            let path = ctx
+                .spec_field("securityContext.sysctls")
+                .index(i)
+                .child("name");
             fields.push(Field::new(path, sysctl.name.as_ref()));
         }
     }
     if names.is_empty() {
         return None;
     }
-    Some(Finding::new(
-        CheckId::Sysctls,
-        "forbidden sysctls",
-        names.join(", "),
-        fields,
-    ))
+    Some(Finding::new(CheckId::Sysctls, names.join(", "), fields))
 }

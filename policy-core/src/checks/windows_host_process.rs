@@ -41,10 +41,5 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
         "{} must not set securityContext.windowsOptions.hostProcess=true",
         setters.join(" and ")
     );
-    Some(Finding::new(
-        CheckId::WindowsHostProcess,
-        "hostProcess",
-        detail,
-        fields,
-    ))
+    Some(Finding::new(CheckId::WindowsHostProcess, detail, fields))
 }

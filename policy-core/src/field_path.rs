@@ -1,0 +1,191 @@
+//! The path of a field in an object, written the way Kubernetes writes field errors
+//! (`k8s.io/apimachinery/pkg/util/validation/field.Path`, which PSA's checks use):
+//! fields joined by dots, list indices and map keys in brackets, keys unquoted —
+//! `spec.containers[0].securityContext.privileged`,
+//! `metadata.annotations[container.apparmor.security.beta.kubernetes.io/app]`.
+//!
+//! The checks build paths with [`FieldPath::child`], [`FieldPath::index`] and
+//! [`FieldPath::key`]; JSON carries the rendered text; the locator reads it back with
+//! [`FieldPath::segments`]. One rule, in this file.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// A field path; see the module docs for its form.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct FieldPath(String);
+
+/// One step of a field path.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Segment {
+    /// A field name or map key.
+    Key(String),
+    /// A list index.
+    Index(usize),
+}
+
+impl FieldPath {
+    /// A path from its text, e.g. `spec` or `spec.template.spec`.
+    pub fn new(fields: &str) -> FieldPath {
+        FieldPath(fields.to_owned())
+    }
+
+    /// The empty path (the object itself).
+    pub fn root() -> FieldPath {
+        FieldPath(String::new())
+    }
+
+    /// The path below this one: `name` is one field, or several joined by dots
+    /// (`securityContext.privileged`).
+    pub fn child(&self, name: &str) -> FieldPath {
+        let mut path =
+            String::with_capacity(self.0.len().saturating_add(name.len()).saturating_add(1));
+        path.push_str(&self.0);
+        if !path.is_empty() {
+            path.push('.');
+        }
+        path.push_str(name);
+        FieldPath(path)
+    }
+
+    /// Item `index` of the list at this path.
+    pub fn index(&self, index: usize) -> FieldPath {
+        FieldPath(format!("{}[{index}]", self.0))
+    }
+
+    /// Entry `key` of the map at this path (annotations, labels). Keys are written as
+    /// they are, as Kubernetes writes them; Kubernetes keys never hold `]`.
+    pub fn key(&self, key: &str) -> FieldPath {
+        FieldPath(format!("{}[{key}]", self.0))
+    }
+
+    /// This path read from inside the object at `prefix` (a `List` item, an
+    /// AdmissionReview's `request.object`): `prefix` followed by this path.
+    pub fn under(&self, prefix: &FieldPath) -> FieldPath {
+        match (prefix.0.is_empty(), self.0.is_empty()) {
+            (true, _) => self.clone(),
+            (_, true) => prefix.clone(),
+            _ if self.0.starts_with('[') => FieldPath(format!("{}{}", prefix.0, self.0)),
+            _ => prefix.child(&self.0),
+        }
+    }
+
+    /// The rendered text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The steps, or `None` for text that is not a well-formed path. A bracket holding
+    /// only digits is an index, anything else a key.
+    pub fn segments(&self) -> Option<Vec<Segment>> {
+        let mut segments = Vec::new();
+        let mut rest = self.0.as_str();
+        while !rest.is_empty() {
+            if let Some(inner) = rest.strip_prefix('[') {
+                let end = inner.find(']')?;
+                let text = inner.get(..end)?;
+                segments.push(match text.parse::<usize>() {
+                    Ok(index) if text.bytes().all(|b| b.is_ascii_digit()) => Segment::Index(index),
+                    _ if text.is_empty() => return None,
+                    _ => Segment::Key(text.to_owned()),
+                });
+                rest = inner.get(end.saturating_add(1)..)?;
+                rest = rest.strip_prefix('.').unwrap_or(rest);
+            } else {
+                let end = rest.find(['.', '[']).unwrap_or(rest.len());
+                let name = rest.get(..end)?;
+                if name.is_empty() {
+                    return None;
+                }
+                segments.push(Segment::Key(name.to_owned()));
+                rest = rest.get(end..)?;
+                rest = rest.strip_prefix('.').unwrap_or(rest);
+            }
+        }
+        Some(segments)
+    }
+}
+
+impl fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl PartialEq<str> for FieldPath {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for FieldPath {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn key(name: &str) -> Segment {
+        Segment::Key(name.to_owned())
+    }
+
+    #[test]
+    fn paths_render_as_kubernetes_field_errors() {
+        let spec = FieldPath::new("spec");
+        let container = spec.child("containers").index(1);
+        assert_eq!(
+            container.child("securityContext.privileged").as_str(),
+            "spec.containers[1].securityContext.privileged"
+        );
+        let annotation = FieldPath::new("metadata")
+            .child("annotations")
+            .key("container.apparmor.security.beta.kubernetes.io/app");
+        assert_eq!(
+            annotation.as_str(),
+            "metadata.annotations[container.apparmor.security.beta.kubernetes.io/app]"
+        );
+        assert_eq!(FieldPath::root().child("spec").as_str(), "spec");
+        let item = FieldPath::root().child("items").index(2);
+        assert_eq!(
+            FieldPath::new("spec.hostPID").under(&item).as_str(),
+            "items[2].spec.hostPID"
+        );
+        assert_eq!(FieldPath::new("spec").under(&FieldPath::root()), spec);
+    }
+
+    #[test]
+    fn rendered_paths_read_back_into_their_steps() {
+        let path = FieldPath::new("spec")
+            .child("containers")
+            .index(1)
+            .child("securityContext.privileged");
+        assert_eq!(
+            path.segments(),
+            Some(vec![
+                key("spec"),
+                key("containers"),
+                Segment::Index(1),
+                key("securityContext"),
+                key("privileged")
+            ])
+        );
+        let annotation = FieldPath::new("metadata")
+            .child("annotations")
+            .key("a.b/c\"d");
+        assert_eq!(
+            annotation.segments(),
+            Some(vec![key("metadata"), key("annotations"), key("a.b/c\"d")])
+        );
+        assert_eq!(
+            FieldPath::new("items[0][1]").segments(),
+            Some(vec![key("items"), Segment::Index(0), Segment::Index(1)])
+        );
+        assert_eq!(FieldPath::new("spec.containers[1").segments(), None);
+        assert_eq!(FieldPath::new("spec..x").segments(), None);
+        assert_eq!(FieldPath::new("spec[]").segments(), None);
+    }
+}
