@@ -4,8 +4,10 @@ CARGO ?= cargo
 WASM_TARGET := wasm32-unknown-unknown
 MODULE_TARGET_DIR := target/podsec-module
 PODSEC := target/release/podsec
-# The playground's wasm-bindgen CLI must match the wasm-bindgen crate (wasm-guest/Cargo.toml).
+# The playground's wasm-bindgen CLI must match the wasm-bindgen crate (bindings/playground/Cargo.toml).
 WASM_BINDGEN_VERSION := 0.2.130
+# `make setup`'s work is done once: each step leaves a stamp, redone only when its inputs change.
+STAMPS := target/stamps
 
 .DEFAULT_GOAL := help
 
@@ -14,11 +16,20 @@ help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F ':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
 
 .PHONY: setup
-setup: ## Install the toolchain pieces the build needs (rustfmt, clippy, the wasm target, wasm-opt, the playground's npm packages)
+setup: $(STAMPS)/rust $(STAMPS)/wasm-opt $(STAMPS)/playground-npm ## Install the toolchain pieces the build needs (rustfmt, clippy, the wasm target, wasm-opt, the playground's npm packages), once
+
+$(STAMPS)/rust:
 	rustup component add rustfmt clippy
 	rustup target add $(WASM_TARGET)
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/wasm-opt: tools/wasm-opt/package-lock.json
 	cd tools/wasm-opt && npm ci --no-audit --no-fund --silent
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/playground-npm: playground/package-lock.json
 	cd playground && npm ci --no-audit --no-fund --silent
+	@mkdir -p $(STAMPS) && touch $@
 
 .PHONY: wasm-bindgen
 wasm-bindgen: ## Install the wasm-bindgen CLI the playground build needs (once)
@@ -26,10 +37,14 @@ wasm-bindgen: ## Install the wasm-bindgen CLI the playground build needs (once)
 		|| $(CARGO) install wasm-bindgen-cli --version $(WASM_BINDGEN_VERSION)
 
 .PHONY: browser
-browser: ## Install Debian's chromium for the browser tests (once)
+browser: ## Install Debian's chromium for the browser tests (apt-get; once, outside the test targets)
 	@command -v chromium >/dev/null || { \
 		SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
 		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq chromium; }
+
+.PHONY: need-browser
+need-browser:
+	@command -v chromium >/dev/null || { echo "the browser tests need Debian's chromium: run 'make browser' (apt-get) first" >&2; exit 2; }
 
 .PHONY: module
 module: setup ## Build dist/podsec.wasm (Kubewarden metadata embedded) and print its size
@@ -45,19 +60,20 @@ demo: build ## Build, then check the sample manifests in fixtures/manifests
 	@$(PODSEC) check fixtures/manifests; status=$$?; [ $$status -le 1 ] || exit $$status
 	@echo "--- the same at level restricted, as JSON summary"
 	@$(PODSEC) check --settings-json '{"level": "restricted"}' --format json fixtures/manifests \
-		| python3 -c 'import json,sys; print(json.load(sys.stdin)["summary"])'; true
+		> target/demo-restricted.json; status=$$?; [ $$status -le 1 ] || exit $$status
+	@python3 -c 'import json,sys; print(json.load(open("target/demo-restricted.json"))["summary"])'
 
 .PHONY: playground
 playground: setup wasm-bindgen ## Build the browser playground into dist/playground (open dist/playground/index.html)
 	cd playground && node build.mjs
 
 .PHONY: playground-test
-playground-test: playground browser ## The playground's browser tests in headless Chromium (needs a podsec binary: make test builds one)
+playground-test: playground need-browser ## The playground's browser tests in headless Chromium (needs Debian's chromium: make browser)
 	$(CARGO) build -p podsec
 	cd playground && node --test tests/
 
 .PHONY: bench
-bench: build playground browser ## Benchmarks: criterion latencies, check throughput, cold start, webhook load, the playground; writes docs/BENCHMARKS.md
+bench: build playground need-browser ## Benchmarks: criterion latencies, check throughput, cold start, webhook load, the playground; writes docs/BENCHMARKS.md
 	$(CARGO) bench -p podsec --bench evaluate -- --noplot
 	cd playground && node measure.mjs
 	$(CARGO) run --release -p bench-report
@@ -80,15 +96,14 @@ fuzz: ## Fuzz each target for FUZZ_SECONDS (150 s each, 10 min in all), then rep
 	$(CARGO) run --release --example replay_corpus -p podsec -- fuzz/corpus
 
 .PHONY: lint
-lint: ## cargo fmt --check and clippy with warnings as errors
+lint: $(STAMPS)/rust ## cargo fmt --check and clippy with warnings as errors
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
-	$(CARGO) clippy -p wasm-guest --no-default-features --features playground --all-targets -- -D warnings
+	$(CARGO) clippy -p wasm-guest -p playground-engine --target $(WASM_TARGET) -- -D warnings
 
 .PHONY: test
-test: setup lint ## Lint, then every test: unit, fixtures, PSA conformance, three runtimes, sandbox, CLI, the playground in Chromium
+test: setup ## Every test: unit, fixtures, upstream's tables, PSA conformance, three runtimes, sandbox, CLI, the playground in Chromium
 	$(CARGO) test --workspace
-	$(CARGO) test -p wasm-guest --no-default-features --features playground
 	$(MAKE) playground-test
 
 .PHONY: clean

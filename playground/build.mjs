@@ -1,5 +1,5 @@
 // Builds the playground into dist/playground/:
-//   1. the engine: wasm-guest with the `playground` feature for wasm32, wasm-bindgen
+//   1. the engine: bindings/playground (crate playground-engine) for wasm32, wasm-bindgen
 //      (`--target web`), then binaryen's wasm-opt;
 //   2. the examples menu, read from fixtures/;
 //   3. one classic script (the engine's bytes inlined) and one stylesheet, bundled by
@@ -38,10 +38,10 @@ function run(program, args, options = {}) {
 
 function buildEngine() {
   run(cargo, [
-    "build", "--quiet", "-p", "wasm-guest", "--no-default-features", "--features", "playground",
+    "build", "--quiet", "-p", "playground-engine",
     "--target", "wasm32-unknown-unknown", "--profile", "playground", "--target-dir", targetDir,
   ]);
-  const raw = join(targetDir, "wasm32-unknown-unknown/playground/wasm_guest.wasm");
+  const raw = join(targetDir, "wasm32-unknown-unknown/playground/playground_engine.wasm");
   run(wasmBindgen, ["--target", "web", "--no-typescript", "--out-name", "engine", "--out-dir", pkgDir, raw]);
   const wasm = join(pkgDir, "engine_bg.wasm");
   if (existsSync(wasmOpt)) {

@@ -37,7 +37,7 @@ pub struct ArenaThenGrow {
 
 // SAFETY: `acquire` touches only the `talc` it is given, the arena (which nothing else
 // names) and memory it has just grown; it never allocates.
-#[allow(unsafe_code)]
+#[expect(unsafe_code, reason = "talc's Source trait is unsafe to implement")]
 unsafe impl Source for ArenaThenGrow {
     fn acquire<B: Binning>(talc: &mut Talc<Self, B>, layout: Layout) -> Result<(), ()> {
         if !talc.source.arena_claimed {
@@ -56,7 +56,10 @@ unsafe impl Source for ArenaThenGrow {
 
 /// Grows the memory by enough pages for `layout` and hands them to talc, extending the
 /// previous grown heap when the new pages follow it.
-#[allow(unsafe_code)]
+#[expect(
+    unsafe_code,
+    reason = "handing grown pages to talc is unsafe (talc.claim/extend)"
+)]
 fn grow<B: Binning>(talc: &mut Talc<ArenaThenGrow, B>, layout: Layout) -> Result<(), ()> {
     let needed = layout
         .size()

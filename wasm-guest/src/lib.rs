@@ -1,6 +1,6 @@
-//! podsec's policy module: policy-core behind Kubewarden's policy protocol over waPC
-//! (feature `wapc`, the default), and the browser playground's engine over wasm-bindgen
-//! (feature `playground`; see [`playground`]).
+//! podsec's policy module: policy-core behind Kubewarden's policy protocol over waPC. (The
+//! browser playground's engine, policy-core over wasm-bindgen, is its own crate:
+//! `bindings/playground`.)
 //!
 //! waPC operations
 //! (documented with every JSON shape in `docs/ABI.md`):
@@ -13,16 +13,7 @@
 //!
 //! The module is built for `wasm32-unknown-unknown`, so its only imports are waPC's.
 
-#[cfg(all(
-    feature = "wapc",
-    target_arch = "wasm32",
-    not(target_feature = "atomics")
-))]
+#[cfg(all(target_arch = "wasm32", not(target_feature = "atomics")))]
 mod heap;
-#[cfg(feature = "wapc")]
 mod wapc;
-#[cfg(feature = "wapc")]
 pub use wapc::*;
-
-#[cfg(feature = "playground")]
-pub mod playground;

@@ -4,7 +4,6 @@
 //! Inputs: criterion's estimates (`cargo bench -p podsec --bench evaluate` ran first),
 //! `dist/podsec.wasm`, and `target/release/podsec`, which this tool drives for the
 //! `check` throughput, the cold start and a bounded webhook load run on 127.0.0.1.
-#![allow(missing_docs)]
 
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;

@@ -1,4 +1,4 @@
-//! The playground's engine: policy-core compiled with wasm-bindgen, judging the text in the
+//! podsec's engine for the browser playground: policy-core compiled with wasm-bindgen, judging the text in the
 //! page's editors the way `podsec check` judges a file (same reader, same CREATE request,
 //! same evaluation), and adding the line each violation points at.
 //!
@@ -9,12 +9,11 @@
 //!   number of documents), the settings editor's text (YAML or JSON), and the pickers'
 //!   choices as a JSON object that wins over the settings text.
 
+use policy_core::audit::{check_text, Locate, NativeEngine};
 use policy_core::checks::CheckId;
-use policy_core::documents::{parse_documents, yaml_error_text};
+use policy_core::documents::yaml_error_text;
 use policy_core::level::LATEST_MINOR;
-use policy_core::locate::Locator;
-use policy_core::manifest::{identity, join_path, located_documents, request_for};
-use policy_core::{evaluate as evaluate_request, Settings};
+use policy_core::Settings;
 use serde_json::{json, Map, Value};
 use wasm_bindgen::prelude::wasm_bindgen;
 
@@ -38,9 +37,16 @@ pub fn about_value() -> Value {
     let versions: Vec<String> = std::iter::once("latest".to_owned())
         .chain((0..=LATEST_MINOR).rev().map(|minor| format!("v1.{minor}")))
         .collect();
-    let checks: Vec<Value> = CheckId::ALL
-        .iter()
-        .map(|check| json!({"id": check.as_str(), "level": check.level().as_str()}))
+    let checks: Vec<Value> = CheckId::all()
+        .map(|check| {
+            let info = check.info();
+            json!({
+                "id": info.name,
+                "level": info.level.as_str(),
+                "since": format!("v1.{}", info.since_minor),
+                "reason": info.reason,
+            })
+        })
         .collect();
     json!({
         "podsec": env!("CARGO_PKG_VERSION"),
@@ -54,89 +60,20 @@ pub fn about_value() -> Value {
 
 /// [`evaluate`] as a value:
 /// `{"settings": {"valid", "message"?, "line"?, "column"?, "effective"}, "results": [...]}`.
-/// Each result is `podsec check`'s (`document`, `kind`, `namespace`, `name`, `allowed`,
-/// `message`, `warnings`, `violations`, `skipped`, or `error`), plus `line` (where its
-/// document starts), and on each violation `line`, `column` and `exact`; a document that
-/// cannot be read has `error`, `errorLine` and `errorColumn`.
+/// Each result is `podsec check`'s row ([`ObjectResult`](policy_core::audit::ObjectResult): `document`, `line`, `kind`,
+/// `namespace`, `name`, `allowed`, `message`, `warnings`, `violations`, `skipped`, or
+/// `error` with `errorLine` and `errorColumn`), with each violation located: `line`,
+/// `column` and `exact`.
 pub fn evaluate_text(object: &str, settings: &str, overrides: &str) -> Value {
     let settings = match read_settings(settings, overrides) {
         Ok(settings) => settings,
         Err(problem) => return json!({"settings": problem, "results": []}),
     };
-    let mut results = Vec::new();
-    for document in parse_documents(OBJECT_SOURCE, object) {
-        let base = json!({"document": document.index, "line": document.line});
-        let start = document.offset_in(object);
-        let value = match document.content {
-            Ok(value) => value,
-            Err(error) => {
-                let mut result = base;
-                set(&mut result, "error", json!(error));
-                if let Some((line, column)) = document.error_at {
-                    set(&mut result, "errorLine", json!(line));
-                    set(&mut result, "errorColumn", json!(column));
-                }
-                results.push(result);
-                continue;
-            }
-        };
-        // One index of the document's text serves every violation in it.
-        let locator = Locator::new(object.get(start..).unwrap_or(""), document.line);
-        for (prefix, unit) in located_documents(value) {
-            let mut result = base.clone();
-            let who = identity(&unit);
-            set(&mut result, "kind", json!(who.kind));
-            set(&mut result, "namespace", json!(who.namespace));
-            set(&mut result, "name", json!(who.name));
-            judge(request_for(unit, &settings), &mut result);
-            if let (Some(locator), Some(Value::Array(violations))) =
-                (&locator, result.get_mut("violations"))
-            {
-                for violation in violations.iter_mut() {
-                    let path = violation.get("path").and_then(Value::as_str).unwrap_or("");
-                    let full = join_path(&prefix, path);
-                    if let Some(at) = locator.locate(document.index, &full) {
-                        set(violation, "line", json!(at.line));
-                        set(violation, "column", json!(at.column));
-                        set(violation, "exact", json!(at.exact));
-                    }
-                }
-            }
-            results.push(result);
-        }
-    }
+    let results = check_text(&NativeEngine, &settings, OBJECT_SOURCE, object, Locate::Yes);
     json!({
         "settings": {"valid": true, "effective": settings},
         "results": results,
     })
-}
-
-/// Evaluates one ValidationRequest into `result`, as the module's `evaluate` would.
-fn judge(request: Value, result: &mut Value) {
-    let outcome = serde_json::to_vec(&request)
-        .map_err(|e| e.to_string())
-        .and_then(|bytes| evaluate_request(&bytes).map_err(|e| e.to_string()));
-    match outcome {
-        Err(error) => set(result, "error", json!(error)),
-        Ok(evaluation) => {
-            let verdict = serde_json::to_value(&evaluation.verdict).unwrap_or(Value::Null);
-            set(result, "allowed", json!(evaluation.response.accepted));
-            set(result, "message", json!(evaluation.response.message));
-            set(
-                result,
-                "warnings",
-                json!(evaluation.response.warnings.unwrap_or_default()),
-            );
-            set(
-                result,
-                "violations",
-                verdict.get("violations").cloned().unwrap_or(json!([])),
-            );
-            if let Some(skipped) = verdict.get("skipped") {
-                set(result, "skipped", skipped.clone());
-            }
-        }
-    }
 }
 
 /// The settings editor's text (YAML or JSON; empty means `{}`) with the pickers' choices
@@ -302,7 +239,7 @@ spec:
         assert_eq!(about["versions"][1], about["pss"]);
         assert_eq!(
             about["checks"].as_array().unwrap().len(),
-            CheckId::ALL.len()
+            CheckId::all().count()
         );
     }
 
