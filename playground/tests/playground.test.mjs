@@ -281,6 +281,15 @@ describe("the playground in headless Chromium", () => {
     await context.close();
   });
 
+  test("a semantic settings error marks the line of the field at fault", async () => {
+    const { page, context } = await open();
+    await typeObject(page, "allowHostNetwork: false\nallowedHostPaths:\n  - pathPrefix: var/log\n", "settings-editor");
+    const error = page.getByTestId("settings-error").locator("button");
+    assert.match(await error.textContent(), /^Line 3, column \d+: allowedHostPaths\[0\]\.pathPrefix "var\/log" must be an absolute path/);
+    assert.equal(await page.locator("[data-testid=settings-editor] .cm-line.cm-podsec-error").count(), 1);
+    await context.close();
+  });
+
   test("fits a narrow screen without sideways scrolling", async () => {
     const { page, errors, context } = await open(base, { width: 390, height: 844 });
     await typeObject(page, PRIVILEGED_POD);

@@ -1,6 +1,16 @@
 //! The errors podsec reports for input it cannot evaluate.
 
+use crate::field_path::FieldPath;
 use std::fmt;
+
+/// Invalid settings: what is wrong, and where in the settings document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SettingsError {
+    /// The field at fault, e.g. `allowedHostPaths[0].pathPrefix` (empty: the document).
+    pub path: FieldPath,
+    /// What is wrong; it names the field and what it accepts.
+    pub message: String,
+}
 
 /// Why a request, an object or a settings document could not be evaluated.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,19 +20,25 @@ pub enum Error {
     /// The admission request names a kind podsec evaluates, but the object in it is unusable.
     InvalidObject(String),
     /// The settings document is invalid; the message names the field.
-    InvalidSettings(String),
+    InvalidSettings(SettingsError),
     /// The input is larger than podsec accepts.
     TooLarge(String),
 }
 
 impl Error {
+    /// For invalid settings, the path of the field at fault.
+    pub fn settings_path(&self) -> Option<&FieldPath> {
+        match self {
+            Error::InvalidSettings(e) => Some(&e.path),
+            _ => None,
+        }
+    }
+
     /// The human-readable message without the category prefix.
     pub fn message(&self) -> &str {
         match self {
-            Error::InvalidRequest(m)
-            | Error::InvalidObject(m)
-            | Error::InvalidSettings(m)
-            | Error::TooLarge(m) => m,
+            Error::InvalidRequest(m) | Error::InvalidObject(m) | Error::TooLarge(m) => m,
+            Error::InvalidSettings(e) => &e.message,
         }
     }
 }
@@ -32,7 +48,7 @@ impl fmt::Display for Error {
         match self {
             Error::InvalidRequest(m) => write!(f, "invalid request: {m}"),
             Error::InvalidObject(m) => write!(f, "invalid object: {m}"),
-            Error::InvalidSettings(m) => write!(f, "invalid settings: {m}"),
+            Error::InvalidSettings(e) => write!(f, "invalid settings: {}", e.message),
             Error::TooLarge(m) => write!(f, "input too large: {m}"),
         }
     }

@@ -9,8 +9,9 @@ use crate::catalog::{
     STANDARD_CAPABILITIES,
 };
 use crate::checks::{AllowedHostPath, CheckParams};
+use crate::error::SettingsError;
 use crate::selector::{LabelSelector, Operator, Requirement};
-use crate::{CheckId, Error, Level, PolicyVersion};
+use crate::{CheckId, Error, FieldPath, Level, PolicyVersion};
 use serde_json::{Map, Value};
 
 /// What happens to a request that violates the policy.
@@ -92,6 +93,13 @@ impl Default for Settings {
     }
 }
 
+// The reader below walks a `serde_json::Value` by hand, with this one field list, instead of
+// deserializing a `#[serde(deny_unknown_fields)]` struct: derived Deserialize impls for the
+// raw settings (18 fields, the selector and host-path shapes) alone made dist/podsec.wasm
+// 30.8 KB larger (388,365 -> 419,182 bytes, `make module`), past the 400 KB budget, and
+// their errors ("invalid type: integer `1`, expected a string") name no field; the hand
+// reader's messages do, and each error carries the field's path (`SettingsError`).
+
 /// Every field the settings accept, in documentation order.
 pub const FIELDS: [&str; 18] = [
     "level",
@@ -114,8 +122,13 @@ pub const FIELDS: [&str; 18] = [
     "maxPort",
 ];
 
-fn invalid(message: String) -> Error {
-    Error::InvalidSettings(message)
+/// A settings error at `path` (the field's path in the settings document, empty for the
+/// document itself), so an editor can point at the line.
+fn invalid(path: String, message: String) -> Error {
+    Error::InvalidSettings(SettingsError {
+        path: FieldPath::new(&path),
+        message,
+    })
 }
 
 /// A short description of a JSON value's type, for messages.
@@ -132,28 +145,31 @@ fn type_name(value: &Value) -> &'static str {
 
 fn expect_str<'v>(field: &str, value: &'v Value) -> Result<&'v str, Error> {
     value.as_str().ok_or_else(|| {
-        invalid(format!(
-            "{field} must be a string, not {}",
-            type_name(value)
-        ))
+        invalid(
+            field.to_owned(),
+            format!("{field} must be a string, not {}", type_name(value)),
+        )
     })
 }
 
 fn expect_bool(field: &str, value: &Value) -> Result<bool, Error> {
     value.as_bool().ok_or_else(|| {
-        invalid(format!(
-            "{field} must be true or false, not {}",
-            type_name(value)
-        ))
+        invalid(
+            field.to_owned(),
+            format!("{field} must be true or false, not {}", type_name(value)),
+        )
     })
 }
 
 fn expect_strings(field: &str, value: &Value) -> Result<Vec<String>, Error> {
     let Value::Array(items) = value else {
-        return Err(invalid(format!(
-            "{field} must be a list of strings, not {}",
-            type_name(value)
-        )));
+        return Err(invalid(
+            field.to_owned(),
+            format!(
+                "{field} must be a list of strings, not {}",
+                type_name(value)
+            ),
+        ));
     };
     items
         .iter()
@@ -161,7 +177,10 @@ fn expect_strings(field: &str, value: &Value) -> Result<Vec<String>, Error> {
         .map(|(i, item)| {
             let text = expect_str(&format!("{field}[{i}]"), item)?;
             if text.is_empty() {
-                return Err(invalid(format!("{field}[{i}] must not be empty")));
+                return Err(invalid(
+                    format!("{field}[{i}]"),
+                    format!("{field}[{i}] must not be empty"),
+                ));
             }
             Ok(text.to_owned())
         })
@@ -171,13 +190,16 @@ fn expect_strings(field: &str, value: &Value) -> Result<Vec<String>, Error> {
 fn expect_port(field: &str, value: &Value) -> Result<i64, Error> {
     match value.as_i64() {
         Some(port) if (0..=65535).contains(&port) => Ok(port),
-        _ => Err(invalid(format!(
-            "{field} must be a whole number from 0 to 65535, not {}",
-            match value {
-                Value::Number(n) => n.to_string(),
-                other => type_name(other).to_owned(),
-            }
-        ))),
+        _ => Err(invalid(
+            field.to_owned(),
+            format!(
+                "{field} must be a whole number from 0 to 65535, not {}",
+                match value {
+                    Value::Number(n) => n.to_string(),
+                    other => type_name(other).to_owned(),
+                }
+            ),
+        )),
     }
 }
 
@@ -189,9 +211,12 @@ fn expect_patterns(field: &str, value: &Value) -> Result<Vec<String>, Error> {
         if inner.contains('*')
             || (pattern.starts_with('*') && pattern.ends_with('*') && pattern.len() > 1)
         {
-            return Err(invalid(format!(
-                "{field}[{i}] {pattern:?}: a pattern is a name, \"prefix*\" or \"*suffix\""
-            )));
+            return Err(invalid(
+                format!("{field}[{i}]"),
+                format!(
+                    "{field}[{i}] {pattern:?}: a pattern is a name, \"prefix*\" or \"*suffix\""
+                ),
+            ));
         }
     }
     Ok(patterns)
@@ -213,19 +238,25 @@ pub fn matches_pattern(pattern: &str, name: &str) -> bool {
 fn parse_level(value: &Value) -> Result<Level, Error> {
     let text = expect_str("level", value)?;
     Level::parse(text).ok_or_else(|| {
-        invalid(format!(
-            "level {text:?} is not a level: use \"privileged\", \"baseline\" or \"restricted\""
-        ))
+        invalid(
+            "level".to_owned(),
+            format!(
+                "level {text:?} is not a level: use \"privileged\", \"baseline\" or \"restricted\""
+            ),
+        )
     })
 }
 
 fn parse_version(value: &Value) -> Result<PolicyVersion, Error> {
     let text = expect_str("version", value)?;
     PolicyVersion::parse(text).ok_or_else(|| {
-        invalid(format!(
-            "version {text:?} is not a policy version: use \"latest\" or \"v1.N\" (v1.0 to v1.{})",
+        invalid(
+            "version".to_owned(),
+            format!(
+"version {text:?} is not a policy version: use \"latest\" or \"v1.N\" (v1.0 to v1.{})",
             crate::LATEST_MINOR
-        ))
+        ),
+        )
     })
 }
 
@@ -234,9 +265,10 @@ fn parse_effect(value: &Value) -> Result<Effect, Error> {
     match text.to_ascii_lowercase().as_str() {
         "deny" => Ok(Effect::Deny),
         "audit" => Ok(Effect::Audit),
-        _ => Err(invalid(format!(
-            "effect {text:?} is not an effect: use \"deny\" or \"audit\""
-        ))),
+        _ => Err(invalid(
+            "effect".to_owned(),
+            format!("effect {text:?} is not an effect: use \"deny\" or \"audit\""),
+        )),
     }
 }
 
@@ -244,9 +276,10 @@ fn parse_preset(value: &Value) -> Result<Preset, Error> {
     let text = expect_str("preset", value)?;
     match text {
         "azure-baseline" => Ok(Preset::AzureBaseline),
-        _ => Err(invalid(format!(
-            "preset {text:?} is not a preset: the only preset is \"azure-baseline\""
-        ))),
+        _ => Err(invalid(
+            "preset".to_owned(),
+            format!("preset {text:?} is not a preset: the only preset is \"azure-baseline\""),
+        )),
     }
 }
 
@@ -258,10 +291,13 @@ fn parse_checks(value: &Value) -> Result<Vec<CheckId>, Error> {
         .map(|(i, name)| {
             CheckId::parse(name).ok_or_else(|| {
                 let known: Vec<&str> = CheckId::all().map(CheckId::as_str).collect();
-                invalid(format!(
-                    "disabledChecks[{i}] {name:?} is not a check id; the ids are {}",
-                    known.join(", ")
-                ))
+                invalid(
+                    format!("disabledChecks[{i}]"),
+                    format!(
+                        "disabledChecks[{i}] {name:?} is not a check id; the ids are {}",
+                        known.join(", ")
+                    ),
+                )
             })
         })
         .collect()
@@ -269,10 +305,13 @@ fn parse_checks(value: &Value) -> Result<Vec<CheckId>, Error> {
 
 fn parse_host_paths(value: &Value) -> Result<Vec<AllowedHostPath>, Error> {
     let Value::Array(items) = value else {
-        return Err(invalid(format!(
-            "allowedHostPaths must be a list of {{pathPrefix, readOnly}} objects, not {}",
-            type_name(value)
-        )));
+        return Err(invalid(
+            "allowedHostPaths".to_owned(),
+            format!(
+                "allowedHostPaths must be a list of {{pathPrefix, readOnly}} objects, not {}",
+                type_name(value)
+            ),
+        ));
     };
     items
         .iter()
@@ -280,10 +319,13 @@ fn parse_host_paths(value: &Value) -> Result<Vec<AllowedHostPath>, Error> {
         .map(|(i, item)| {
             let field = format!("allowedHostPaths[{i}]");
             let Value::Object(entry) = item else {
-                return Err(invalid(format!(
-                    "{field} must be an object with pathPrefix and readOnly, not {}",
-                    type_name(item)
-                )));
+                return Err(invalid(
+                    field.to_owned(),
+                    format!(
+                        "{field} must be an object with pathPrefix and readOnly, not {}",
+                        type_name(item)
+                    ),
+                ));
             };
             let mut path_prefix = None;
             let mut read_only = false;
@@ -292,22 +334,32 @@ fn parse_host_paths(value: &Value) -> Result<Vec<AllowedHostPath>, Error> {
                     "pathPrefix" => {
                         let path = expect_str(&format!("{field}.pathPrefix"), value)?;
                         if !path.starts_with('/') {
-                            return Err(invalid(format!(
-                                "{field}.pathPrefix {path:?} must be an absolute path (start with \"/\")"
-                            )));
+                            return Err(invalid(
+                                format!("{field}.pathPrefix"),
+                                format!(
+"{field}.pathPrefix {path:?} must be an absolute path (start with \"/\")"
+                            ),
+                            ));
                         }
                         path_prefix = Some(path.to_owned());
                     }
                     "readOnly" => read_only = expect_bool(&format!("{field}.readOnly"), value)?,
                     other => {
-                        return Err(invalid(format!(
-                            "{field} has unknown field {other:?}: use pathPrefix and readOnly"
-                        )))
+                        return Err(invalid(
+                            field.to_owned(),
+                            format!(
+                                "{field} has unknown field {other:?}: use pathPrefix and readOnly"
+                            ),
+                        ))
                     }
                 }
             }
-            let path_prefix =
-                path_prefix.ok_or_else(|| invalid(format!("{field}.pathPrefix is required")))?;
+            let path_prefix = path_prefix.ok_or_else(|| {
+                invalid(
+                    format!("{field}.pathPrefix"),
+                    format!("{field}.pathPrefix is required"),
+                )
+            })?;
             Ok(AllowedHostPath {
                 path_prefix,
                 read_only,
@@ -318,20 +370,26 @@ fn parse_host_paths(value: &Value) -> Result<Vec<AllowedHostPath>, Error> {
 
 fn parse_label_selector(value: &Value) -> Result<LabelSelector, Error> {
     let Value::Object(map) = value else {
-        return Err(invalid(format!(
-            "labelSelector must be an object with matchLabels and/or matchExpressions, not {}",
-            type_name(value)
-        )));
+        return Err(invalid(
+            "labelSelector".to_owned(),
+            format!(
+                "labelSelector must be an object with matchLabels and/or matchExpressions, not {}",
+                type_name(value)
+            ),
+        ));
     };
     let mut selector = LabelSelector::default();
     for (key, value) in map {
         match key.as_str() {
             "matchLabels" => {
                 let Value::Object(labels) = value else {
-                    return Err(invalid(format!(
-                        "labelSelector.matchLabels must be an object of strings, not {}",
-                        type_name(value)
-                    )));
+                    return Err(invalid(
+                        "labelSelector.matchLabels".to_owned(),
+                        format!(
+                            "labelSelector.matchLabels must be an object of strings, not {}",
+                            type_name(value)
+                        ),
+                    ));
                 };
                 for (k, v) in labels {
                     let v = expect_str(&format!("labelSelector.matchLabels.{k}"), v)?;
@@ -340,10 +398,13 @@ fn parse_label_selector(value: &Value) -> Result<LabelSelector, Error> {
             }
             "matchExpressions" => {
                 let Value::Array(items) = value else {
-                    return Err(invalid(format!(
-                        "labelSelector.matchExpressions must be a list, not {}",
-                        type_name(value)
-                    )));
+                    return Err(invalid(
+                        "labelSelector.matchExpressions".to_owned(),
+                        format!(
+                            "labelSelector.matchExpressions must be a list, not {}",
+                            type_name(value)
+                        ),
+                    ));
                 };
                 for (i, item) in items.iter().enumerate() {
                     selector.match_expressions.push(parse_requirement(
@@ -353,9 +414,12 @@ fn parse_label_selector(value: &Value) -> Result<LabelSelector, Error> {
                 }
             }
             other => {
-                return Err(invalid(format!(
-                "labelSelector has unknown field {other:?}: use matchLabels and matchExpressions"
-            )))
+                return Err(invalid(
+                    "labelSelector".to_owned(),
+                    format!(
+"labelSelector has unknown field {other:?}: use matchLabels and matchExpressions"
+            ),
+                ))
             }
         }
     }
@@ -364,10 +428,13 @@ fn parse_label_selector(value: &Value) -> Result<LabelSelector, Error> {
 
 fn parse_requirement(field: &str, value: &Value) -> Result<Requirement, Error> {
     let Value::Object(map) = value else {
-        return Err(invalid(format!(
-            "{field} must be an object with key, operator and values, not {}",
-            type_name(value)
-        )));
+        return Err(invalid(
+            field.to_owned(),
+            format!(
+                "{field} must be an object with key, operator and values, not {}",
+                type_name(value)
+            ),
+        ));
     };
     let mut key = None;
     let mut operator = None;
@@ -383,29 +450,41 @@ fn parse_requirement(field: &str, value: &Value) -> Result<Requirement, Error> {
                     "Exists" => Operator::Exists,
                     "DoesNotExist" => Operator::DoesNotExist,
                     _ => {
-                        return Err(invalid(format!(
-                            "{field}.operator {text:?} is not an operator: use In, NotIn, Exists or DoesNotExist"
-                        )))
+                        return Err(invalid(
+                            format!("{field}.operator"),
+                            format!(
+"{field}.operator {text:?} is not an operator: use In, NotIn, Exists or DoesNotExist"
+                        ),
+                        ))
                     }
                 });
             }
             "values" => values = expect_strings(&format!("{field}.values"), value)?,
             other => {
-                return Err(invalid(format!(
-                    "{field} has unknown field {other:?}: use key, operator and values"
-                )))
+                return Err(invalid(
+                    field.to_owned(),
+                    format!("{field} has unknown field {other:?}: use key, operator and values"),
+                ))
             }
         }
     }
-    let key = key.ok_or_else(|| invalid(format!("{field}.key is required")))?;
-    let operator = operator.ok_or_else(|| invalid(format!("{field}.operator is required")))?;
+    let key =
+        key.ok_or_else(|| invalid(format!("{field}.key"), format!("{field}.key is required")))?;
+    let operator = operator.ok_or_else(|| {
+        invalid(
+            format!("{field}.operator"),
+            format!("{field}.operator is required"),
+        )
+    })?;
     match operator {
-        Operator::In | Operator::NotIn if values.is_empty() => Err(invalid(format!(
-            "{field}.values must not be empty for operator In or NotIn"
-        ))),
-        Operator::Exists | Operator::DoesNotExist if !values.is_empty() => Err(invalid(format!(
-            "{field}.values must be empty for operator Exists or DoesNotExist"
-        ))),
+        Operator::In | Operator::NotIn if values.is_empty() => Err(invalid(
+            format!("{field}.values"),
+            format!("{field}.values must not be empty for operator In or NotIn"),
+        )),
+        Operator::Exists | Operator::DoesNotExist if !values.is_empty() => Err(invalid(
+            format!("{field}.values"),
+            format!("{field}.values must be empty for operator Exists or DoesNotExist"),
+        )),
         _ => Ok(Requirement {
             key,
             operator,
@@ -421,7 +500,7 @@ impl Settings {
             return Ok(Settings::default());
         }
         let value: Value = serde_json::from_slice(bytes)
-            .map_err(|e| invalid(format!("settings are not valid JSON: {e}")))?;
+            .map_err(|e| invalid(String::new(), format!("settings are not valid JSON: {e}")))?;
         Settings::from_value(&value)
     }
 
@@ -432,10 +511,10 @@ impl Settings {
             Value::Null => &empty,
             Value::Object(map) => map,
             other => {
-                return Err(invalid(format!(
-                    "settings must be an object, not {}",
-                    type_name(other)
-                )))
+                return Err(invalid(
+                    String::new(),
+                    format!("settings must be an object, not {}", type_name(other)),
+                ))
             }
         };
         let mut settings = Settings::default();
@@ -491,10 +570,13 @@ impl Settings {
             explicit.push(key.as_str());
         }
         if settings.params.min_port > settings.params.max_port {
-            return Err(invalid(format!(
-                "minPort ({}) must not be greater than maxPort ({})",
-                settings.params.min_port, settings.params.max_port
-            )));
+            return Err(invalid(
+                "minPort".to_owned(),
+                format!(
+                    "minPort ({}) must not be greater than maxPort ({})",
+                    settings.params.min_port, settings.params.max_port
+                ),
+            ));
         }
         if let Some(preset) = settings.preset {
             settings.apply_preset(preset, &explicit);
@@ -540,10 +622,13 @@ impl Settings {
 }
 
 fn unknown_field(name: &str) -> Error {
-    invalid(format!(
-        "unknown field {name:?}; the settings fields are {}",
-        FIELDS.join(", ")
-    ))
+    invalid(
+        name.to_owned(),
+        format!(
+            "unknown field {name:?}; the settings fields are {}",
+            FIELDS.join(", ")
+        ),
+    )
 }
 
 #[cfg(test)]
@@ -599,6 +684,33 @@ mod tests {
         assert!(message(json!({"preset": "gcp"})).contains("preset \"gcp\""));
         assert!(message(json!([1])).contains("settings must be an object, not a list"));
         assert!(Settings::from_slice(b"{oops").is_err());
+    }
+
+    #[test]
+    fn errors_carry_the_field_path() {
+        let path = |value: Value| match parse(value) {
+            Ok(_) => String::from("<valid>"),
+            Err(e) => e
+                .settings_path()
+                .map(ToString::to_string)
+                .unwrap_or_default(),
+        };
+        assert_eq!(path(json!({"levle": "baseline"})), "levle");
+        assert_eq!(path(json!({"level": 3})), "level");
+        assert_eq!(
+            path(json!({"disabledChecks": ["privileged", "nope"]})),
+            "disabledChecks[1]"
+        );
+        assert_eq!(
+            path(json!({"allowedHostPaths": [{"readOnly": true}]})),
+            "allowedHostPaths[0].pathPrefix"
+        );
+        assert_eq!(
+            path(json!({"labelSelector": {"matchExpressions": [{"key": "a", "operator": "In"}]}})),
+            "labelSelector.matchExpressions[0].values"
+        );
+        assert_eq!(path(json!({"minPort": 9000, "maxPort": 8000})), "minPort");
+        assert_eq!(path(json!([1])), "");
     }
 
     #[test]

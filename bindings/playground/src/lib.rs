@@ -13,6 +13,7 @@ use policy_core::audit::{check_text, Locate, NativeEngine};
 use policy_core::checks::CheckId;
 use policy_core::documents::yaml_error_text;
 use policy_core::level::LATEST_MINOR;
+use policy_core::locate::Locator;
 use policy_core::Settings;
 use serde_json::{json, Map, Value};
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -109,7 +110,20 @@ fn read_settings(text: &str, overrides: &str) -> Result<Value, Value> {
     }
     match Settings::from_value(&settings) {
         Ok(_) => Ok(settings),
-        Err(error) => Err(json!({"valid": false, "message": error.message()})),
+        Err(error) => {
+            let mut problem = json!({"valid": false, "message": error.message()});
+            // Point at the field at fault (or its nearest parent) in the settings text.
+            let at = error
+                .settings_path()
+                .filter(|path| !path.as_str().is_empty())
+                .and_then(|path| Locator::new(text, 1)?.locate(0, path));
+            if let Some(at) = at {
+                set(&mut problem, "line", json!(at.line));
+                set(&mut problem, "column", json!(at.column));
+                set(&mut problem, "field", json!(error.settings_path()));
+            }
+            Err(problem)
+        }
     }
 }
 
@@ -224,7 +238,19 @@ spec:
         let answer = evaluate_text(PRIVILEGED, "level: [x\n", "{}");
         assert_eq!(answer["settings"]["valid"], false);
         assert!(answer["settings"]["line"].is_u64(), "{answer}");
+        let answer = evaluate_text(
+            PRIVILEGED,
+            "level: restricted\nallowedHostPaths:\n  - pathPrefix: var/log\n",
+            "{}",
+        );
+        assert_eq!(answer["settings"]["valid"], false);
+        assert_eq!(answer["settings"]["line"], 3, "{answer}");
+        assert_eq!(
+            answer["settings"]["field"],
+            "allowedHostPaths[0].pathPrefix"
+        );
         let answer = evaluate_text(PRIVILEGED, "levle: restricted\n", "{}");
+        assert_eq!(answer["settings"]["line"], 1, "{answer}");
         assert!(answer["settings"]["message"]
             .as_str()
             .unwrap()
