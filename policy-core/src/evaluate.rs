@@ -1,15 +1,22 @@
-//! Deciding a request: routing by operation, kind and subresource, podsec's exemptions and
-//! scoping, PSA's update rules, the checks, and the response.
+//! Deciding a request, in pipeline order: the request is read ([`crate::request`]), the
+//! settings resolved ([`crate::settings`]), the request routed by operation, kind and
+//! subresource and the exemptions applied ([`crate::exemptions`]), the pod under review
+//! taken from the workload ([`crate::workload`]) and PSA's update rule applied
+//! ([`crate::update`]), the checks run ([`crate::checks`]), and the verdict turned into the
+//! response ([`crate::response`]).
 
 use crate::checks::{checks_for, run_checks, Context, Finding};
+use crate::exemptions::{exclude_containers, object_exemption, request_exemption};
 use crate::limits::{MAX_CONTAINERS, MAX_REQUEST_BYTES, MAX_VOLUMES};
-use crate::pod::{Container, PodSpec};
+use crate::pod::PodSpec;
 use crate::request::{
     describe_object_error, AdmissionRequest, GroupVersionKind, KubeObject, LooseValidationRequest,
-    PodUnderReview, ResourceKind, ValidationRequest,
+    ValidationRequest,
 };
 use crate::response::{SettingsValidationResponse, ValidationResponse, Verdict};
-use crate::settings::{matches_pattern, Effect, Settings};
+use crate::settings::{Effect, Settings};
+use crate::update::significant_update;
+use crate::workload::ResourceKind;
 use crate::{Error, Level};
 use serde_json::value::RawValue;
 use std::collections::BTreeMap;
@@ -272,105 +279,6 @@ fn route(
     Route::Evaluate(kind)
 }
 
-/// Exemptions that need only the request: namespaces and users.
-fn request_exemption(
-    namespace: Option<&str>,
-    username: Option<&str>,
-    settings: &Settings,
-) -> Option<String> {
-    let namespace = namespace.unwrap_or("");
-    if let Some(pattern) = settings
-        .excluded_namespaces
-        .iter()
-        .find(|p| matches_pattern(p, namespace))
-    {
-        return Some(format!(
-            "namespace {namespace:?} is excluded by {pattern:?}"
-        ));
-    }
-    if !settings.namespaces.is_empty()
-        && !settings
-            .namespaces
-            .iter()
-            .any(|p| matches_pattern(p, namespace))
-    {
-        return Some(format!(
-            "namespace {namespace:?} is not in the checked namespaces"
-        ));
-    }
-    let username = username.unwrap_or("");
-    if settings.excluded_usernames.iter().any(|u| u == username) {
-        return Some(format!("user {username:?} is exempt"));
-    }
-    None
-}
-
-/// Exemptions that need the object: label selector and runtime class.
-fn object_exemption(pod: &PodUnderReview<'_>, settings: &Settings) -> Option<String> {
-    if let Some(selector) = &settings.label_selector {
-        if !selector.matches(&pod.object_meta.labels) {
-            return Some("the object's labels do not match labelSelector".to_owned());
-        }
-    }
-    let runtime_class = pod
-        .spec
-        .as_ref()
-        .and_then(|spec| spec.runtime_class_name.as_deref())
-        .unwrap_or("");
-    if !runtime_class.is_empty()
-        && settings
-            .excluded_runtime_classes
-            .iter()
-            .any(|r| r == runtime_class)
-    {
-        return Some(format!("runtime class {runtime_class:?} is exempt"));
-    }
-    None
-}
-
-/// PSA's rule for pod updates (only container count, image or seccomp annotation changes
-/// and added ephemeral containers are re-evaluated); for workloads, any change to the pod
-/// template as the checks read it.
-fn significant_update(
-    kind: ResourceKind,
-    new: &PodUnderReview<'_>,
-    old: &PodUnderReview<'_>,
-) -> bool {
-    if kind != ResourceKind::Pod {
-        return new.pod_meta() != old.pod_meta() || new.spec != old.spec;
-    }
-    let (Some(new_spec), Some(old_spec)) = (&new.spec, &old.spec) else {
-        return true;
-    };
-    if new_spec.containers.len() != old_spec.containers.len()
-        || new_spec.init_containers.len() != old_spec.init_containers.len()
-    {
-        return true;
-    }
-    let changed = |n: &Container<'_>, o: &Container<'_>| {
-        let key = crate::checks::seccomp_container_annotation(&n.name);
-        n.image != o.image || new.pod_meta().annotation(&key) != old.pod_meta().annotation(&key)
-    };
-    let regular = new_spec.containers.iter().zip(&old_spec.containers);
-    let init = new_spec
-        .init_containers
-        .iter()
-        .zip(&old_spec.init_containers);
-    if regular.chain(init).any(|(n, o)| changed(n, o)) {
-        return true;
-    }
-    new_spec.ephemeral_containers.iter().any(|n| {
-        match old_spec
-            .ephemeral_containers
-            .iter()
-            .find(|o| o.name == n.name)
-        {
-            None => true,
-            Some(o) => changed(n, o),
-        }
-    })
-}
-
 fn enforce_limits(spec: &PodSpec<'_>) -> Result<(), Error> {
     if spec.container_count() > MAX_CONTAINERS {
         return Err(Error::TooLarge(format!(
@@ -385,30 +293,6 @@ fn enforce_limits(spec: &PodSpec<'_>) -> Result<(), Error> {
         )));
     }
     Ok(())
-}
-
-/// Drops the containers podsec's `excludedContainers` and `excludedImages` exempt from
-/// container-level checks; their index is kept, so field paths stay right.
-fn exclude_containers(spec: &mut PodSpec<'_>, settings: &Settings) {
-    if settings.excluded_containers.is_empty() && settings.excluded_images.is_empty() {
-        return;
-    }
-    let keep = |c: &Container<'_>| {
-        let name_excluded = settings.excluded_containers.iter().any(|n| *n == c.name);
-        let image = c.image.as_deref().unwrap_or("");
-        let image_excluded =
-            settings
-                .excluded_images
-                .iter()
-                .any(|pattern| match pattern.strip_suffix('*') {
-                    Some(prefix) => image.starts_with(prefix),
-                    None => pattern == image,
-                });
-        !name_excluded && !image_excluded
-    };
-    spec.init_containers.retain(keep);
-    spec.containers.retain(keep);
-    spec.ephemeral_containers.retain(keep);
 }
 
 /// The error for an object of an evaluated kind without a pod spec.

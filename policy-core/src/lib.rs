@@ -29,12 +29,12 @@
 pub mod audit;
 pub mod catalog;
 pub mod checks;
-pub mod defaults;
 mod deser;
 #[cfg(feature = "yaml")]
 pub mod documents;
 pub mod error;
 pub mod evaluate;
+mod exemptions;
 pub mod field_path;
 mod json_path;
 pub mod level;
@@ -47,6 +47,8 @@ pub mod request;
 pub mod response;
 pub mod selector;
 pub mod settings;
+mod update;
+pub mod workload;
 
 pub use checks::CheckId;
 pub use error::Error;

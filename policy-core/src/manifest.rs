@@ -6,9 +6,8 @@
 //! (or `default`), after the API server defaulting that changes verdicts
 //! ([`crate::defaults`]).
 
-use crate::defaults::{apply_api_server_defaults, object_kind};
 use crate::field_path::FieldPath;
-use crate::request::ResourceKind;
+use crate::workload::{apply_api_server_defaults, object_kind, ResourceKind};
 use serde_json::{json, Map, Value};
 
 /// What one document of a manifest file holds.

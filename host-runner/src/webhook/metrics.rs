@@ -1,7 +1,7 @@
 //! Prometheus metrics for the webhook, in the text exposition format
 //! (<https://prometheus.io/docs/instrumenting/exposition_formats/>).
 
-use policy_core::request::ResourceKind;
+use policy_core::workload::ResourceKind;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
