@@ -8,6 +8,10 @@ use serde::Deserialize;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
+#[path = "support/fixture_files.rs"]
+mod support;
+use support::fixture_files;
+
 /// One fixture file.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -48,29 +52,6 @@ struct Expect {
     /// A substring of the error for input that cannot be evaluated.
     #[serde(default)]
     error: Option<String>,
-}
-
-fn fixture_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("fixtures directory is readable")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            // `fixtures/manifests/` holds plain manifests for `podsec check`, and
-            // `fixtures/upstream/` upstream's unit tables (tests/upstream.rs): not fixtures.
-            if path
-                .file_name()
-                .is_some_and(|n| n == "manifests" || n == "upstream")
-            {
-                continue;
-            }
-            fixture_files(&path, out);
-        } else if path.extension().is_some_and(|e| e == "yaml") {
-            out.push(path);
-        }
-    }
 }
 
 fn request_bytes(fixture: &Fixture) -> Vec<u8> {
@@ -177,8 +158,7 @@ fn check_fixture(path: &Path) -> Result<(), String> {
 #[test]
 fn fixtures() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
-    let mut files = Vec::new();
-    fixture_files(&root, &mut files);
+    let files = fixture_files(&root);
     let mut failures = Vec::new();
     for path in &files {
         if let Err(why) = check_fixture(path) {

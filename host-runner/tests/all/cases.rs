@@ -3,7 +3,11 @@
 use policy_core::manifest::{create_request, documents, request_for, validation_request};
 use serde::Deserialize;
 use serde_json::{json, Value};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+
+#[path = "../../../policy-core/tests/support/fixture_files.rs"]
+mod support;
+use support::fixture_files;
 
 /// One `ValidationRequest`, with where it came from.
 pub struct Case {
@@ -63,32 +67,10 @@ pub fn corpus_cases() -> Vec<Case> {
         .collect()
 }
 
-fn fixture_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("fixtures")
-        .map(|e| e.expect("entry").path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            // Plain manifests and upstream's unit tables are not fixtures.
-            if path
-                .file_name()
-                .is_some_and(|n| n != "manifests" && n != "upstream")
-            {
-                fixture_files(&path, out);
-            }
-        } else if path.extension().is_some_and(|e| e == "yaml") {
-            out.push(path);
-        }
-    }
-}
-
 /// Every fixture's request (the same bytes the policy-core fixture test evaluates).
 pub fn fixture_cases() -> Vec<Case> {
     let root = repo_root().join("fixtures");
-    let mut files = Vec::new();
-    fixture_files(&root, &mut files);
+    let files = fixture_files(&root);
     files
         .into_iter()
         .map(|path| {
