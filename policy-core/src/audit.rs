@@ -173,7 +173,9 @@ pub fn check_document(
                 if let Some(locator) = locator {
                     for violation in &mut violations {
                         let full = violation.path.under(&prefix);
-                        violation.location = locator.locate(base.document, &full);
+                        if let Some(at) = locator.locate(base.document, &full) {
+                            violation.locate_at(at);
+                        }
                     }
                 }
                 result.allowed = Some(response.accepted);
@@ -199,7 +201,7 @@ mod tests {
         assert_eq!(rows.len(), 2);
         let violation = &rows[0].violations.as_ref().unwrap()[0];
         assert_eq!(violation.path, "spec.hostPID");
-        assert_eq!(violation.location.map(|l| l.line), Some(4));
+        assert_eq!((violation.line, violation.exact), (Some(4), Some(true)));
         assert!(rows[1].error.is_some() && rows[1].error_line.is_some());
         let json = serde_json::to_string(&rows).unwrap();
         let back: Vec<ObjectResult> = serde_json::from_str(&json).unwrap();

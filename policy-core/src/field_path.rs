@@ -36,17 +36,28 @@ impl FieldPath {
         FieldPath(String::new())
     }
 
-    /// The path below this one: `name` is one field, or several joined by dots
-    /// (`securityContext.privileged`).
-    pub fn child(&self, name: &str) -> FieldPath {
+    /// `parent.field` from text, in one allocation (`field` may hold several dotted names).
+    pub fn of(parent: &str, field: &str) -> FieldPath {
         let mut path =
-            String::with_capacity(self.0.len().saturating_add(name.len()).saturating_add(1));
-        path.push_str(&self.0);
+            String::with_capacity(parent.len().saturating_add(field.len()).saturating_add(1));
+        path.push_str(parent);
         if !path.is_empty() {
             path.push('.');
         }
-        path.push_str(name);
+        path.push_str(field);
         FieldPath(path)
+    }
+
+    /// Item `index` of list `list` below `parent`, in one allocation:
+    /// `spec.containers[1]`.
+    pub fn item(parent: &str, list: &str, index: usize) -> FieldPath {
+        FieldPath(format!("{parent}.{list}[{index}]"))
+    }
+
+    /// The path below this one: `name` is one field, or several joined by dots
+    /// (`securityContext.privileged`).
+    pub fn child(&self, name: &str) -> FieldPath {
+        FieldPath::of(&self.0, name)
     }
 
     /// Item `index` of the list at this path.
@@ -149,6 +160,8 @@ mod tests {
             "metadata.annotations[container.apparmor.security.beta.kubernetes.io/app]"
         );
         assert_eq!(FieldPath::root().child("spec").as_str(), "spec");
+        assert_eq!(FieldPath::item("spec", "containers", 1), container);
+        assert_eq!(FieldPath::of("spec", "hostPID").as_str(), "spec.hostPID");
         let item = FieldPath::root().child("items").index(2);
         assert_eq!(
             FieldPath::new("spec.hostPID").under(&item).as_str(),

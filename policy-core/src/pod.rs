@@ -206,9 +206,7 @@ pub struct Container<'a> {
 impl Container<'_> {
     /// The path of this container below the pod spec, e.g. `initContainers[0]`.
     pub fn path(&self, spec_path: &str) -> crate::field_path::FieldPath {
-        crate::field_path::FieldPath::new(spec_path)
-            .child(self.list.field())
-            .index(self.index)
+        crate::field_path::FieldPath::item(spec_path, self.list.field(), self.index)
     }
 }
 

@@ -75,13 +75,29 @@ pub struct Violation {
     pub reason: String,
     /// PSA's detail for the check as a whole.
     pub detail: String,
-    /// Where the field is in the text the object was read from, when it was located.
-    #[serde(flatten, default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<Location>,
+    /// Where the field is in the text the object was read from, when it was located:
+    /// 1-based line…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    /// …and column (in characters)…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+    /// …and whether the field itself exists (false: the line is its nearest parent's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exact: Option<bool>,
+}
+
+impl Violation {
+    /// Records where the field was found in the text.
+    pub fn locate_at(&mut self, at: Location) {
+        self.line = Some(at.line);
+        self.column = Some(at.column);
+        self.exact = Some(at.exact);
+    }
 }
 
 /// Where a field path points in a text.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Location {
     /// 1-based line.
     pub line: usize,
@@ -101,7 +117,9 @@ impl Violation {
             value: field.value.clone(),
             reason: finding.reason.to_string(),
             detail: finding.detail.clone(),
-            location: None,
+            line: None,
+            column: None,
+            exact: None,
         })
     }
 }

@@ -105,7 +105,7 @@ pub struct Context<'s, 'a> {
 impl Context<'_, '_> {
     /// The path of a field below the pod spec.
     fn spec_field(&self, field: &str) -> FieldPath {
-        FieldPath::new(self.spec_path).child(field)
+        FieldPath::of(self.spec_path, field)
     }
 
     /// The path of a field below a container.
@@ -115,7 +115,7 @@ impl Context<'_, '_> {
 
     /// The path of an annotation.
     fn annotation_field(&self, key: &str) -> FieldPath {
-        FieldPath::new(self.meta_path).child("annotations").key(key)
+        FieldPath::of(self.meta_path, "annotations").key(key)
     }
 }
 
