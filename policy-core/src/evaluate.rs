@@ -5,8 +5,10 @@
 //! ([`crate::update`]), the checks run ([`crate::checks`]), and the verdict turned into the
 //! response ([`crate::response`]).
 
+use crate::admission::{self, Lookup};
 use crate::checks::{checks_for, run_checks, Context, Finding};
-use crate::exemptions::{exclude_containers, object_exemption, request_exemption};
+use crate::cluster::{Cluster, NoCluster};
+use crate::exemptions::{exclude_containers, object_exemption, request_exemption, Exemption};
 use crate::limits::{MAX_CONTAINERS, MAX_REQUEST_BYTES, MAX_VOLUMES};
 use crate::pod::PodSpec;
 use crate::request::{
@@ -36,7 +38,13 @@ pub struct Evaluation {
 /// Kubewarden's `validate`: a `ValidationRequest` in, a `ValidationResponse` out. Input
 /// that cannot be evaluated is rejected with code 400 and a message that says why.
 pub fn validate(input: &[u8]) -> ValidationResponse {
-    match evaluate(input) {
+    validate_with(input, &NoCluster)
+}
+
+/// [`validate`] with a host that answers questions about the cluster (the
+/// namespace-labels mode asks for the request's Namespace).
+pub fn validate_with(input: &[u8], cluster: &dyn Cluster) -> ValidationResponse {
+    match evaluate_with(input, cluster) {
         Ok(evaluation) => evaluation.response,
         Err(error) => rejection(&error),
     }
@@ -61,8 +69,14 @@ pub fn validate_settings(input: &[u8]) -> SettingsValidationResponse {
     }
 }
 
-/// Parses a `ValidationRequest` and decides it.
+/// Parses a `ValidationRequest` and decides it, without access to the cluster.
 pub fn evaluate(input: &[u8]) -> Result<Evaluation, Error> {
+    evaluate_with(input, &NoCluster)
+}
+
+/// Parses a `ValidationRequest` and decides it; `cluster` answers the namespace-labels
+/// mode's questions.
+pub fn evaluate_with(input: &[u8], cluster: &dyn Cluster) -> Result<Evaluation, Error> {
     if input.len() > MAX_REQUEST_BYTES {
         return Err(Error::TooLarge(format!(
             "the request is {} bytes; the limit is {MAX_REQUEST_BYTES}",
@@ -75,7 +89,7 @@ pub fn evaluate(input: &[u8]) -> Result<Evaluation, Error> {
     match serde_json::from_str::<ValidationRequest<'_>>(text) {
         Ok(request) => {
             let settings = read_settings(request.settings)?;
-            evaluate_request(request.request, &settings)
+            evaluate_request_with(request.request, &settings, cluster)
         }
         Err(error) => explain_unreadable(input, &error),
     }
@@ -127,10 +141,20 @@ fn explain_unreadable(input: &[u8], error: &serde_json::Error) -> Result<Evaluat
     )))
 }
 
-/// Decides an admission request under validated settings.
+/// Decides an admission request under validated settings, without access to the cluster.
 pub fn evaluate_request(
     request: AdmissionRequest<'_>,
     settings: &Settings,
+) -> Result<Evaluation, Error> {
+    evaluate_request_with(request, settings, &NoCluster)
+}
+
+/// Decides an admission request under validated settings; `cluster` answers the
+/// namespace-labels mode's questions.
+pub fn evaluate_request_with(
+    request: AdmissionRequest<'_>,
+    settings: &Settings,
+    cluster: &dyn Cluster,
 ) -> Result<Evaluation, Error> {
     let head = RequestHead {
         operation: request.operation.as_deref(),
@@ -143,11 +167,28 @@ pub fn evaluate_request(
             .as_ref()
             .and_then(|u| u.username.as_deref()),
     };
+    if settings.namespace_labels && head.is_namespace() {
+        return Ok(admission::namespace_request(
+            &request,
+            settings,
+            cluster,
+            head.verdict(),
+        ));
+    }
     let kind = match admit_to_checks(&head, settings) {
         Gate::Check(kind) => kind,
         Gate::Skip(evaluation) => return Ok(*evaluation),
     };
     let mut verdict = head.verdict();
+    let labelled = if settings.namespace_labels {
+        let namespace = head.namespace.unwrap_or("");
+        match admission::namespace_policy(namespace, kind, settings, cluster, head.verdict()) {
+            Lookup::Policy(policy, errors) => Some((policy, errors)),
+            Lookup::Answer(evaluation) => return Ok(*evaluation),
+        }
+    } else {
+        None
+    };
     let is_update = request.operation.as_deref() == Some("UPDATE");
     let object = request.object.ok_or_else(|| {
         Error::InvalidObject(format!("the {} request has no object", kind.as_str()))
@@ -159,8 +200,8 @@ pub fn evaluate_request(
     if pod.spec.is_none() {
         return Err(missing_spec(kind, verdict.name.as_deref()));
     }
-    if let Some(why) = object_exemption(&pod, settings) {
-        return Ok(skipped(verdict, why));
+    if let Some(exemption) = object_exemption(&pod, settings) {
+        return Ok(exempted(verdict, exemption, settings));
     }
     if is_update {
         if let Some(old) = request.old_object {
@@ -178,6 +219,20 @@ pub fn evaluate_request(
     };
     enforce_limits(&spec)?;
     exclude_containers(&mut spec, settings);
+    if let Some((policy, errors)) = labelled {
+        let object =
+            (kind != ResourceKind::Pod).then(|| object_label(kind, verdict.name.as_deref()));
+        return Ok(admission::conclude(
+            verdict,
+            kind,
+            &spec,
+            pod.pod_meta(),
+            settings,
+            &policy,
+            &errors,
+            object,
+        ));
+    }
 
     let (spec_path, meta_path) = kind.pod_paths();
     let ctx = Context {
@@ -206,6 +261,12 @@ struct RequestHead<'r> {
 }
 
 impl RequestHead<'_> {
+    /// Whether the request is for a core/v1 Namespace.
+    fn is_namespace(&self) -> bool {
+        self.kind
+            .is_some_and(|k| k.group.is_empty() && k.kind == "Namespace")
+    }
+
     /// An allowing verdict naming the request's object.
     fn verdict(&self) -> Verdict {
         Verdict {
@@ -232,11 +293,11 @@ fn admit_to_checks(head: &RequestHead<'_>, settings: &Settings) -> Gate {
         Route::Evaluate(kind) => kind,
         Route::Skip(why) => return skip(why),
     };
-    if settings.level == Level::Privileged {
+    if settings.level == Level::Privileged && !settings.namespace_labels {
         return skip("the level is privileged".to_owned());
     }
     match request_exemption(head.namespace, head.username, settings) {
-        Some(why) => skip(why),
+        Some(exemption) => Gate::Skip(Box::new(exempted(head.verdict(), exemption, settings))),
         None => Gate::Check(kind),
     }
 }
@@ -307,6 +368,18 @@ fn object_label(kind: ResourceKind, name: Option<&str>) -> String {
         Some(name) => format!("{} \"{name}\"", kind.as_str()),
         None => kind.as_str().to_owned(),
     }
+}
+
+/// An exempt request; in the namespace-labels mode with PSA's `exempt` annotation.
+fn exempted(verdict: Verdict, exemption: Exemption, settings: &Settings) -> Evaluation {
+    let mut evaluation = skipped(verdict, exemption.why);
+    if settings.namespace_labels && !exemption.psa_name.is_empty() {
+        evaluation.response.audit_annotations = Some(BTreeMap::from([(
+            admission::EXEMPT_ANNOTATION.to_owned(),
+            exemption.psa_name.to_owned(),
+        )]));
+    }
+    evaluation
 }
 
 fn skipped(mut verdict: Verdict, why: String) -> Evaluation {

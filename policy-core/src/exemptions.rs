@@ -7,21 +7,35 @@ use crate::pod::{Container, PodSpec};
 use crate::settings::{matches_pattern, Settings};
 use crate::workload::PodUnderReview;
 
+/// An exemption: PSA's name for it (`namespace`, `user`, `runtimeClass`; empty for
+/// podsec's own scoping, which PSA does not have) and why it applies.
+pub(crate) struct Exemption {
+    /// The value of PSA's `exempt` audit annotation.
+    pub(crate) psa_name: &'static str,
+    /// Why the request is exempt.
+    pub(crate) why: String,
+}
+
+fn exempt(psa_name: &'static str, why: String) -> Option<Exemption> {
+    Some(Exemption { psa_name, why })
+}
+
 /// Exemptions that need only the request: namespaces and users.
 pub(crate) fn request_exemption(
     namespace: Option<&str>,
     username: Option<&str>,
     settings: &Settings,
-) -> Option<String> {
+) -> Option<Exemption> {
     let namespace = namespace.unwrap_or("");
     if let Some(pattern) = settings
         .excluded_namespaces
         .iter()
         .find(|p| matches_pattern(p, namespace))
     {
-        return Some(format!(
-            "namespace {namespace:?} is excluded by {pattern:?}"
-        ));
+        return exempt(
+            "namespace",
+            format!("namespace {namespace:?} is excluded by {pattern:?}"),
+        );
     }
     if !settings.namespaces.is_empty()
         && !settings
@@ -29,27 +43,37 @@ pub(crate) fn request_exemption(
             .iter()
             .any(|p| matches_pattern(p, namespace))
     {
-        return Some(format!(
-            "namespace {namespace:?} is not in the checked namespaces"
-        ));
+        return exempt(
+            "",
+            format!("namespace {namespace:?} is not in the checked namespaces"),
+        );
     }
     let username = username.unwrap_or("");
     if settings.excluded_usernames.iter().any(|u| u == username) {
-        return Some(format!("user {username:?} is exempt"));
+        return exempt("user", format!("user {username:?} is exempt"));
     }
     None
 }
 
 /// Exemptions that need the object: label selector and runtime class.
-pub(crate) fn object_exemption(pod: &PodUnderReview<'_>, settings: &Settings) -> Option<String> {
+pub(crate) fn object_exemption(pod: &PodUnderReview<'_>, settings: &Settings) -> Option<Exemption> {
     if let Some(selector) = &settings.label_selector {
         if !selector.matches(&pod.object_meta.labels) {
-            return Some("the object's labels do not match labelSelector".to_owned());
+            return exempt(
+                "",
+                "the object's labels do not match labelSelector".to_owned(),
+            );
         }
     }
-    let runtime_class = pod
-        .spec
-        .as_ref()
+    runtime_class_exemption(pod.spec.as_ref(), settings)
+}
+
+/// PSA's runtime-class exemption.
+pub(crate) fn runtime_class_exemption(
+    spec: Option<&PodSpec<'_>>,
+    settings: &Settings,
+) -> Option<Exemption> {
+    let runtime_class = spec
         .and_then(|spec| spec.runtime_class_name.as_deref())
         .unwrap_or("");
     if !runtime_class.is_empty()
@@ -58,7 +82,10 @@ pub(crate) fn object_exemption(pod: &PodUnderReview<'_>, settings: &Settings) ->
             .iter()
             .any(|r| r == runtime_class)
     {
-        return Some(format!("runtime class {runtime_class:?} is exempt"));
+        return exempt(
+            "runtimeClass",
+            format!("runtime class {runtime_class:?} is exempt"),
+        );
     }
     None
 }

@@ -61,6 +61,28 @@ impl PolicyVersion {
         }
     }
 
+    /// `latest` on a cluster pinned to `v1.minor`: printed as `latest`, evaluated at the
+    /// pinned minor (PSA's `latest` is its API server's own version).
+    pub fn latest_at(minor: u32) -> PolicyVersion {
+        PolicyVersion {
+            label: "latest".to_owned(),
+            minor: minor.min(LATEST_MINOR),
+        }
+    }
+
+    /// A version as a label wrote it (`v1.N`), evaluated at `minor`, clamped.
+    pub fn labelled(label: &str, minor: u32) -> PolicyVersion {
+        PolicyVersion {
+            label: label.to_owned(),
+            minor: minor.min(LATEST_MINOR),
+        }
+    }
+
+    /// Whether this is `latest`.
+    pub fn is_latest(&self) -> bool {
+        self.label == "latest"
+    }
+
     /// A pinned `v1.N`.
     pub fn v1(minor: u32) -> PolicyVersion {
         PolicyVersion {

@@ -25,10 +25,12 @@
 #![deny(clippy::arithmetic_side_effects)]
 #![warn(missing_docs)]
 
+mod admission;
 #[cfg(feature = "yaml")]
 pub mod audit;
 pub mod catalog;
 pub mod checks;
+pub mod cluster;
 mod deser;
 #[cfg(feature = "yaml")]
 pub mod documents;
@@ -42,6 +44,7 @@ pub mod limits;
 #[cfg(feature = "yaml")]
 pub mod locate;
 pub mod manifest;
+pub mod namespace_policy;
 pub mod pod;
 pub mod request;
 pub mod response;
@@ -52,7 +55,9 @@ pub mod workload;
 
 pub use checks::CheckId;
 pub use error::Error;
-pub use evaluate::{evaluate, validate, validate_settings, Evaluation};
+pub use evaluate::{
+    evaluate, evaluate_with, validate, validate_settings, validate_with, Evaluation,
+};
 pub use field_path::FieldPath;
 pub use level::{Level, PolicyVersion, LATEST_MINOR};
 pub use response::{SettingsValidationResponse, ValidationResponse, Verdict, Violation};

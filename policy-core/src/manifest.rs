@@ -89,8 +89,13 @@ pub fn create_request(mut object: Value) -> Value {
         .map_or((String::new(), api_version.clone()), |(g, v)| {
             (g.to_owned(), v.to_owned())
         });
-    let namespace = text(&object, "/metadata/namespace").unwrap_or_else(|| "default".to_owned());
     let name = text(&object, "/metadata/name").unwrap_or_default();
+    // The API server names a Namespace request's namespace after the namespace itself.
+    let namespace = if kind == "Namespace" && api_version == "v1" {
+        name.clone()
+    } else {
+        text(&object, "/metadata/namespace").unwrap_or_else(|| "default".to_owned())
+    };
     let resource = object_kind(&object).map_or("", ResourceKind::resource);
     // Built field by field so the object is moved in: `json!` would serialise it into a
     // new value, a deep copy.

@@ -158,6 +158,10 @@ pub struct Verdict {
     /// that is not evaluated, an insignificant update).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// In the namespace-labels mode, the namespace's policy:
+    /// `enforce=baseline:latest, audit=restricted:latest, warn=restricted:latest`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
 }
 
 impl Verdict {

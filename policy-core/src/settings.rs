@@ -10,6 +10,7 @@ use crate::catalog::{
 };
 use crate::checks::{AllowedHostPath, CheckParams};
 use crate::error::SettingsError;
+use crate::namespace_policy::{LevelVersion, NamespacePolicy, LEVEL_ERROR, VERSION_ERROR};
 use crate::selector::{LabelSelector, Operator, Requirement};
 use crate::{CheckId, Error, FieldPath, Level, PolicyVersion};
 use serde_json::{Map, Value};
@@ -71,6 +72,16 @@ pub struct Settings {
     /// The check refinements: `allowedCapabilities`, `requiredDropCapabilities`,
     /// `allowedHostPaths`, `allowHostNetwork`, `minPort`, `maxPort`.
     pub params: CheckParams,
+    /// `namespaceLabels`: the levels come from each namespace's Pod Security labels, as
+    /// Pod Security Admission reads them, instead of `level` and `version`.
+    pub namespace_labels: bool,
+    /// `defaults`: PSA's defaults for the modes a namespace does not label.
+    pub defaults: NamespacePolicy,
+    /// `enforceWorkloads`: whether workload objects are denied in enforce mode (podsec's
+    /// default) or only warned about and audited (PSA's behaviour).
+    pub enforce_workloads: bool,
+    /// `kubernetesVersion`: the cluster's minor version, what `latest` means.
+    pub kubernetes_minor: Option<u32>,
 }
 
 impl Default for Settings {
@@ -89,6 +100,10 @@ impl Default for Settings {
             excluded_containers: Vec::new(),
             excluded_images: Vec::new(),
             params: CheckParams::default(),
+            namespace_labels: false,
+            defaults: NamespacePolicy::privileged(&PolicyVersion::latest()),
+            enforce_workloads: true,
+            kubernetes_minor: None,
         }
     }
 }
@@ -101,7 +116,7 @@ impl Default for Settings {
 // reader's messages do, and each error carries the field's path (`SettingsError`).
 
 /// Every field the settings accept, in documentation order.
-pub const FIELDS: [&str; 18] = [
+pub const FIELDS: [&str; 25] = [
     "level",
     "version",
     "preset",
@@ -120,7 +135,24 @@ pub const FIELDS: [&str; 18] = [
     "allowHostNetwork",
     "minPort",
     "maxPort",
+    "namespaceLabels",
+    "defaults",
+    "exemptions",
+    "enforceWorkloads",
+    "kubernetesVersion",
+    "apiVersion",
+    "kind",
 ];
+
+/// The apiVersions of PSA's `PodSecurityConfiguration`, newest first.
+pub const PSA_CONFIG_VERSIONS: [&str; 3] = [
+    "pod-security.admission.config.k8s.io/v1",
+    "pod-security.admission.config.k8s.io/v1beta1",
+    "pod-security.admission.config.k8s.io/v1alpha1",
+];
+
+/// The apiVersion of the API server's `AdmissionConfiguration`.
+pub const ADMISSION_CONFIG_VERSION: &str = "apiserver.config.k8s.io/v1";
 
 /// A settings error at `path` (the field's path in the settings document, empty for the
 /// document itself), so an editor can point at the line.
@@ -517,8 +549,13 @@ impl Settings {
                 ))
             }
         };
+        if map.get("kind").and_then(Value::as_str) == Some("AdmissionConfiguration") {
+            return from_admission_configuration(map);
+        }
         let mut settings = Settings::default();
         let mut explicit: Vec<&str> = Vec::with_capacity(map.len());
+        let mut defaults = None;
+        let mut exemptions = None;
         for (key, value) in map {
             // An explicit null is the same as leaving the field out.
             if value.is_null() {
@@ -565,6 +602,38 @@ impl Settings {
                 }
                 "minPort" => settings.params.min_port = expect_port("minPort", value)?,
                 "maxPort" => settings.params.max_port = expect_port("maxPort", value)?,
+                "namespaceLabels" => {
+                    settings.namespace_labels = expect_bool("namespaceLabels", value)?
+                }
+                "defaults" => defaults = Some(value),
+                "exemptions" => exemptions = Some(value),
+                "enforceWorkloads" => {
+                    settings.enforce_workloads = expect_bool("enforceWorkloads", value)?
+                }
+                "kubernetesVersion" => {
+                    settings.kubernetes_minor = Some(parse_kubernetes_version(value)?)
+                }
+                "apiVersion" => {
+                    let text = expect_str("apiVersion", value)?;
+                    if !PSA_CONFIG_VERSIONS.contains(&text) {
+                        return Err(invalid(
+                            "apiVersion".to_owned(),
+                            format!(
+                                "apiVersion {text:?}: podsec reads a PodSecurityConfiguration ({}) or an AdmissionConfiguration ({ADMISSION_CONFIG_VERSION})",
+                                PSA_CONFIG_VERSIONS.join(", ")
+                            ),
+                        ));
+                    }
+                }
+                "kind" => {
+                    let text = expect_str("kind", value)?;
+                    if text != "PodSecurityConfiguration" {
+                        return Err(invalid(
+                            "kind".to_owned(),
+                            format!("kind {text:?}: podsec reads a PodSecurityConfiguration or an AdmissionConfiguration"),
+                        ));
+                    }
+                }
                 other => return Err(unknown_field(other)),
             }
             explicit.push(key.as_str());
@@ -581,7 +650,134 @@ impl Settings {
         if let Some(preset) = settings.preset {
             settings.apply_preset(preset, &explicit);
         }
+        settings.apply_psa_configuration(&explicit, defaults, exemptions)?;
         Ok(settings)
+    }
+
+    /// What `latest` means: the pinned cluster version, or the engine's newest.
+    pub fn latest(&self) -> PolicyVersion {
+        match self.kubernetes_minor {
+            Some(minor) => PolicyVersion::latest_at(minor),
+            None => PolicyVersion::latest(),
+        }
+    }
+
+    /// The PSA parts: a PodSecurityConfiguration (`kind` given) turns the namespace-labels
+    /// mode on and, unless set, workloads off as PSA does; `defaults` and `exemptions` are
+    /// read; `latest` is pinned; the fixed level's fields conflict with the labels mode.
+    fn apply_psa_configuration(
+        &mut self,
+        explicit: &[&str],
+        defaults: Option<&Value>,
+        exemptions: Option<&Value>,
+    ) -> Result<(), Error> {
+        let set = |field: &str| explicit.contains(&field);
+        if set("kind") || set("apiVersion") {
+            if !(set("kind") && set("apiVersion")) {
+                let missing = if set("kind") { "apiVersion" } else { "kind" };
+                return Err(invalid(
+                    missing.to_owned(),
+                    format!("{missing} is required in a PodSecurityConfiguration"),
+                ));
+            }
+            if !set("namespaceLabels") {
+                self.namespace_labels = true;
+            }
+            if !set("enforceWorkloads") {
+                self.enforce_workloads = false;
+            }
+        }
+        let latest = self.latest();
+        if self.version.is_latest() {
+            self.version = latest.clone();
+        }
+        self.defaults = NamespacePolicy::privileged(&latest);
+        if let Some(value) = defaults {
+            self.defaults = parse_defaults(value, &latest)?;
+        }
+        if let Some(value) = exemptions {
+            self.read_exemptions(value)?;
+        }
+        if self.namespace_labels {
+            if let Some(field) = ["level", "version", "effect"].into_iter().find(|f| set(f)) {
+                return Err(invalid(
+                    field.to_owned(),
+                    format!(
+                        "{field} sets one fixed level; with namespaceLabels the levels come from each namespace's labels and from defaults"
+                    ),
+                ));
+            }
+        } else if let Some(field) = ["defaults", "enforceWorkloads"]
+            .into_iter()
+            .find(|f| set(f))
+        {
+            return Err(invalid(
+                field.to_owned(),
+                format!("{field} applies to the namespace-labels mode: set namespaceLabels: true"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// PSA's `exemptions`: exact usernames, namespaces and runtime classes, added to
+    /// podsec's own exclusions.
+    fn read_exemptions(&mut self, value: &Value) -> Result<(), Error> {
+        let Value::Object(map) = value else {
+            return Err(invalid(
+                "exemptions".to_owned(),
+                format!(
+                    "exemptions must be an object with usernames, namespaces and runtimeClasses, not {}",
+                    type_name(value)
+                ),
+            ));
+        };
+        for (key, value) in map {
+            let field = format!("exemptions.{key}");
+            if value.is_null() {
+                continue;
+            }
+            let names = expect_strings(&field, value)?;
+            for (i, name) in names.iter().enumerate() {
+                if names.iter().take(i).any(|n| n == name) {
+                    return Err(invalid(
+                        format!("{field}[{i}]"),
+                        format!("{field}[{i}] {name:?} is listed twice"),
+                    ));
+                }
+            }
+            match key.as_str() {
+                "usernames" => self.excluded_usernames.extend(names),
+                "namespaces" => {
+                    for (i, name) in names.iter().enumerate() {
+                        if !is_dns_label(name) {
+                            return Err(invalid(
+                                format!("{field}[{i}]"),
+                                format!("{field}[{i}] {name:?} is not a namespace name (a lowercase RFC 1123 label)"),
+                            ));
+                        }
+                    }
+                    self.excluded_namespaces.extend(names)
+                }
+                "runtimeClasses" => {
+                    for (i, name) in names.iter().enumerate() {
+                        if !is_dns_subdomain(name) {
+                            return Err(invalid(
+                                format!("{field}[{i}]"),
+                                format!("{field}[{i}] {name:?} is not a runtime class name (a lowercase RFC 1123 subdomain)"),
+                            ));
+                        }
+                    }
+                    self.excluded_runtime_classes.extend(names)
+                }
+                other => {
+                    return Err(invalid(
+                        field.clone(),
+                        format!("exemptions has unknown field {other:?}: use usernames, namespaces and runtimeClasses"),
+                    ))
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Fills every field the user did not set with the preset's value.
@@ -619,6 +815,157 @@ impl Settings {
     pub fn policy_label(&self) -> String {
         format!("{}:{}", self.level, self.version)
     }
+}
+
+/// `kubernetesVersion`: `1.30`, `v1.30` or `v1.30.2` (the patch is ignored).
+fn parse_kubernetes_version(value: &Value) -> Result<u32, Error> {
+    let text = expect_str("kubernetesVersion", value)?;
+    let bare = text.strip_prefix('v').unwrap_or(text);
+    let minor = bare
+        .strip_prefix("1.")
+        .map(|rest| rest.split(['.', '-', '+']).next().unwrap_or(""))
+        .filter(|m| !m.is_empty() && m.len() <= 4 && m.bytes().all(|b| b.is_ascii_digit()))
+        .and_then(|m| m.parse::<u32>().ok());
+    minor.ok_or_else(|| {
+        invalid(
+            "kubernetesVersion".to_owned(),
+            format!(
+                "kubernetesVersion {text:?} is not a Kubernetes version: use \"1.N\" or \"v1.N\""
+            ),
+        )
+    })
+}
+
+/// PSA's `defaults`: a level and a version for each mode, `privileged` and `latest` where
+/// unset.
+fn parse_defaults(value: &Value, latest: &PolicyVersion) -> Result<NamespacePolicy, Error> {
+    let Value::Object(map) = value else {
+        return Err(invalid(
+            "defaults".to_owned(),
+            format!(
+                "defaults must be an object with enforce, enforce-version, audit, audit-version, warn and warn-version, not {}",
+                type_name(value)
+            ),
+        ));
+    };
+    let mut policy = NamespacePolicy::privileged(latest);
+    for (key, value) in map {
+        let field = format!("defaults.{key}");
+        if value.is_null() {
+            continue;
+        }
+        let text = expect_str(&field, value)?;
+        let slot: &mut LevelVersion = match key.as_str() {
+            "enforce" | "enforce-version" => &mut policy.enforce,
+            "audit" | "audit-version" => &mut policy.audit,
+            "warn" | "warn-version" => &mut policy.warn,
+            other => {
+                return Err(invalid(
+                    field.clone(),
+                    format!("defaults has unknown field {other:?}: use enforce, enforce-version, audit, audit-version, warn and warn-version"),
+                ))
+            }
+        };
+        if key.ends_with("-version") {
+            slot.version =
+                crate::namespace_policy::parse_version_label(text, latest).ok_or_else(|| {
+                    invalid(field.clone(), format!("{field} {text:?} {VERSION_ERROR}"))
+                })?;
+        } else {
+            slot.level = Level::parse(text)
+                .ok_or_else(|| invalid(field.clone(), format!("{field} {text:?} {LEVEL_ERROR}")))?;
+        }
+    }
+    Ok(policy)
+}
+
+/// An `AdmissionConfiguration`: the `PodSecurity` plugin's inline configuration.
+fn from_admission_configuration(map: &Map<String, Value>) -> Result<Settings, Error> {
+    for (key, value) in map {
+        match key.as_str() {
+            "kind" => {}
+            "apiVersion" => {
+                let text = expect_str("apiVersion", value)?;
+                if text != ADMISSION_CONFIG_VERSION {
+                    return Err(invalid(
+                        "apiVersion".to_owned(),
+                        format!("apiVersion {text:?}: an AdmissionConfiguration is {ADMISSION_CONFIG_VERSION}"),
+                    ));
+                }
+            }
+            "plugins" => {}
+            other => {
+                return Err(invalid(
+                    other.to_owned(),
+                    format!(
+                        "an AdmissionConfiguration has apiVersion, kind and plugins, not {other:?}"
+                    ),
+                ))
+            }
+        }
+    }
+    let plugins = match map.get("plugins") {
+        Some(Value::Array(plugins)) => plugins,
+        Some(other) => {
+            return Err(invalid(
+                "plugins".to_owned(),
+                format!("plugins must be a list, not {}", type_name(other)),
+            ))
+        }
+        None => &Vec::new(),
+    };
+    let found = plugins
+        .iter()
+        .enumerate()
+        .find(|(_, p)| p.get("name").and_then(Value::as_str) == Some("PodSecurity"));
+    let Some((index, plugin)) = found else {
+        return Err(invalid(
+            "plugins".to_owned(),
+            "the AdmissionConfiguration has no PodSecurity plugin".to_owned(),
+        ));
+    };
+    let prefix = format!("plugins[{index}]");
+    match plugin.get("configuration") {
+        Some(configuration) => Settings::from_value(configuration).map_err(|error| match error {
+            Error::InvalidSettings(e) => {
+                let path = if e.path.to_string().is_empty() {
+                    format!("{prefix}.configuration")
+                } else {
+                    format!("{prefix}.configuration.{}", e.path)
+                };
+                invalid(path, format!("{prefix}.configuration: {}", e.message))
+            }
+            other => other,
+        }),
+        None => {
+            let path = plugin.get("path").and_then(Value::as_str).unwrap_or("");
+            Err(invalid(
+                format!("{prefix}.configuration"),
+                format!(
+                    "{prefix} (PodSecurity) has no inline configuration{}: podsec reads the PodSecurityConfiguration itself, or an AdmissionConfiguration with it under configuration",
+                    if path.is_empty() { String::new() } else { format!(" (it points to {path:?})") }
+                ),
+            ))
+        }
+    }
+}
+
+/// A lowercase RFC 1123 label: at most 63 characters of `a-z`, `0-9` and `-`, starting
+/// and ending with a letter or digit.
+fn is_dns_label(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    !bytes.is_empty()
+        && bytes.len() <= 63
+        && bytes
+            .iter()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || *b == b'-')
+        && bytes.first().is_some_and(u8::is_ascii_alphanumeric)
+        && bytes.last().is_some_and(u8::is_ascii_alphanumeric)
+}
+
+/// A lowercase RFC 1123 subdomain: dot-separated labels, at most 253 characters.
+fn is_dns_subdomain(name: &str) -> bool {
+    name.len() <= 253 && name.split('.').all(is_dns_label)
 }
 
 fn unknown_field(name: &str) -> Error {

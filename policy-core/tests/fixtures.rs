@@ -2,10 +2,12 @@
 //! the settings, and the verdict expected, side by side. They cover what the PSA corpus
 //! does not: workloads, updates, subresources, every setting, and bad input.
 
+use policy_core::cluster::Snapshot;
 use policy_core::manifest::{documents, request_for, validation_request};
-use policy_core::{evaluate, validate};
+use policy_core::{evaluate_with, validate_with};
 use serde::Deserialize;
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 #[path = "support/fixture_files.rs"]
@@ -30,6 +32,9 @@ struct Fixture {
     /// Raw bytes sent as the ValidationRequest (for malformed input).
     #[serde(default)]
     raw: Option<String>,
+    /// The cluster the host answers from: Namespace and Pod objects.
+    #[serde(default)]
+    cluster: Vec<Value>,
     expect: Expect,
 }
 
@@ -52,6 +57,15 @@ struct Expect {
     /// A substring of the error for input that cannot be evaluated.
     #[serde(default)]
     error: Option<String>,
+    /// The response's audit annotations, exactly (when given).
+    #[serde(default)]
+    annotations: Option<BTreeMap<String, String>>,
+    /// The response's status code.
+    #[serde(default)]
+    code: Option<u16>,
+    /// The namespace policy the verdict names.
+    #[serde(default)]
+    policy: Option<String>,
 }
 
 fn request_bytes(fixture: &Fixture) -> Vec<u8> {
@@ -76,6 +90,15 @@ fn check_fixture(path: &Path) -> Result<(), String> {
     assert!(!fixture.description.is_empty());
     let bytes = request_bytes(&fixture);
     let expect = &fixture.expect;
+    let mut cluster = Snapshot::new();
+    for object in &fixture.cluster {
+        assert!(
+            cluster.add(object),
+            "a cluster object is a v1 Namespace or Pod"
+        );
+    }
+    let evaluate = |bytes: &[u8]| evaluate_with(bytes, &cluster);
+    let validate = |bytes: &[u8]| validate_with(bytes, &cluster);
     let evaluation = match evaluate(&bytes) {
         Err(error) => {
             let Some(want) = &expect.error else {
@@ -130,7 +153,27 @@ fn check_fixture(path: &Path) -> Result<(), String> {
     if warnings != expect.warnings.clone().unwrap_or_default() {
         return Err(format!("warnings {warnings:?}, want {:?}", expect.warnings));
     }
-    if !warnings.is_empty() {
+    if let Some(code) = expect.code {
+        if evaluation.response.code != Some(code) {
+            return Err(format!("code {:?}, want {code}", evaluation.response.code));
+        }
+    }
+    if expect.policy.is_some() && verdict.policy != expect.policy {
+        return Err(format!(
+            "policy {:?}, want {:?}",
+            verdict.policy, expect.policy
+        ));
+    }
+    if let Some(want) = &expect.annotations {
+        let got = evaluation
+            .response
+            .audit_annotations
+            .clone()
+            .unwrap_or_default();
+        if got != *want {
+            return Err(format!("annotations\n  got  {got:?}\n  want {want:?}"));
+        }
+    } else if !warnings.is_empty() {
         let annotations = evaluation
             .response
             .audit_annotations

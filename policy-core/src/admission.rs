@@ -1,0 +1,497 @@
+//! The namespace-labels mode: Pod Security Admission's own decisions (upstream's
+//! `admission/admission.go`), with podsec's checks and settings underneath.
+//!
+//! - Pods and workloads: the request's namespace is fetched from the host (one
+//!   `get_resource`), its labels read into a [`NamespacePolicy`], and the object evaluated
+//!   at each mode's level: enforce denies, audit writes the `audit-violations` annotation,
+//!   warn returns warnings (only when the request is allowed). Workloads are denied in
+//!   enforce mode unless `enforceWorkloads: false` (PSA's behaviour: warn and audit only).
+//! - Namespaces: invalid Pod Security labels are refused (422) on create, and on update when
+//!   they changed; an update that tightens enforce dry-runs the namespace's pods (one
+//!   `list_resources_by_namespace`) and returns PSA's warnings; an exempt namespace with a
+//!   policy of its own gets PSA's "is exempt" warning.
+
+use crate::checks::{checks_for, run_checks, Context, Finding};
+use crate::cluster::{
+    Cluster, GetResourceRequest, ListResourcesByNamespaceRequest, NamespaceObject, PodList,
+};
+use crate::evaluate::AUDIT_ANNOTATION;
+use crate::evaluate::{forbidden_detail, Evaluation};
+use crate::exemptions::{exclude_containers, request_exemption, runtime_class_exemption};
+use crate::namespace_policy::{
+    aggregate, policy_for_labels, LabelError, LevelVersion, NamespacePolicy, AUDIT_LEVEL_LABEL,
+    AUDIT_VERSION_LABEL, ENFORCE_LEVEL_LABEL, ENFORCE_VERSION_LABEL, WARN_LEVEL_LABEL,
+    WARN_VERSION_LABEL,
+};
+use crate::pod::{ObjectMeta, PodSpec};
+use crate::request::AdmissionRequest;
+use crate::response::{ValidationResponse, Verdict};
+use crate::settings::Settings;
+use crate::workload::ResourceKind;
+use crate::Level;
+use std::collections::BTreeMap;
+
+/// PSA's audit annotation naming the enforce policy a pod was evaluated at.
+pub const ENFORCE_POLICY_ANNOTATION: &str = "enforce-policy";
+/// PSA's audit annotation naming the exemption that let a request through.
+pub const EXEMPT_ANNOTATION: &str = "exempt";
+/// PSA's audit annotation for invalid namespace labels.
+pub const ERROR_ANNOTATION: &str = "error";
+/// PSA's limit on the pods checked when a namespace's enforce level tightens.
+pub const NAMESPACE_MAX_PODS_TO_CHECK: usize = 3000;
+
+/// The namespace policy of a request, or the answer when there is nothing to evaluate.
+pub(crate) enum Lookup {
+    /// Evaluate at this policy; the errors are the namespace's invalid labels.
+    Policy(NamespacePolicy, Vec<LabelError>),
+    /// Answer now.
+    Answer(Box<Evaluation>),
+}
+
+/// Whether workload requests of `kind` are denied in enforce mode.
+pub(crate) fn enforces(kind: ResourceKind, settings: &Settings) -> bool {
+    kind == ResourceKind::Pod || settings.enforce_workloads
+}
+
+fn answer(verdict: Verdict, response: ValidationResponse) -> Lookup {
+    Lookup::Answer(Box::new(Evaluation { response, verdict }))
+}
+
+/// Fetches the request namespace's labels and reads its policy. A namespace that cannot
+/// be fetched fails the request as PSA fails it (500, `failed to lookup namespace`) when
+/// it would be enforced; a workload that is only warned about is let through with an
+/// `error` audit annotation.
+pub(crate) fn namespace_policy(
+    namespace: &str,
+    kind: ResourceKind,
+    settings: &Settings,
+    cluster: &dyn Cluster,
+    mut verdict: Verdict,
+) -> Lookup {
+    let labels = cluster
+        .get_resource(&GetResourceRequest::namespace(namespace))
+        .and_then(|bytes| {
+            serde_json::from_slice::<NamespaceObject<'_>>(&bytes)
+                .map_err(|e| format!("the host's answer is not a Namespace: {e}"))
+                .map(|object| {
+                    object
+                        .metadata
+                        .labels
+                        .iter()
+                        .map(|(k, v)| (k.to_string(), v.to_string()))
+                        .collect::<Vec<_>>()
+                })
+        });
+    let labels = match labels {
+        Ok(labels) => labels,
+        Err(error) => {
+            let message = format!("failed to lookup namespace {namespace:?}: {error}");
+            if enforces(kind, settings) {
+                verdict.allowed = false;
+                verdict.message = Some(message.clone());
+                return answer(verdict, ValidationResponse::reject(message, 500));
+            }
+            verdict.skipped = Some(message.clone());
+            let response = ValidationResponse {
+                accepted: true,
+                audit_annotations: Some(BTreeMap::from([(ERROR_ANNOTATION.to_owned(), message)])),
+                ..ValidationResponse::default()
+            };
+            return answer(verdict, response);
+        }
+    };
+    let (policy, errors) = policy_for_labels(
+        labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        &settings.defaults,
+        &settings.latest(),
+    );
+    let nothing_to_report = if enforces(kind, settings) {
+        policy.fully_privileged()
+    } else {
+        policy.warn.level == Level::Privileged && policy.audit.level == Level::Privileged
+    };
+    if errors.is_empty() && nothing_to_report {
+        verdict.policy = Some(policy.describe());
+        verdict.skipped = Some(format!(
+            "namespace {namespace:?} is privileged in every mode podsec applies to a {}",
+            kind.as_str()
+        ));
+        return answer(verdict, ValidationResponse::accept());
+    }
+    Lookup::Policy(policy, errors)
+}
+
+/// Evaluates a pod (or pod template) at each mode of `policy` and answers as PSA does.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn conclude(
+    mut verdict: Verdict,
+    kind: ResourceKind,
+    spec: &PodSpec<'_>,
+    meta: &ObjectMeta<'_>,
+    settings: &Settings,
+    policy: &NamespacePolicy,
+    errors: &[LabelError],
+    object_label: Option<String>,
+) -> Evaluation {
+    let (spec_path, meta_path) = kind.pod_paths();
+    let mut cache: Vec<(Level, u32, Vec<Finding>)> = Vec::with_capacity(3);
+    let mut evaluate = |lv: &LevelVersion| -> Vec<Finding> {
+        let minor = lv.version.minor();
+        if let Some((_, _, findings)) = cache
+            .iter()
+            .find(|(level, m, _)| *level == lv.level && *m == minor)
+        {
+            return findings.clone();
+        }
+        let findings = findings_at(lv.level, minor, spec, meta, settings, spec_path, meta_path);
+        cache.push((lv.level, minor, findings.clone()));
+        findings
+    };
+    // Warnings and audit annotations are PSA's text; a denied workload (which PSA never
+    // denies) names the object, as podsec's fixed-level mode does.
+    let prefix = object_label.map(|o| format!("{o}: ")).unwrap_or_default();
+    let mut annotations = BTreeMap::new();
+    if !errors.is_empty() {
+        annotations.insert(
+            ERROR_ANNOTATION.to_owned(),
+            format!("Failed to parse policy: {}", aggregate(errors)),
+        );
+    }
+    let mut response = ValidationResponse::accept();
+    let mut shown = Vec::new();
+    if enforces(kind, settings) {
+        annotations.insert(
+            ENFORCE_POLICY_ANNOTATION.to_owned(),
+            policy.enforce.to_string(),
+        );
+        let findings = evaluate(&policy.enforce);
+        if !findings.is_empty() {
+            let message = format!(
+                "{prefix}violates PodSecurity \"{}\": {}",
+                policy.enforce,
+                forbidden_detail(&findings)
+            );
+            verdict.allowed = false;
+            verdict.message = Some(message.clone());
+            response = ValidationResponse::reject(message, 403);
+            shown = findings;
+        }
+    }
+    let audit = evaluate(&policy.audit);
+    if !audit.is_empty() {
+        annotations.insert(
+            AUDIT_ANNOTATION.to_owned(),
+            format!(
+                "would violate PodSecurity \"{}\": {}",
+                policy.audit,
+                forbidden_detail(&audit)
+            ),
+        );
+    }
+    if response.accepted {
+        let warn = evaluate(&policy.warn);
+        if !warn.is_empty() {
+            let warning = format!(
+                "would violate PodSecurity \"{}\": {}",
+                policy.warn,
+                forbidden_detail(&warn)
+            );
+            verdict.warnings.push(warning.clone());
+            response.warnings = Some(vec![warning]);
+            shown = warn;
+        } else if shown.is_empty() {
+            shown = audit;
+        }
+    }
+    if !annotations.is_empty() {
+        response.audit_annotations = Some(annotations);
+    }
+    verdict.findings = shown;
+    verdict.policy = Some(policy.describe());
+    Evaluation { response, verdict }
+}
+
+/// The findings of the checks at `level` and `minor`, less the disabled checks.
+fn findings_at(
+    level: Level,
+    minor: u32,
+    spec: &PodSpec<'_>,
+    meta: &ObjectMeta<'_>,
+    settings: &Settings,
+    spec_path: &str,
+    meta_path: &str,
+) -> Vec<Finding> {
+    let mut checks = checks_for(level, minor);
+    checks.retain(|c| !settings.disabled_checks.contains(c));
+    let ctx = Context {
+        spec,
+        meta,
+        minor,
+        params: &settings.params,
+        spec_path,
+        meta_path,
+    };
+    run_checks(&checks, &ctx)
+}
+
+/// A Namespace request in the namespace-labels mode.
+pub(crate) fn namespace_request(
+    request: &AdmissionRequest<'_>,
+    settings: &Settings,
+    cluster: &dyn Cluster,
+    mut verdict: Verdict,
+) -> Evaluation {
+    let skip = |mut verdict: Verdict, why: &str| {
+        verdict.skipped = Some(why.to_owned());
+        Evaluation {
+            response: ValidationResponse::accept(),
+            verdict,
+        }
+    };
+    if request
+        .sub_resource
+        .as_deref()
+        .is_some_and(|s| !s.is_empty())
+    {
+        return skip(verdict, "namespace subresources are not evaluated");
+    }
+    let operation = request.operation.as_deref().unwrap_or("");
+    if operation != "CREATE" && operation != "UPDATE" {
+        return skip(verdict, "only namespace creates and updates are evaluated");
+    }
+    let labels_of = |object: Option<&crate::request::KubeObject<'_>>| -> Vec<(String, String)> {
+        object
+            .and_then(|o| o.metadata.as_ref())
+            .map(|m| {
+                m.labels
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let name = request
+        .object
+        .as_ref()
+        .and_then(|o| o.metadata.as_ref())
+        .and_then(|m| m.name.as_deref())
+        .or(request.name.as_deref())
+        .unwrap_or("")
+        .to_owned();
+    if verdict.name.is_none() && !name.is_empty() {
+        verdict.name = Some(name.clone());
+    }
+    let latest = settings.latest();
+    let labels = labels_of(request.object.as_ref());
+    let read = |labels: &[(String, String)]| {
+        policy_for_labels(
+            labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            &settings.defaults,
+            &latest,
+        )
+    };
+    let (policy, errors) = read(&labels);
+    verdict.policy = Some(policy.describe());
+    let invalid = |mut verdict: Verdict| {
+        let message = format!("Namespace {name:?} is invalid: {}", aggregate(&errors));
+        verdict.allowed = false;
+        verdict.message = Some(message.clone());
+        Evaluation {
+            response: ValidationResponse::reject(message, 422),
+            verdict,
+        }
+    };
+    let exempt_namespace = {
+        let namespace = request
+            .namespace
+            .as_deref()
+            .filter(|n| !n.is_empty())
+            .unwrap_or(&name);
+        request_exemption(Some(namespace), None, settings)
+            .is_some_and(|e| e.psa_name == "namespace")
+    };
+    let warn = |mut verdict: Verdict, warnings: Vec<String>| {
+        verdict.warnings = warnings.clone();
+        Evaluation {
+            response: ValidationResponse {
+                accepted: true,
+                warnings: (!warnings.is_empty()).then_some(warnings),
+                ..ValidationResponse::default()
+            },
+            verdict,
+        }
+    };
+    if operation == "CREATE" {
+        if !errors.is_empty() {
+            return invalid(verdict);
+        }
+        if exempt_namespace {
+            if let Some(warning) = exempt_warning(&name, &policy, &labels, settings) {
+                return warn(verdict, vec![warning]);
+            }
+        }
+        return skip(verdict, "the namespace's Pod Security labels are valid");
+    }
+    let old_labels = labels_of(request.old_object.as_ref());
+    let (old_policy, old_errors) = read(&old_labels);
+    if !errors.is_empty() && (old_errors.is_empty() || old_errors != errors) {
+        return invalid(verdict);
+    }
+    if policy.enforce == old_policy.enforce {
+        return skip(verdict, "the enforce level did not change");
+    }
+    if policy.enforce.level == Level::Privileged {
+        return skip(verdict, "the new enforce level is privileged");
+    }
+    if policy.enforce.version == old_policy.enforce.version
+        && policy.enforce.level <= old_policy.enforce.level
+    {
+        return skip(verdict, "the enforce level was relaxed");
+    }
+    if exempt_namespace {
+        return match exempt_warning(&name, &policy, &labels, settings) {
+            Some(warning) => warn(verdict, vec![warning]),
+            None => skip(verdict, "the namespace is exempt"),
+        };
+    }
+    let warnings = check_existing_pods(&name, &policy.enforce, settings, cluster);
+    warn(verdict, warnings)
+}
+
+/// PSA's warning for an exempt namespace that labels a policy of its own: the
+/// non-privileged modes it labels, or nothing when its policy is fully privileged or the
+/// same as the defaults.
+fn exempt_warning(
+    name: &str,
+    policy: &NamespacePolicy,
+    labels: &[(String, String)],
+    settings: &Settings,
+) -> Option<String> {
+    if policy.fully_privileged() || policy.equivalent(&settings.defaults) {
+        return None;
+    }
+    let has = |key: &str| labels.iter().any(|(k, _)| k == key);
+    let parts: Vec<String> = [
+        (
+            "enforce",
+            &policy.enforce,
+            ENFORCE_LEVEL_LABEL,
+            ENFORCE_VERSION_LABEL,
+        ),
+        (
+            "audit",
+            &policy.audit,
+            AUDIT_LEVEL_LABEL,
+            AUDIT_VERSION_LABEL,
+        ),
+        ("warn", &policy.warn, WARN_LEVEL_LABEL, WARN_VERSION_LABEL),
+    ]
+    .into_iter()
+    .filter(|(_, lv, level, version)| lv.level != Level::Privileged && (has(level) || has(version)))
+    .map(|(mode, lv, _, _)| format!("{mode}={lv}"))
+    .collect();
+    Some(format!(
+        "namespace {name:?} is exempt from Pod Security, and the policy ({}) will be ignored",
+        parts.join(", ")
+    ))
+}
+
+/// The message when the pods cannot be listed.
+pub const LIST_FAILED: &str = "failed to list pods while checking new PodSecurity enforce level";
+
+/// PSA's dry run of a new enforce level over a namespace's pods: one pod per controller
+/// first, at most [`NAMESPACE_MAX_PODS_TO_CHECK`], pods with the same reasons folded into
+/// one warning naming the lexically first (`web-1 (and 3 other pods): privileged`).
+fn check_existing_pods(
+    namespace: &str,
+    enforce: &LevelVersion,
+    settings: &Settings,
+    cluster: &dyn Cluster,
+) -> Vec<String> {
+    let Ok(bytes) =
+        cluster.list_resources_by_namespace(&ListResourcesByNamespaceRequest::pods(namespace))
+    else {
+        return vec![LIST_FAILED.to_owned()];
+    };
+    let Ok(list) = serde_json::from_slice::<PodList<'_>>(&bytes) else {
+        return vec![LIST_FAILED.to_owned()];
+    };
+    let mut first = Vec::with_capacity(list.items.len());
+    let mut replicas = Vec::new();
+    let mut controllers: Vec<&str> = Vec::new();
+    for pod in &list.items {
+        if runtime_class_exemption(pod.spec.as_ref(), settings).is_some() {
+            continue;
+        }
+        match pod.controller_uid() {
+            Some(uid) if controllers.contains(&uid) => replicas.push(pod),
+            Some(uid) => {
+                controllers.push(uid);
+                first.push(pod);
+            }
+            None => first.push(pod),
+        }
+    }
+    first.extend(replicas);
+    let total = first.len();
+    first.truncate(NAMESPACE_MAX_PODS_TO_CHECK);
+    let checked = first.len();
+    // (reasons, lexically first pod name, pod count), in first-seen order.
+    let mut groups: Vec<(String, String, usize)> = Vec::new();
+    let (spec_path, meta_path) = ResourceKind::Pod.pod_paths();
+    for pod in first {
+        let Some(spec) = pod.spec.as_ref() else {
+            continue;
+        };
+        let mut spec = spec.clone();
+        spec.number_containers();
+        exclude_containers(&mut spec, settings);
+        let meta = pod.object_meta();
+        let findings = findings_at(
+            enforce.level,
+            enforce.version.minor(),
+            &spec,
+            &meta,
+            settings,
+            spec_path,
+            meta_path,
+        );
+        if findings.is_empty() {
+            continue;
+        }
+        let reasons: Vec<&str> = findings.iter().map(|f| f.reason.as_ref()).collect();
+        let reasons = reasons.join(", ");
+        let pod_name = pod.metadata.name.as_deref().unwrap_or("").to_owned();
+        match groups.iter_mut().find(|(r, _, _)| *r == reasons) {
+            Some((_, first_name, count)) => {
+                if pod_name < *first_name {
+                    *first_name = pod_name;
+                }
+                *count = count.saturating_add(1);
+            }
+            None => groups.push((reasons, pod_name, 1)),
+        }
+    }
+    let mut warnings = Vec::new();
+    if checked < total {
+        warnings.push(format!(
+            "new PodSecurity enforce level only checked against the first {checked} of {total} existing pods"
+        ));
+    }
+    if !groups.is_empty() {
+        warnings.push(format!(
+            "existing pods in namespace {namespace:?} violate the new PodSecurity enforce level \"{enforce}\""
+        ));
+    }
+    let mut pods: Vec<String> = groups
+        .into_iter()
+        .map(|(reasons, name, count)| match count {
+            1 => format!("{name}: {reasons}"),
+            2 => format!("{name} (and 1 other pod): {reasons}"),
+            n => format!("{name} (and {} other pods): {reasons}", n.saturating_sub(1)),
+        })
+        .collect();
+    pods.sort();
+    warnings.extend(pods);
+    warnings
+}

@@ -1,0 +1,344 @@
+//! What the policy asks its host about the cluster, in Kubewarden's context-aware protocol:
+//! a waPC host call with binding `kubewarden`, namespace `kubernetes`, operation
+//! `get_resource` or `list_resources_by_namespace`, and a JSON payload shaped as
+//! policy-sdk-rust's `host_capabilities::kubernetes` requests. The answer is the object (or
+//! the list) as the API server returns it, or an error message.
+//!
+//! policy-core only builds the requests and reads the answers; each host carries them: the
+//! module through `__host_call`, `podsec check` from the Namespace objects of its input,
+//! `podsec run` from a kwctl session file, `podsec serve` from its watch cache.
+
+use crate::deser::{optional_str, string_pairs, StringPairs};
+use crate::pod::{ObjectMeta, PodSpec};
+use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
+
+/// The waPC binding of Kubewarden's host capabilities.
+pub const BINDING: &str = "kubewarden";
+/// The waPC namespace of the Kubernetes capabilities.
+pub const NAMESPACE: &str = "kubernetes";
+/// The operation that fetches one object.
+pub const GET_RESOURCE: &str = "get_resource";
+/// The operation that lists the objects of one kind in one namespace.
+pub const LIST_RESOURCES_BY_NAMESPACE: &str = "list_resources_by_namespace";
+
+/// The fields of a Namespace the policy reads (hosts that support field masks send only
+/// these; older hosts ignore the field and send the whole object).
+pub const NAMESPACE_FIELDS: [&str; 2] = ["metadata.name", "metadata.labels"];
+/// The fields of a Pod the policy reads when it dry-runs a namespace's new level.
+pub const POD_FIELDS: [&str; 4] = [
+    "metadata.name",
+    "metadata.annotations",
+    "metadata.ownerReferences",
+    "spec",
+];
+
+/// `get_resource`'s payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GetResourceRequest {
+    /// `v1` for the core group, `group/version` otherwise.
+    pub api_version: String,
+    /// The kind, e.g. `Namespace`.
+    pub kind: String,
+    /// The object's name.
+    pub name: String,
+    /// The namespace of a namespaced object; `None` for cluster-scoped kinds.
+    pub namespace: Option<String>,
+    /// Whether the host must skip its cache.
+    pub disable_cache: bool,
+    /// The fields the policy reads (dot-separated paths).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field_masks: Option<Vec<String>>,
+}
+
+/// `list_resources_by_namespace`'s payload.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListResourcesByNamespaceRequest {
+    /// `v1` for the core group, `group/version` otherwise.
+    pub api_version: String,
+    /// The kind, e.g. `Pod`.
+    pub kind: String,
+    /// The namespace listed.
+    pub namespace: String,
+    /// A label selector, or `None` for every object.
+    pub label_selector: Option<String>,
+    /// A field selector, or `None` for every object.
+    pub field_selector: Option<String>,
+    /// The fields the policy reads (dot-separated paths).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub field_masks: Option<Vec<String>>,
+}
+
+impl GetResourceRequest {
+    /// The request for namespace `name`, labels only.
+    pub fn namespace(name: &str) -> GetResourceRequest {
+        GetResourceRequest {
+            api_version: "v1".to_owned(),
+            kind: "Namespace".to_owned(),
+            name: name.to_owned(),
+            namespace: None,
+            disable_cache: false,
+            field_masks: Some(NAMESPACE_FIELDS.iter().map(|f| (*f).to_owned()).collect()),
+        }
+    }
+}
+
+impl ListResourcesByNamespaceRequest {
+    /// The request for the pods of `namespace`.
+    pub fn pods(namespace: &str) -> ListResourcesByNamespaceRequest {
+        ListResourcesByNamespaceRequest {
+            api_version: "v1".to_owned(),
+            kind: "Pod".to_owned(),
+            namespace: namespace.to_owned(),
+            label_selector: None,
+            field_selector: None,
+            field_masks: Some(POD_FIELDS.iter().map(|f| (*f).to_owned()).collect()),
+        }
+    }
+}
+
+/// A host that answers the policy's questions about the cluster. Each answer is the JSON
+/// the API server would return (the object; for a list, `{"items": [...]}`), or the host's
+/// error message.
+pub trait Cluster {
+    /// `get_resource`.
+    fn get_resource(&self, request: &GetResourceRequest) -> Result<Vec<u8>, String>;
+    /// `list_resources_by_namespace`.
+    fn list_resources_by_namespace(
+        &self,
+        request: &ListResourcesByNamespaceRequest,
+    ) -> Result<Vec<u8>, String>;
+}
+
+/// A host without cluster access: every question is an error that says so.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct NoCluster;
+
+/// The error [`NoCluster`] answers with.
+pub const NO_CLUSTER: &str =
+    "this host gives the policy no access to the cluster (namespaceLabels needs Namespace objects)";
+
+impl Cluster for NoCluster {
+    fn get_resource(&self, _: &GetResourceRequest) -> Result<Vec<u8>, String> {
+        Err(NO_CLUSTER.to_owned())
+    }
+
+    fn list_resources_by_namespace(
+        &self,
+        _: &ListResourcesByNamespaceRequest,
+    ) -> Result<Vec<u8>, String> {
+        Err(NO_CLUSTER.to_owned())
+    }
+}
+
+/// A Namespace as the policy reads it: its labels.
+#[derive(Debug, Default, Deserialize)]
+pub struct NamespaceObject<'a> {
+    /// `metadata`.
+    #[serde(borrow, default)]
+    pub metadata: NamespaceMeta<'a>,
+}
+
+/// `metadata` of a Namespace.
+#[derive(Debug, Default, Deserialize)]
+pub struct NamespaceMeta<'a> {
+    /// `metadata.name`.
+    #[serde(borrow, default, deserialize_with = "optional_str")]
+    pub name: Option<Cow<'a, str>>,
+    /// `metadata.labels`.
+    #[serde(borrow, default, deserialize_with = "string_pairs")]
+    pub labels: StringPairs<'a>,
+}
+
+/// A pod list, as `list_resources_by_namespace` answers it.
+#[derive(Debug, Default, Deserialize)]
+pub struct PodList<'a> {
+    /// `items`.
+    #[serde(borrow, default)]
+    pub items: Vec<ListedPod<'a>>,
+}
+
+/// A listed pod: what the checks read, plus its controller.
+#[derive(Debug, Default, Deserialize)]
+pub struct ListedPod<'a> {
+    /// `metadata`.
+    #[serde(borrow, default)]
+    pub metadata: ListedPodMeta<'a>,
+    /// `spec`.
+    #[serde(borrow, default)]
+    pub spec: Option<PodSpec<'a>>,
+}
+
+/// `metadata` of a listed pod.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ListedPodMeta<'a> {
+    /// `metadata.name`.
+    #[serde(borrow, default, deserialize_with = "optional_str")]
+    pub name: Option<Cow<'a, str>>,
+    /// `metadata.annotations`.
+    #[serde(borrow, default, deserialize_with = "string_pairs")]
+    pub annotations: StringPairs<'a>,
+    /// `metadata.ownerReferences`.
+    #[serde(borrow, default)]
+    pub owner_references: Option<Vec<OwnerReference<'a>>>,
+}
+
+/// One owner reference.
+#[derive(Debug, Default, Deserialize)]
+pub struct OwnerReference<'a> {
+    /// `uid`.
+    #[serde(borrow, default, deserialize_with = "optional_str")]
+    pub uid: Option<Cow<'a, str>>,
+    /// `controller`.
+    #[serde(default)]
+    pub controller: Option<bool>,
+}
+
+impl<'a> ListedPod<'a> {
+    /// The uid of the pod's controller, if it has one.
+    pub fn controller_uid(&self) -> Option<&str> {
+        self.metadata
+            .owner_references
+            .as_deref()
+            .unwrap_or_default()
+            .iter()
+            .find(|r| r.controller == Some(true))
+            .and_then(|r| r.uid.as_deref())
+    }
+
+    /// The pod's metadata as the checks read it.
+    pub fn object_meta(&self) -> ObjectMeta<'a> {
+        ObjectMeta {
+            name: self.metadata.name.clone(),
+            annotations: self.metadata.annotations.clone(),
+            ..ObjectMeta::default()
+        }
+    }
+}
+
+/// A cluster known from its objects: Namespaces and Pods given up front (the Namespace
+/// documents of `podsec check`'s input, a test's fixture). Answers as Kubewarden's
+/// policy-server answers: the object itself; a pod list as `{"apiVersion": "v1", "kind":
+/// "PodList", "items": [...]}`; for a missing namespace, an error that names it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Snapshot {
+    namespaces: std::collections::BTreeMap<String, serde_json::Value>,
+    pods: std::collections::BTreeMap<String, Vec<serde_json::Value>>,
+}
+
+impl Snapshot {
+    /// An empty cluster.
+    pub fn new() -> Snapshot {
+        Snapshot::default()
+    }
+
+    /// Takes a Namespace or a Pod; other objects are left out. Whether it was taken.
+    pub fn add(&mut self, object: &serde_json::Value) -> bool {
+        let kind = object.get("kind").and_then(serde_json::Value::as_str);
+        let api_version = object.get("apiVersion").and_then(serde_json::Value::as_str);
+        if api_version != Some("v1") {
+            return false;
+        }
+        let meta = object.get("metadata");
+        let field = |name: &str| {
+            meta.and_then(|m| m.get(name))
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned)
+        };
+        match kind {
+            Some("Namespace") => match field("name") {
+                Some(name) => {
+                    self.namespaces.insert(name, object.clone());
+                    true
+                }
+                None => false,
+            },
+            Some("Pod") => {
+                let namespace = field("namespace").unwrap_or_else(|| "default".to_owned());
+                self.pods.entry(namespace).or_default().push(object.clone());
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// Sets label `key` of namespace `name` (creating the namespace if it is not known).
+    pub fn set_label(&mut self, name: &str, key: &str, value: &str) {
+        let namespace = self.namespaces.entry(name.to_owned()).or_insert_with(|| {
+            serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+        });
+        if let Some(meta) = namespace
+            .as_object_mut()
+            .and_then(|o| o.get_mut("metadata"))
+            .and_then(serde_json::Value::as_object_mut)
+        {
+            let labels = meta
+                .entry("labels")
+                .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+            if let Some(labels) = labels.as_object_mut() {
+                labels.insert(key.to_owned(), serde_json::Value::from(value));
+            }
+        }
+    }
+
+    /// The namespaces known, in name order.
+    pub fn namespace_names(&self) -> impl Iterator<Item = &str> {
+        self.namespaces.keys().map(String::as_str)
+    }
+
+    /// Whether no Namespace is known.
+    pub fn is_empty(&self) -> bool {
+        self.namespaces.is_empty()
+    }
+}
+
+/// policy-server's error for an object that does not exist.
+pub fn not_found(api_version: &str, kind: &str, name: &str, namespace: Option<&str>) -> String {
+    let namespace = match namespace {
+        Some(namespace) => format!("Some({namespace:?})"),
+        None => "None".to_owned(),
+    };
+    format!("Cannot find {api_version}/{kind} named '{name}' inside of namespace '{namespace}'")
+}
+
+impl Cluster for Snapshot {
+    fn get_resource(&self, request: &GetResourceRequest) -> Result<Vec<u8>, String> {
+        let found = (request.api_version == "v1" && request.kind == "Namespace")
+            .then(|| self.namespaces.get(&request.name))
+            .flatten();
+        match found {
+            Some(object) => serde_json::to_vec(object).map_err(|e| e.to_string()),
+            None => Err(not_found(
+                &request.api_version,
+                &request.kind,
+                &request.name,
+                request.namespace.as_deref(),
+            )),
+        }
+    }
+
+    fn list_resources_by_namespace(
+        &self,
+        request: &ListResourcesByNamespaceRequest,
+    ) -> Result<Vec<u8>, String> {
+        if request.api_version != "v1" || request.kind != "Pod" {
+            return Err(format!(
+                "this host lists only v1/Pod, not {}/{}",
+                request.api_version, request.kind
+            ));
+        }
+        let items = self
+            .pods
+            .get(&request.namespace)
+            .cloned()
+            .unwrap_or_default();
+        serde_json::to_vec(&serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "PodList",
+            "metadata": {},
+            "items": items,
+        }))
+        .map_err(|e| e.to_string())
+    }
+}
