@@ -5,7 +5,7 @@
 //! violations) and with any Kubewarden waPC policy (which answers `validate` only). Which
 //! of the two a module is, is found out once, when it is loaded.
 
-use crate::runtime::{CallError, Policy, SandboxConfig};
+use crate::runtime::{CallError, HostCluster, Policy, SandboxConfig};
 use anyhow::{Context as _, Result};
 use policy_core::response::EvaluateAnswer;
 pub use policy_core::{SettingsValidationResponse, ValidationResponse};
@@ -88,7 +88,16 @@ impl PolicyModule {
 
     /// Runs `validate` on a `ValidationRequest`.
     pub fn validate(&self, request: &[u8]) -> Result<ValidationResponse, CallError> {
-        let answer = self.policy.call("validate", request)?;
+        self.validate_with(request, None)
+    }
+
+    /// Runs `validate`, with `cluster` answering the module's Kubernetes host calls.
+    pub fn validate_with(
+        &self,
+        request: &[u8],
+        cluster: Option<HostCluster>,
+    ) -> Result<ValidationResponse, CallError> {
+        let answer = self.policy.call_with("validate", request, cluster)?;
         serde_json::from_slice(&answer).map_err(|e| {
             CallError::Protocol(format!(
                 "the answer is not a ValidationResponse ({e}): {}",
@@ -100,12 +109,21 @@ impl PolicyModule {
     /// Evaluates a `ValidationRequest`: podsec's `evaluate` where the module has it (the
     /// verdict with every violation), else `validate` (the response alone).
     pub fn evaluate(&self, request: &[u8]) -> Result<EvaluateAnswer, CallError> {
+        self.evaluate_with(request, None)
+    }
+
+    /// [`PolicyModule::evaluate`], with `cluster` answering the module's host calls.
+    pub fn evaluate_with(
+        &self,
+        request: &[u8],
+        cluster: Option<HostCluster>,
+    ) -> Result<EvaluateAnswer, CallError> {
         if self.has_evaluate {
-            let answer = self.policy.call("evaluate", request)?;
+            let answer = self.policy.call_with("evaluate", request, cluster)?;
             return parse_evaluation(&answer);
         }
         Ok(EvaluateAnswer {
-            response: self.validate(request)?,
+            response: self.validate_with(request, cluster)?,
             verdict: None,
             error: None,
         })
@@ -135,5 +153,22 @@ fn preview(bytes: &[u8]) -> String {
 impl policy_core::audit::Evaluator for PolicyModule {
     fn evaluate(&self, request: &[u8]) -> Result<EvaluateAnswer, String> {
         PolicyModule::evaluate(self, request).map_err(|e| e.to_string())
+    }
+}
+
+/// The module with a cluster answering its host calls: `podsec check` in the
+/// namespace-labels mode, answering from the Namespaces of its input.
+pub struct InCluster<'m> {
+    /// The module.
+    pub module: &'m PolicyModule,
+    /// Who answers the module's host calls.
+    pub cluster: HostCluster,
+}
+
+impl policy_core::audit::Evaluator for InCluster<'_> {
+    fn evaluate(&self, request: &[u8]) -> Result<EvaluateAnswer, String> {
+        self.module
+            .evaluate_with(request, Some(self.cluster.clone()))
+            .map_err(|e| e.to_string())
     }
 }

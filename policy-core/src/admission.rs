@@ -13,18 +13,20 @@
 
 use crate::checks::{checks_for, run_checks, Context, Finding};
 use crate::cluster::{
-    Cluster, GetResourceRequest, ListResourcesByNamespaceRequest, NamespaceObject, PodList,
+    controller_uid, Cluster, GetResourceRequest, ListResourcesByNamespaceRequest, PodList,
 };
 use crate::evaluate::AUDIT_ANNOTATION;
 use crate::evaluate::{forbidden_detail, Evaluation};
-use crate::exemptions::{exclude_containers, request_exemption, runtime_class_exemption};
+use crate::exemptions::{
+    exclude_containers, object_exemption, request_exemption, runtime_class_exemption,
+};
 use crate::namespace_policy::{
     aggregate, policy_for_labels, LabelError, LevelVersion, NamespacePolicy, AUDIT_LEVEL_LABEL,
     AUDIT_VERSION_LABEL, ENFORCE_LEVEL_LABEL, ENFORCE_VERSION_LABEL, WARN_LEVEL_LABEL,
     WARN_VERSION_LABEL,
 };
 use crate::pod::{ObjectMeta, PodSpec};
-use crate::request::AdmissionRequest;
+use crate::request::{AdmissionRequest, KubeObject};
 use crate::response::{ValidationResponse, Verdict};
 use crate::settings::Settings;
 use crate::workload::ResourceKind;
@@ -71,11 +73,18 @@ pub(crate) fn namespace_policy(
     let labels = cluster
         .get_resource(&GetResourceRequest::namespace(namespace))
         .and_then(|bytes| {
-            serde_json::from_slice::<NamespaceObject<'_>>(&bytes)
+            // `from_str`, as for the request: one reader type keeps one copy of each
+            // deserializer in the module.
+            std::str::from_utf8(&bytes)
+                .map_err(|e| e.to_string())
+                .and_then(|text| {
+                    serde_json::from_str::<KubeObject<'_>>(text).map_err(|e| e.to_string())
+                })
                 .map_err(|e| format!("the host's answer is not a Namespace: {e}"))
                 .map(|object| {
                     object
                         .metadata
+                        .unwrap_or_default()
                         .labels
                         .iter()
                         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -413,23 +422,28 @@ fn check_existing_pods(
     else {
         return vec![LIST_FAILED.to_owned()];
     };
-    let Ok(list) = serde_json::from_slice::<PodList<'_>>(&bytes) else {
+    let list = std::str::from_utf8(&bytes)
+        .ok()
+        .and_then(|text| serde_json::from_str::<PodList<'_>>(text).ok());
+    let Some(list) = list else {
         return vec![LIST_FAILED.to_owned()];
     };
-    let mut first = Vec::with_capacity(list.items.len());
+    let mut items = list.items;
+    // PSA's order: one pod per controller first, then the other replicas.
+    let mut first: Vec<usize> = Vec::with_capacity(items.len());
     let mut replicas = Vec::new();
     let mut controllers: Vec<&str> = Vec::new();
-    for pod in &list.items {
+    for (index, pod) in items.iter().enumerate() {
         if runtime_class_exemption(pod.spec.as_ref(), settings).is_some() {
             continue;
         }
-        match pod.controller_uid() {
-            Some(uid) if controllers.contains(&uid) => replicas.push(pod),
+        match controller_uid(pod.metadata.as_ref()) {
+            Some(uid) if controllers.contains(&uid) => replicas.push(index),
             Some(uid) => {
                 controllers.push(uid);
-                first.push(pod);
+                first.push(index);
             }
-            None => first.push(pod),
+            None => first.push(index),
         }
     }
     first.extend(replicas);
@@ -439,14 +453,19 @@ fn check_existing_pods(
     // (reasons, lexically first pod name, pod count), in first-seen order.
     let mut groups: Vec<(String, String, usize)> = Vec::new();
     let (spec_path, meta_path) = ResourceKind::Pod.pod_paths();
-    for pod in first {
-        let Some(spec) = pod.spec.as_ref() else {
+    for index in first {
+        let Some(pod) = items.get_mut(index) else {
             continue;
         };
-        let mut spec = spec.clone();
-        spec.number_containers();
+        let mut pod = std::mem::take(pod).into_pod(ResourceKind::Pod);
+        if object_exemption(&pod, settings).is_some() {
+            continue;
+        }
+        let Some(mut spec) = pod.spec.take() else {
+            continue;
+        };
         exclude_containers(&mut spec, settings);
-        let meta = pod.object_meta();
+        let meta = pod.object_meta;
         let findings = findings_at(
             enforce.level,
             enforce.version.minor(),
@@ -461,7 +480,7 @@ fn check_existing_pods(
         }
         let reasons: Vec<&str> = findings.iter().map(|f| f.reason.as_ref()).collect();
         let reasons = reasons.join(", ");
-        let pod_name = pod.metadata.name.as_deref().unwrap_or("").to_owned();
+        let pod_name = meta.name.as_deref().unwrap_or("").to_owned();
         match groups.iter_mut().find(|(r, _, _)| *r == reasons) {
             Some((_, first_name, count)) => {
                 if pod_name < *first_name {
@@ -483,15 +502,18 @@ fn check_existing_pods(
             "existing pods in namespace {namespace:?} violate the new PodSecurity enforce level \"{enforce}\""
         ));
     }
-    let mut pods: Vec<String> = groups
-        .into_iter()
-        .map(|(reasons, name, count)| match count {
+    // In byte order, as PSA sorts them (kept sorted on insertion: no sort routine for one
+    // list of a few strings).
+    let mut pods: Vec<String> = Vec::with_capacity(groups.len());
+    for (reasons, name, count) in groups {
+        let warning = match count {
             1 => format!("{name}: {reasons}"),
             2 => format!("{name} (and 1 other pod): {reasons}"),
             n => format!("{name} (and {} other pods): {reasons}", n.saturating_sub(1)),
-        })
-        .collect();
-    pods.sort();
+        };
+        let at = pods.partition_point(|w| *w <= warning);
+        pods.insert(at, warning);
+    }
     warnings.extend(pods);
     warnings
 }

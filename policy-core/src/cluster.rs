@@ -8,10 +8,9 @@
 //! module through `__host_call`, `podsec check` from the Namespace objects of its input,
 //! `podsec run` from a kwctl session file, `podsec serve` from its watch cache.
 
-use crate::deser::{optional_str, string_pairs, StringPairs};
-use crate::pod::{ObjectMeta, PodSpec};
+use crate::pod::ObjectMeta;
+use crate::request::KubeObject;
 use serde::{Deserialize, Serialize};
-use std::borrow::Cow;
 
 /// The waPC binding of Kubewarden's host capabilities.
 pub const BINDING: &str = "kubewarden";
@@ -26,8 +25,9 @@ pub const LIST_RESOURCES_BY_NAMESPACE: &str = "list_resources_by_namespace";
 /// these; older hosts ignore the field and send the whole object).
 pub const NAMESPACE_FIELDS: [&str; 2] = ["metadata.name", "metadata.labels"];
 /// The fields of a Pod the policy reads when it dry-runs a namespace's new level.
-pub const POD_FIELDS: [&str; 4] = [
+pub const POD_FIELDS: [&str; 5] = [
     "metadata.name",
+    "metadata.labels",
     "metadata.annotations",
     "metadata.ownerReferences",
     "spec",
@@ -131,90 +131,24 @@ impl Cluster for NoCluster {
     }
 }
 
-/// A Namespace as the policy reads it: its labels.
-#[derive(Debug, Default, Deserialize)]
-pub struct NamespaceObject<'a> {
-    /// `metadata`.
-    #[serde(borrow, default)]
-    pub metadata: NamespaceMeta<'a>,
-}
-
-/// `metadata` of a Namespace.
-#[derive(Debug, Default, Deserialize)]
-pub struct NamespaceMeta<'a> {
-    /// `metadata.name`.
-    #[serde(borrow, default, deserialize_with = "optional_str")]
-    pub name: Option<Cow<'a, str>>,
-    /// `metadata.labels`.
-    #[serde(borrow, default, deserialize_with = "string_pairs")]
-    pub labels: StringPairs<'a>,
-}
-
-/// A pod list, as `list_resources_by_namespace` answers it.
+/// A pod list, as `list_resources_by_namespace` answers it (a Namespace is read as a
+/// [`KubeObject`] too: its labels).
 #[derive(Debug, Default, Deserialize)]
 pub struct PodList<'a> {
     /// `items`.
     #[serde(borrow, default)]
-    pub items: Vec<ListedPod<'a>>,
+    pub items: Vec<KubeObject<'a>>,
 }
 
-/// A listed pod: what the checks read, plus its controller.
-#[derive(Debug, Default, Deserialize)]
-pub struct ListedPod<'a> {
-    /// `metadata`.
-    #[serde(borrow, default)]
-    pub metadata: ListedPodMeta<'a>,
-    /// `spec`.
-    #[serde(borrow, default)]
-    pub spec: Option<PodSpec<'a>>,
-}
-
-/// `metadata` of a listed pod.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct ListedPodMeta<'a> {
-    /// `metadata.name`.
-    #[serde(borrow, default, deserialize_with = "optional_str")]
-    pub name: Option<Cow<'a, str>>,
-    /// `metadata.annotations`.
-    #[serde(borrow, default, deserialize_with = "string_pairs")]
-    pub annotations: StringPairs<'a>,
-    /// `metadata.ownerReferences`.
-    #[serde(borrow, default)]
-    pub owner_references: Option<Vec<OwnerReference<'a>>>,
-}
-
-/// One owner reference.
-#[derive(Debug, Default, Deserialize)]
-pub struct OwnerReference<'a> {
-    /// `uid`.
-    #[serde(borrow, default, deserialize_with = "optional_str")]
-    pub uid: Option<Cow<'a, str>>,
-    /// `controller`.
-    #[serde(default)]
-    pub controller: Option<bool>,
-}
-
-impl<'a> ListedPod<'a> {
-    /// The uid of the pod's controller, if it has one.
-    pub fn controller_uid(&self) -> Option<&str> {
-        self.metadata
-            .owner_references
-            .as_deref()
-            .unwrap_or_default()
-            .iter()
-            .find(|r| r.controller == Some(true))
-            .and_then(|r| r.uid.as_deref())
-    }
-
-    /// The pod's metadata as the checks read it.
-    pub fn object_meta(&self) -> ObjectMeta<'a> {
-        ObjectMeta {
-            name: self.metadata.name.clone(),
-            annotations: self.metadata.annotations.clone(),
-            ..ObjectMeta::default()
-        }
-    }
+/// The uid of an object's controller, if it has one.
+pub fn controller_uid<'m>(meta: Option<&'m ObjectMeta<'_>>) -> Option<&'m str> {
+    meta?
+        .owner_references
+        .as_deref()
+        .unwrap_or_default()
+        .iter()
+        .find(|r| r.controller == Some(true))
+        .and_then(|r| r.uid.as_deref())
 }
 
 /// A cluster known from its objects: Namespaces and Pods given up front (the Namespace
@@ -280,6 +214,11 @@ impl Snapshot {
                 labels.insert(key.to_owned(), serde_json::Value::from(value));
             }
         }
+    }
+
+    /// The Namespace object named `name`, if known.
+    pub fn namespace(&self, name: &str) -> Option<&serde_json::Value> {
+        self.namespaces.get(name)
     }
 
     /// The namespaces known, in name order.

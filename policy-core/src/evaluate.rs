@@ -97,7 +97,7 @@ pub fn evaluate_with(input: &[u8], cluster: &dyn Cluster) -> Result<Evaluation, 
 
 fn read_settings(raw: Option<&RawValue>) -> Result<Settings, Error> {
     match raw {
-        Some(raw) => Settings::from_slice(raw.get().as_bytes()),
+        Some(raw) => Settings::from_json(raw.get()),
         None => Ok(Settings::default()),
     }
 }
@@ -106,7 +106,9 @@ fn read_settings(raw: Option<&RawValue>) -> Result<Settings, Error> {
 /// of a kind (or operation, or namespace) podsec does not evaluate is let through as it
 /// would have been; otherwise the error names the field at fault.
 fn explain_unreadable(input: &[u8], error: &serde_json::Error) -> Result<Evaluation, Error> {
-    let loose: LooseValidationRequest<'_> = serde_json::from_slice(input)
+    let text = std::str::from_utf8(input)
+        .map_err(|e| Error::InvalidRequest(format!("the request is not UTF-8: {e}")))?;
+    let loose: LooseValidationRequest<'_> = serde_json::from_str(text)
         .map_err(|e| Error::InvalidRequest(format!("not a ValidationRequest: {e}")))?;
     let settings = read_settings(loose.settings)?;
     let request = &loose.request;

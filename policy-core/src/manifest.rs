@@ -133,9 +133,10 @@ pub fn identity(document: &Document) -> ObjectIdentity {
     match document {
         Document::Object(object) => ObjectIdentity {
             kind: text(object, "/kind"),
-            namespace: Some(
-                text(object, "/metadata/namespace").unwrap_or_else(|| "default".to_owned()),
-            ),
+            // A Namespace is cluster-scoped: it is in no namespace.
+            namespace: (text(object, "/kind").as_deref() != Some("Namespace")).then(|| {
+                text(object, "/metadata/namespace").unwrap_or_else(|| "default".to_owned())
+            }),
             name: text(object, "/metadata/name"),
         },
         Document::Request(request) => ObjectIdentity {

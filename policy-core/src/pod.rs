@@ -29,6 +29,21 @@ pub struct ObjectMeta<'a> {
     /// `metadata.annotations`, in document order.
     #[serde(borrow, default, deserialize_with = "string_pairs")]
     pub annotations: StringPairs<'a>,
+    /// `metadata.ownerReferences` (read when a namespace's pods are dry-run: PSA checks
+    /// one pod per controller first).
+    #[serde(borrow, default)]
+    pub owner_references: Option<Vec<OwnerReference<'a>>>,
+}
+
+/// One entry of `metadata.ownerReferences`.
+#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+pub struct OwnerReference<'a> {
+    /// `uid`.
+    #[serde(borrow, default, deserialize_with = "optional_str")]
+    pub uid: Option<Cow<'a, str>>,
+    /// `controller`.
+    #[serde(default)]
+    pub controller: Option<bool>,
 }
 
 impl ObjectMeta<'_> {

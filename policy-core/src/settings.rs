@@ -528,10 +528,19 @@ fn parse_requirement(field: &str, value: &Value) -> Result<Requirement, Error> {
 impl Settings {
     /// Parses and validates settings from JSON bytes (`null` or empty input means defaults).
     pub fn from_slice(bytes: &[u8]) -> Result<Settings, Error> {
-        if bytes.iter().all(u8::is_ascii_whitespace) {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| invalid(String::new(), format!("settings are not UTF-8: {e}")))?;
+        Settings::from_json(text)
+    }
+
+    /// Parses and validates settings from JSON text (`null` or empty input means defaults).
+    /// Read with serde_json's string reader, as requests are: one reader type keeps one
+    /// copy of the JSON parser in the module.
+    pub fn from_json(text: &str) -> Result<Settings, Error> {
+        if text.bytes().all(|b| b.is_ascii_whitespace()) {
             return Ok(Settings::default());
         }
-        let value: Value = serde_json::from_slice(bytes)
+        let value: Value = serde_json::from_str(text)
             .map_err(|e| invalid(String::new(), format!("settings are not valid JSON: {e}")))?;
         Settings::from_value(&value)
     }

@@ -1,7 +1,41 @@
 //! The waPC side: Kubewarden's policy protocol.
 
+use policy_core::cluster::{
+    Cluster, GetResourceRequest, ListResourcesByNamespaceRequest, BINDING, GET_RESOURCE,
+    LIST_RESOURCES_BY_NAMESPACE, NAMESPACE,
+};
 use policy_core::response::EvaluateAnswer;
 use wapc_guest::{register_function, CallResult};
+
+/// The cluster as the host tells it: Kubewarden's context-aware capabilities, one waPC
+/// host call per question (binding `kubewarden`, namespace `kubernetes`).
+struct HostCluster;
+
+fn ask(operation: &str, payload: Result<Vec<u8>, serde_json::Error>) -> Result<Vec<u8>, String> {
+    let payload =
+        payload.map_err(|e| format!("the {operation} request does not serialise: {e}"))?;
+    wapc_guest::host_call(BINDING, NAMESPACE, operation, &payload).map_err(|e| {
+        // wapc-guest wraps the host's message as "Host error: …"; the message is the host's.
+        let text = e.to_string();
+        match text.strip_prefix("Host error: ") {
+            Some(message) => message.to_owned(),
+            None => text,
+        }
+    })
+}
+
+impl Cluster for HostCluster {
+    fn get_resource(&self, request: &GetResourceRequest) -> Result<Vec<u8>, String> {
+        ask(GET_RESOURCE, serde_json::to_vec(request))
+    }
+
+    fn list_resources_by_namespace(
+        &self,
+        request: &ListResourcesByNamespaceRequest,
+    ) -> Result<Vec<u8>, String> {
+        ask(LIST_RESOURCES_BY_NAMESPACE, serde_json::to_vec(request))
+    }
+}
 
 /// The Kubewarden policy protocol version this module speaks.
 pub const PROTOCOL_VERSION: &str = "v1";
@@ -21,7 +55,10 @@ pub extern "C" fn wapc_init() {
 
 /// `validate`: never fails at the waPC level; bad input is a rejection with a message.
 pub fn validate(payload: &[u8]) -> CallResult {
-    Ok(serde_json::to_vec(&policy_core::validate(payload))?)
+    Ok(serde_json::to_vec(&policy_core::validate_with(
+        payload,
+        &HostCluster,
+    ))?)
 }
 
 /// `validate_settings`.
@@ -40,6 +77,6 @@ pub fn protocol_version(_payload: &[u8]) -> CallResult {
 /// for input that cannot be evaluated (the response is then the same rejection `validate`
 /// gives).
 pub fn evaluate(payload: &[u8]) -> CallResult {
-    let answer = EvaluateAnswer::from_result(policy_core::evaluate(payload));
+    let answer = EvaluateAnswer::from_result(policy_core::evaluate_with(payload, &HostCluster));
     Ok(serde_json::to_vec(&answer)?)
 }

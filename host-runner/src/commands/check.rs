@@ -3,10 +3,13 @@
 
 use super::{exit, PolicyArgs};
 use crate::manifests::{expand_paths, read_text};
-use crate::module::PolicyModule;
-use anyhow::Result;
+use crate::module::InCluster;
+use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
-use policy_core::audit::{check_text, unreadable, Locate, ObjectResult};
+use policy_core::audit::{check_document, check_text, unreadable, Evaluator, Locate, ObjectResult};
+use policy_core::cluster::Snapshot;
+use policy_core::documents::{parse_documents, Document};
+use policy_core::manifest::{documents, Document as Manifest};
 use serde::Serialize;
 use serde_json::Value;
 use std::io::Write as _;
@@ -23,11 +26,22 @@ use std::path::PathBuf;
 ///   podsec check deploy/
 ///   podsec check --settings-json '{"level": "restricted"}' pod.yaml
 ///   kubectl get pods,deploy -A -o yaml | podsec check - --format json
+///   kubectl get ns,pods,deploy -A -o yaml | podsec check - --settings-json '{"namespaceLabels": true}'
+///   kubectl get ns,pods -A -o yaml | podsec check - --settings-json '{"namespaceLabels": true}' \
+///     --namespace-label shop:pod-security.kubernetes.io/enforce=restricted
+///
+/// With `namespaceLabels` in the settings, each object is judged at its namespace's Pod
+/// Security labels, read from the Namespace objects of the input (and --namespace-label).
 #[derive(Debug, Args)]
 pub struct Check {
     /// Files, folders, or `-` for standard input.
     #[arg(value_name = "PATH", default_value = "-")]
     pub paths: Vec<PathBuf>,
+    /// With namespaceLabels: set a label of a namespace, as NAME:KEY=VALUE (repeatable).
+    /// A namespace of the input whose enforce level this tightens also gets PSA's dry run:
+    /// the warnings `kubectl label` would print for its pods.
+    #[arg(long = "namespace-label", value_name = "NAME:KEY=VALUE")]
+    pub namespace_labels: Vec<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
@@ -104,7 +118,25 @@ impl Check {
     pub fn execute(self) -> Result<u8> {
         let (module, settings) = self.policy.load()?;
         let files = expand_paths(&self.paths)?;
-        let results = check_files(&module, &settings, &files);
+        let labelled =
+            policy_core::Settings::from_value(&settings).is_ok_and(|s| s.namespace_labels);
+        if !labelled && !self.namespace_labels.is_empty() {
+            bail!("--namespace-label needs the namespace-labels mode: add \"namespaceLabels\": true to the settings");
+        }
+        let results = if labelled {
+            let (cluster, dry_runs) = cluster_of(&files, &self.namespace_labels)?;
+            let evaluator = InCluster {
+                module: &module,
+                cluster: std::sync::Arc::new(cluster),
+            };
+            let mut results = check_files(&evaluator, &settings, &files);
+            for document in dry_runs {
+                check_document(&evaluator, &settings, document, None, &mut results);
+            }
+            results
+        } else {
+            check_files(&module, &settings, &files)
+        };
         let summary = Summary::of(&results);
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         match self.format {
@@ -125,7 +157,11 @@ impl Check {
 
 /// Reads and judges `files` on every core (one file at a time per worker), keeping the
 /// results in file order.
-pub fn check_files(module: &PolicyModule, settings: &Value, files: &[PathBuf]) -> Vec<CheckResult> {
+pub fn check_files(
+    module: &(impl Evaluator + Sync),
+    settings: &Value,
+    files: &[PathBuf],
+) -> Vec<CheckResult> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(files.len().max(1));
@@ -156,6 +192,67 @@ pub fn check_files(module: &PolicyModule, settings: &Value, files: &[PathBuf]) -
         .into_iter()
         .flat_map(|slot| slot.into_inner().unwrap_or_default())
         .collect()
+}
+
+/// The cluster the input describes: its Namespaces and Pods, with the --namespace-label
+/// changes applied; and, for each namespace of the input whose labels those change, the
+/// Namespace UPDATE request that dry-runs the change (PSA's warnings for its pods).
+fn cluster_of(files: &[PathBuf], changes: &[String]) -> Result<(Snapshot, Vec<Document>)> {
+    let mut cluster = Snapshot::new();
+    for file in files {
+        let Ok(text) = read_text(file) else { continue };
+        for document in parse_documents(&file.display().to_string(), &text) {
+            let Ok(value) = document.content else {
+                continue;
+            };
+            for manifest in documents(value) {
+                if let Manifest::Object(object) = manifest {
+                    cluster.add(&object);
+                }
+            }
+        }
+    }
+    let before = cluster.clone();
+    let mut changed: Vec<String> = Vec::new();
+    for change in changes {
+        let parsed = change
+            .split_once(':')
+            .and_then(|(name, label)| label.split_once('=').map(|(k, v)| (name, k, v)))
+            .filter(|(name, key, _)| !name.is_empty() && !key.is_empty());
+        let Some((name, key, value)) = parsed else {
+            bail!("--namespace-label {change:?}: write NAME:KEY=VALUE, e.g. shop:pod-security.kubernetes.io/enforce=restricted");
+        };
+        cluster.set_label(name, key, value);
+        if !changed.iter().any(|n| n == name) {
+            changed.push(name.to_owned());
+        }
+    }
+    let dry_runs = changed
+        .iter()
+        .filter_map(|name| {
+            let old = before.namespace(name)?;
+            let new = cluster.namespace(name)?;
+            let request = serde_json::json!({
+                "uid": format!("dry-run-{name}"),
+                "kind": {"group": "", "version": "v1", "kind": "Namespace"},
+                "resource": {"group": "", "version": "v1", "resource": "namespaces"},
+                "operation": "UPDATE",
+                "name": name,
+                "namespace": name,
+                "userInfo": {"username": ""},
+                "object": new,
+                "oldObject": old,
+            });
+            Some(Document {
+                source: format!("--namespace-label {name}"),
+                index: 0,
+                line: 1,
+                content: Ok(request),
+                error_at: None,
+            })
+        })
+        .collect();
+    Ok((cluster, dry_runs))
 }
 
 fn print_human(

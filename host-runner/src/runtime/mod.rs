@@ -10,6 +10,12 @@
 
 mod wapc;
 
+pub use wapc::HOST_CALL_REFUSED;
+
+/// A cluster that answers a module's context-aware host calls (Kubewarden's `kubewarden`
+/// binding, `kubernetes` namespace), shared by the calls that use it.
+pub type HostCluster = std::sync::Arc<dyn policy_core::cluster::Cluster + Send + Sync>;
+
 use anyhow::{anyhow, Context as _, Result};
 use std::fmt;
 use std::path::PathBuf;
@@ -112,6 +118,8 @@ impl std::error::Error for CallError {}
 /// empty WASI context.
 pub(crate) struct HostState {
     pub(crate) wapc: wapc::Exchange,
+    /// Who answers the module's Kubernetes host calls (none: every host call fails).
+    pub(crate) cluster: Option<HostCluster>,
     limiter: MemoryCap,
     wasi: Option<WasiP1Ctx>,
 }
@@ -215,7 +223,18 @@ impl Policy {
 
     /// Calls waPC operation `operation` with `payload` in a fresh instance.
     pub fn call(&self, operation: &str, payload: &[u8]) -> Result<Vec<u8>, CallError> {
+        self.call_with(operation, payload, None)
+    }
+
+    /// [`Policy::call`] with `cluster` answering the module's Kubernetes host calls.
+    pub fn call_with(
+        &self,
+        operation: &str,
+        payload: &[u8],
+        cluster: Option<HostCluster>,
+    ) -> Result<Vec<u8>, CallError> {
         let mut store = self.store(operation, payload);
+        store.data_mut().cluster = cluster;
         let guest_call = self
             .instantiate(&mut store)
             .map_err(|error| classify_init(error, &store, &self.config))?;
@@ -240,6 +259,7 @@ impl Policy {
     fn store(&self, operation: &str, payload: &[u8]) -> Store<HostState> {
         let state = HostState {
             wapc: wapc::Exchange::new(operation, payload),
+            cluster: None,
             limiter: MemoryCap {
                 limit: self.config.memory_limit,
                 hit: false,

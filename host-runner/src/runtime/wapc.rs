@@ -1,6 +1,10 @@
 //! The host side of the waPC protocol (<https://wapc.io/docs/spec/>): the `wapc` imports a
-//! guest calls to fetch its request and hand back its response or error. podsec grants no
-//! host capabilities: `__host_call` always fails with a message the guest can read.
+//! guest calls to fetch its request and hand back its response or error, and the host
+//! calls it makes. The one capability podsec grants is Kubewarden's context-aware read of
+//! v1 Namespaces and Pods (`kubewarden`/`kubernetes`/`get_resource` and
+//! `list_resources_by_namespace`), answered by the call's cluster when it has one, as
+//! Kubewarden's policy-evaluator answers them; every other host call fails with a message
+//! the guest can read.
 
 use super::HostState;
 use anyhow::Result;
@@ -12,6 +16,8 @@ pub(crate) struct Exchange {
     payload: Vec<u8>,
     pub(crate) response: Option<Vec<u8>>,
     pub(crate) guest_error: Option<Vec<u8>>,
+    /// The answer to the guest's last host call: its response, or its error.
+    host_answer: Result<Vec<u8>, Vec<u8>>,
 }
 
 impl Exchange {
@@ -21,11 +27,70 @@ impl Exchange {
             payload: payload.to_vec(),
             response: None,
             guest_error: None,
+            host_answer: Ok(Vec::new()),
         }
     }
 }
 
-const HOST_CALL_REFUSED: &[u8] = b"podsec grants policies no host capabilities";
+/// The error for a host call when the call has no cluster to answer from.
+pub const HOST_CALL_REFUSED: &str =
+    "podsec grants this policy no host capabilities here (no cluster to answer from)";
+
+/// The kinds a module may read, as a Kubewarden policy's `contextAwareResources` lists them.
+const ALLOWED_RESOURCES: [(&str, &str); 2] = [("v1", "Namespace"), ("v1", "Pod")];
+
+fn refused(api_version: &str, kind: &str) -> String {
+    format!(
+        "Policy has not been granted access to Kubernetes {api_version}/{kind} resources. The violation has been reported."
+    )
+}
+
+fn allowed(api_version: &str, kind: &str) -> bool {
+    ALLOWED_RESOURCES.contains(&(api_version, kind))
+}
+
+/// Answers one host call as Kubewarden's policy-evaluator does.
+fn answer_host_call(
+    cluster: Option<&super::HostCluster>,
+    binding: &str,
+    namespace: &str,
+    operation: &str,
+    payload: &[u8],
+) -> Result<Vec<u8>, String> {
+    use policy_core::cluster::{GetResourceRequest, ListResourcesByNamespaceRequest};
+    if binding != "kubewarden" {
+        return Err(format!("unknown binding: {binding}"));
+    }
+    if namespace != "kubernetes" {
+        return Err(format!("unknown namespace: {namespace}"));
+    }
+    let Some(cluster) = cluster else {
+        return Err(HOST_CALL_REFUSED.to_owned());
+    };
+    match operation {
+        "get_resource" => {
+            let request: GetResourceRequest =
+                serde_json::from_slice(payload).map_err(|e| e.to_string())?;
+            if !allowed(&request.api_version, &request.kind) {
+                return Err(refused(&request.api_version, &request.kind));
+            }
+            cluster.get_resource(&request)
+        }
+        "list_resources_by_namespace" => {
+            let request: ListResourcesByNamespaceRequest =
+                serde_json::from_slice(payload).map_err(|e| e.to_string())?;
+            if !allowed(&request.api_version, &request.kind) {
+                return Err(refused(&request.api_version, &request.kind));
+            }
+            cluster.list_resources_by_namespace(&request)
+        }
+        other => Err(format!("unknown operation: {other}")),
+    }
+}
+
+fn len_i32(bytes: &[u8]) -> i32 {
+    i32::try_from(bytes.len()).unwrap_or(i32::MAX)
+}
 
 fn memory(caller: &mut Caller<'_, HostState>) -> wasmtime::Result<Memory> {
     match caller.get_export("memory") {
@@ -92,38 +157,76 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
     linker.func_wrap(
         "wapc",
         "__host_call",
-        |_: Caller<'_, HostState>,
-         _: i32,
-         _: i32,
-         _: i32,
-         _: i32,
-         _: i32,
-         _: i32,
-         _: i32,
-         _: i32|
-         -> i32 { 0 },
+        |mut caller: Caller<'_, HostState>,
+         bd_ptr: i32,
+         bd_len: i32,
+         ns_ptr: i32,
+         ns_len: i32,
+         op_ptr: i32,
+         op_len: i32,
+         ptr: i32,
+         len: i32|
+         -> wasmtime::Result<i32> {
+            let binding = read(&mut caller, bd_ptr, bd_len)?;
+            let namespace = read(&mut caller, ns_ptr, ns_len)?;
+            let operation = read(&mut caller, op_ptr, op_len)?;
+            let payload = read(&mut caller, ptr, len)?;
+            let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+            let answer = answer_host_call(
+                caller.data().cluster.as_ref(),
+                &text(&binding),
+                &text(&namespace),
+                &text(&operation),
+                &payload,
+            );
+            let ok = answer.is_ok();
+            caller.data_mut().wapc.host_answer = answer.map_err(String::into_bytes);
+            Ok(i32::from(ok))
+        },
     )?;
     linker.func_wrap(
         "wapc",
         "__host_response",
-        |_: Caller<'_, HostState>, _: i32| {},
+        |mut caller: Caller<'_, HostState>, ptr: i32| -> wasmtime::Result<()> {
+            let bytes = match &caller.data().wapc.host_answer {
+                Ok(bytes) => bytes.clone(),
+                Err(_) => Vec::new(),
+            };
+            write(&mut caller, ptr, &bytes)
+        },
     )?;
     linker.func_wrap(
         "wapc",
         "__host_response_len",
-        |_: Caller<'_, HostState>| -> i32 { 0 },
+        |caller: Caller<'_, HostState>| -> i32 {
+            caller
+                .data()
+                .wapc
+                .host_answer
+                .as_ref()
+                .map_or(0, |b| len_i32(b))
+        },
     )?;
     linker.func_wrap(
         "wapc",
         "__host_error",
         |mut caller: Caller<'_, HostState>, ptr: i32| -> wasmtime::Result<()> {
-            write(&mut caller, ptr, HOST_CALL_REFUSED)
+            let bytes = match &caller.data().wapc.host_answer {
+                Ok(_) => HOST_CALL_REFUSED.as_bytes().to_vec(),
+                Err(bytes) => bytes.clone(),
+            };
+            write(&mut caller, ptr, &bytes)
         },
     )?;
     linker.func_wrap(
         "wapc",
         "__host_error_len",
-        |_: Caller<'_, HostState>| -> i32 { HOST_CALL_REFUSED.len() as i32 },
+        |caller: Caller<'_, HostState>| -> i32 {
+            match &caller.data().wapc.host_answer {
+                Ok(_) => len_i32(HOST_CALL_REFUSED.as_bytes()),
+                Err(bytes) => len_i32(bytes),
+            }
+        },
     )?;
     linker.func_wrap(
         "wapc",

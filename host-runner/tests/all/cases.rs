@@ -1,9 +1,11 @@
 //! The requests every runtime is fed: podsec's fixtures and the PSA conformance corpus.
 
+use policy_core::cluster::Snapshot;
 use policy_core::manifest::{create_request, documents, request_for, validation_request};
 use serde::Deserialize;
 use serde_json::{json, Value};
 use std::path::PathBuf;
+use std::sync::Arc;
 
 #[path = "../../../policy-core/tests/support/fixture_files.rs"]
 mod support;
@@ -13,6 +15,8 @@ use support::fixture_files;
 pub struct Case {
     pub name: String,
     pub request: Vec<u8>,
+    /// The cluster the host answers the module's host calls from (a fixture's `cluster`).
+    pub cluster: Option<Arc<Snapshot>>,
 }
 
 pub fn repo_root() -> PathBuf {
@@ -62,6 +66,7 @@ pub fn corpus_cases() -> Vec<Case> {
             Case {
                 name: entry.id,
                 request: serde_json::to_vec(&request).expect("serializes"),
+                cluster: None,
             }
         })
         .collect()
@@ -86,6 +91,13 @@ pub fn fixture_cases() -> Vec<Case> {
                 let request = fixture.get("request").cloned().expect("request");
                 serde_json::to_vec(&validation_request(request, &settings)).expect("serializes")
             };
+            let cluster = fixture.get("cluster").map(|objects| {
+                let mut cluster = Snapshot::new();
+                for object in objects.as_array().expect("cluster is a list") {
+                    assert!(cluster.add(object), "a v1 Namespace or Pod");
+                }
+                Arc::new(cluster)
+            });
             Case {
                 name: path
                     .strip_prefix(&root)
@@ -93,6 +105,7 @@ pub fn fixture_cases() -> Vec<Case> {
                     .display()
                     .to_string(),
                 request,
+                cluster,
             }
         })
         .collect()

@@ -6,8 +6,13 @@
 use crate::cases::{corpus_cases, fixture_cases, Case};
 use podsec::benchdata::{self, PodSize};
 use podsec::module::{PolicyModule, EMBEDDED_MODULE};
-use podsec::runtime::SandboxConfig;
+use podsec::runtime::{HostCluster, SandboxConfig};
+use policy_core::cluster::{
+    Cluster, GetResourceRequest, ListResourcesByNamespaceRequest, NoCluster, Snapshot,
+};
+use policy_core::manifest::{create_request, validation_request};
 use serde_json::Value;
+use std::sync::{Arc, Mutex};
 use wapc::WapcHost;
 use wasmtime_provider::{WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre};
 
@@ -23,8 +28,81 @@ fn call_kubewarden_stack(
     operation: &str,
     payload: &[u8],
 ) -> Vec<u8> {
+    call_kubewarden_stack_in(pre, operation, payload, None, None)
+}
+
+/// One host call the module made, as the waPC host saw it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HostCall {
+    pub binding: String,
+    pub namespace: String,
+    pub operation: String,
+    pub payload: Value,
+}
+
+/// A fresh instance in the `wapc` + `wasmtime-provider` stack, its host calls answered as
+/// Kubewarden's policy-evaluator answers them (`runtimes/callback.rs`: binding
+/// `kubewarden`, namespace `kubernetes`; the policy's allowed resources; the object as the
+/// API server returns it, or policy-server's error), each call recorded in `calls`.
+pub fn call_kubewarden_stack_in(
+    pre: &WasmtimeEngineProviderPre,
+    operation: &str,
+    payload: &[u8],
+    cluster: Option<Arc<Snapshot>>,
+    calls: Option<Arc<Mutex<Vec<HostCall>>>>,
+) -> Vec<u8> {
     let provider = pre.rehydrate(None).expect("fresh instance");
-    let host = WapcHost::new(Box::new(provider), None).expect("waPC host initialises the module");
+    let callback = move |_id: u64,
+                         binding: &str,
+                         namespace: &str,
+                         operation: &str,
+                         payload: &[u8]|
+          -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
+        if let Some(calls) = &calls {
+            calls.lock().expect("calls").push(HostCall {
+                binding: binding.to_owned(),
+                namespace: namespace.to_owned(),
+                operation: operation.to_owned(),
+                payload: serde_json::from_slice(payload).unwrap_or(Value::Null),
+            });
+        }
+        if binding != "kubewarden" {
+            return Err(format!("unknown binding: {binding}").into());
+        }
+        if namespace != "kubernetes" {
+            return Err(format!("unknown namespace: {namespace}").into());
+        }
+        let allowed = |api_version: &str, kind: &str| {
+            matches!((api_version, kind), ("v1", "Namespace") | ("v1", "Pod"))
+        };
+        let denied = |api_version: &str, kind: &str| -> Box<dyn std::error::Error + Send + Sync> {
+            format!("Policy has not been granted access to Kubernetes {api_version}/{kind} resources. The violation has been reported.").into()
+        };
+        let Some(cluster) = &cluster else {
+            return Err("kube::Client was not initialized properly".into());
+        };
+        match operation {
+            "get_resource" => {
+                let request: GetResourceRequest = serde_json::from_slice(payload)?;
+                if !allowed(&request.api_version, &request.kind) {
+                    return Err(denied(&request.api_version, &request.kind));
+                }
+                cluster.get_resource(&request).map_err(Into::into)
+            }
+            "list_resources_by_namespace" => {
+                let request: ListResourcesByNamespaceRequest = serde_json::from_slice(payload)?;
+                if !allowed(&request.api_version, &request.kind) {
+                    return Err(denied(&request.api_version, &request.kind));
+                }
+                cluster
+                    .list_resources_by_namespace(&request)
+                    .map_err(Into::into)
+            }
+            other => Err(format!("unknown operation: {other}").into()),
+        }
+    };
+    let host = WapcHost::new(Box::new(provider), Some(Box::new(callback)))
+        .expect("waPC host initialises the module");
     host.call(operation, payload).expect("the module answers")
 }
 
@@ -44,16 +122,24 @@ fn compare(cases: &[Case]) -> usize {
     let kubewarden = kubewarden_stack();
     let mut mismatches = Vec::new();
     for case in cases {
+        let native_cluster: &dyn Cluster = match &case.cluster {
+            Some(cluster) => cluster.as_ref(),
+            None => &NoCluster,
+        };
         let native: Value =
-            serde_json::to_value(policy_core::validate(&case.request)).expect("native");
+            serde_json::to_value(policy_core::validate_with(&case.request, native_cluster))
+                .expect("native");
+        let host_cluster = case.cluster.clone().map(|c| c as HostCluster);
         let in_podsec = podsec_host
-            .validate(&case.request)
+            .validate_with(&case.request, host_cluster)
             .expect("podsec host answers");
         let in_podsec = serde_json::to_value(in_podsec).expect("serializes");
-        let in_kubewarden: Value = serde_json::from_slice(&call_kubewarden_stack(
+        let in_kubewarden: Value = serde_json::from_slice(&call_kubewarden_stack_in(
             &kubewarden,
             "validate",
             &case.request,
+            case.cluster.clone(),
+            None,
         ))
         .expect("JSON");
         if native != in_podsec || native != in_kubewarden {
@@ -99,6 +185,7 @@ fn requests_past_the_allocator_arena_agree() {
         cases.push(Case {
             name: format!("large pod at {level}"),
             request: benchdata::request(PodSize::Large, level),
+            cluster: None,
         });
         // ~1.8 MB: 600 privileged containers with 40 environment variables each, so every
         // container also yields violations.
@@ -119,6 +206,7 @@ fn requests_past_the_allocator_arena_agree() {
         cases.push(Case {
             name: format!("600 privileged containers at {level}"),
             request,
+            cluster: None,
         });
     }
     compare(&cases);
@@ -172,7 +260,10 @@ fn module_carries_kubewarden_metadata() {
     assert_eq!(metadata["protocolVersion"], "v1");
     assert_eq!(metadata["mutating"], false);
     assert_eq!(metadata["executionMode"], "kubewarden-wapc");
-    assert_eq!(metadata["contextAwareResources"], serde_json::json!([]));
+    assert_eq!(
+        metadata["contextAwareResources"],
+        serde_json::json!([{"apiVersion": "v1", "kind": "Namespace"}, {"apiVersion": "v1", "kind": "Pod"}])
+    );
     let resources: Vec<&str> = metadata["rules"]
         .as_array()
         .expect("rules")
@@ -195,6 +286,7 @@ fn module_carries_kubewarden_metadata() {
         "cronjobs",
         "replicationcontrollers",
         "podtemplates",
+        "namespaces",
     ] {
         assert!(resources.contains(&kind), "metadata rules miss {kind}");
     }
@@ -228,4 +320,173 @@ fn leb128(bytes: &[u8]) -> Option<(usize, usize)> {
         }
     }
     None
+}
+
+/// A cluster for podsec's host that records each question it is asked.
+struct Recording {
+    inner: Snapshot,
+    calls: Mutex<Vec<(String, Value)>>,
+}
+
+impl Cluster for Recording {
+    fn get_resource(&self, request: &GetResourceRequest) -> Result<Vec<u8>, String> {
+        let payload = serde_json::to_value(request).expect("serializes");
+        self.calls
+            .lock()
+            .expect("calls")
+            .push(("get_resource".to_owned(), payload));
+        self.inner.get_resource(request)
+    }
+
+    fn list_resources_by_namespace(
+        &self,
+        request: &ListResourcesByNamespaceRequest,
+    ) -> Result<Vec<u8>, String> {
+        let payload = serde_json::to_value(request).expect("serializes");
+        self.calls
+            .lock()
+            .expect("calls")
+            .push(("list_resources_by_namespace".to_owned(), payload));
+        self.inner.list_resources_by_namespace(request)
+    }
+}
+
+fn labelled_cluster() -> Snapshot {
+    let mut cluster = Snapshot::new();
+    cluster.set_label("shop", "pod-security.kubernetes.io/enforce", "baseline");
+    cluster.add(&serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": "debug", "namespace": "shop"},
+        "spec": {"hostPID": true, "containers": [{"name": "sh", "image": "busybox"}]}}));
+    cluster
+}
+
+/// The module's host calls, as both hosts see them: a pod request asks `get_resource` for
+/// its Namespace once (labels only) and never lists; a namespace update that tightens
+/// enforce lists the pods once; the fixed-level mode asks nothing. Both hosts answer the
+/// same, and the module answers them the same.
+#[test]
+fn host_calls_are_kubewardens_and_one_per_pod_request() {
+    let settings = serde_json::json!({"namespaceLabels": true});
+    let pod = validation_request(
+        create_request(serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"hostNetwork": true, "containers": [{"name": "app", "image": "nginx"}]}})),
+        &settings,
+    );
+    let namespace_update = validation_request(
+        serde_json::json!({"uid": "1", "kind": {"group": "", "version": "v1", "kind": "Namespace"},
+            "operation": "UPDATE", "name": "shop", "namespace": "shop",
+            "object": {"metadata": {"name": "shop", "labels": {"pod-security.kubernetes.io/enforce": "restricted"}}},
+            "oldObject": {"metadata": {"name": "shop", "labels": {"pod-security.kubernetes.io/enforce": "baseline"}}}}),
+        &settings,
+    );
+    let fixed = validation_request(
+        create_request(serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"containers": [{"name": "app", "image": "nginx"}]}})),
+        &serde_json::json!({}),
+    );
+    let want_get = serde_json::json!({"api_version": "v1", "kind": "Namespace", "name": "shop",
+        "namespace": null, "disable_cache": false, "field_masks": ["metadata.name", "metadata.labels"]});
+    let want_list = serde_json::json!({"api_version": "v1", "kind": "Pod", "namespace": "shop",
+        "label_selector": null, "field_selector": null,
+        "field_masks": ["metadata.name", "metadata.labels", "metadata.annotations", "metadata.ownerReferences", "spec"]});
+    let podsec = podsec_host();
+    let kubewarden = kubewarden_stack();
+    for (request, want) in [
+        (&pod, vec![("get_resource", want_get)]),
+        (
+            &namespace_update,
+            vec![("list_resources_by_namespace", want_list)],
+        ),
+        (&fixed, vec![]),
+    ] {
+        let bytes = serde_json::to_vec(request).expect("serializes");
+        let recording = Arc::new(Recording {
+            inner: labelled_cluster(),
+            calls: Mutex::new(Vec::new()),
+        });
+        let in_podsec = podsec
+            .validate_with(&bytes, Some(recording.clone() as HostCluster))
+            .expect("podsec answers");
+        let calls = Arc::new(Mutex::new(Vec::new()));
+        let in_kubewarden: Value = serde_json::from_slice(&call_kubewarden_stack_in(
+            &kubewarden,
+            "validate",
+            &bytes,
+            Some(Arc::new(labelled_cluster())),
+            Some(calls.clone()),
+        ))
+        .expect("JSON");
+        assert_eq!(
+            serde_json::to_value(&in_podsec).expect("serializes"),
+            in_kubewarden
+        );
+        let seen: Vec<(String, Value)> = calls
+            .lock()
+            .expect("calls")
+            .iter()
+            .map(|c| {
+                assert_eq!(
+                    (c.binding.as_str(), c.namespace.as_str()),
+                    ("kubewarden", "kubernetes")
+                );
+                (c.operation.clone(), c.payload.clone())
+            })
+            .collect();
+        let want: Vec<(String, Value)> = want.into_iter().map(|(o, p)| (o.to_owned(), p)).collect();
+        assert_eq!(seen, want, "the kubewarden stack's host calls");
+        assert_eq!(
+            *recording.calls.lock().expect("calls"),
+            want,
+            "podsec's host calls"
+        );
+    }
+    // The pod request was judged at the namespace's baseline label; the update warned.
+    let bytes = serde_json::to_vec(&pod).expect("serializes");
+    let denied = podsec
+        .validate_with(&bytes, Some(Arc::new(labelled_cluster()) as HostCluster))
+        .expect("answers");
+    assert_eq!(
+        denied.message.as_deref(),
+        Some("violates PodSecurity \"baseline:latest\": host namespaces (hostNetwork=true)")
+    );
+    let bytes = serde_json::to_vec(&namespace_update).expect("serializes");
+    let warned = podsec
+        .validate_with(&bytes, Some(Arc::new(labelled_cluster()) as HostCluster))
+        .expect("answers");
+    assert_eq!(
+        warned.warnings.unwrap_or_default().first().map(String::as_str),
+        Some("existing pods in namespace \"shop\" violate the new PodSecurity enforce level \"restricted:latest\"")
+    );
+}
+
+/// Without a cluster, a labelled request fails as PSA fails a namespace it cannot look up,
+/// with the host's reason, in both hosts alike.
+#[test]
+fn a_host_without_cluster_access_fails_the_lookup() {
+    let request = validation_request(
+        create_request(serde_json::json!({"apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": "web", "namespace": "shop"},
+            "spec": {"containers": [{"name": "app", "image": "nginx"}]}})),
+        &serde_json::json!({"namespaceLabels": true}),
+    );
+    let bytes = serde_json::to_vec(&request).expect("serializes");
+    let answer = podsec_host().validate(&bytes).expect("answers");
+    assert!(!answer.accepted);
+    assert_eq!(answer.code, Some(500));
+    let message = answer.message.unwrap_or_default();
+    assert!(
+        message.starts_with(
+            "failed to lookup namespace \"shop\": podsec grants this policy no host capabilities"
+        ),
+        "{message}"
+    );
+    let in_kubewarden: Value = serde_json::from_slice(&call_kubewarden_stack(
+        &kubewarden_stack(),
+        "validate",
+        &bytes,
+    ))
+    .expect("JSON");
+    assert_eq!(in_kubewarden["code"], 500);
 }

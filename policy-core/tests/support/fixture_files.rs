@@ -22,7 +22,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
         if path.is_dir() {
             if path
                 .file_name()
-                .is_some_and(|n| n != "manifests" && n != "upstream")
+                .is_some_and(|n| n != "manifests" && n != "upstream" && n != "clusters")
             {
                 walk(&path, out);
             }
