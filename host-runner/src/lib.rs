@@ -7,5 +7,6 @@ pub mod commands;
 pub mod manifests;
 pub mod module;
 pub mod runtime;
+pub mod session;
 pub mod settings;
 pub mod webhook;

@@ -19,11 +19,17 @@ use std::path::PathBuf;
 ///   podsec run --request review.json
 ///   podsec run --request review.json --settings-json '{"level": "restricted"}'
 ///   podsec run --policy other-policy.wasm --request review.json
+///   podsec run --request pod.json --settings-json '{"namespaceLabels": true}' \
+///     --replay-host-capabilities-interactions session.yml
 #[derive(Debug, Args)]
 pub struct Run {
     /// The request file, or `-` for standard input.
     #[arg(long, value_name = "FILE")]
     pub request: PathBuf,
+    /// Answer the module's host calls (the Namespace of a namespaceLabels request) from a
+    /// kwctl session file, as `kwctl run --replay-host-capabilities-interactions` does.
+    #[arg(long, value_name = "FILE")]
+    pub replay_host_capabilities_interactions: Option<PathBuf>,
     /// The module, its settings and the sandbox limits.
     #[command(flatten)]
     pub policy: PolicyArgs,
@@ -43,9 +49,16 @@ impl Run {
         let document = crate::settings::parse(&text)
             .with_context(|| format!("request {}", self.request.display()))?;
         let request = admission_request(document)?;
+        let cluster = match &self.replay_host_capabilities_interactions {
+            Some(path) => Some(std::sync::Arc::new(crate::session::Session::load(path)?)
+                as crate::runtime::HostCluster),
+            None => None,
+        };
         let (module, settings) = self.policy.load()?;
         let payload = serde_json::to_vec(&validation_request(request, &settings))?;
-        let response = module.validate(&payload).map_err(|e| anyhow!("{e}"))?;
+        let response = module
+            .validate_with(&payload, cluster)
+            .map_err(|e| anyhow!("{e}"))?;
         println!("{}", serde_json::to_string_pretty(&response)?);
         Ok(exit::ALLOWED)
     }

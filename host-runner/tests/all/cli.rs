@@ -240,3 +240,118 @@ fn deploy_manifests_pass_the_restricted_level() {
         "the Deployment must really be evaluated"
     );
 }
+
+/// `podsec check` over a cluster dump in the namespace-labels mode: each object at its own
+/// namespace's labels, a namespace with an invalid label refused, an unlabelled namespace
+/// privileged; `--namespace-label` dry-runs a tighter level as PSA's warnings.
+#[test]
+fn check_judges_a_cluster_dump_at_each_namespaces_labels() {
+    let settings = r#"{"namespaceLabels": true}"#;
+    let output = podsec(&[
+        "check",
+        "--format",
+        "json",
+        "--settings-json",
+        settings,
+        "fixtures/clusters/dump.json",
+    ]);
+    assert_eq!(output.status.code(), Some(1), "denials exit 1");
+    let report = json(&output);
+    assert_eq!(
+        report["summary"],
+        serde_json::json!({"objects": 20, "allowed": 12, "denied": 8, "errors": 0})
+    );
+    let results = report["results"].as_array().expect("results");
+    let find = |kind: &str, namespace: Option<&str>, name: &str| {
+        results
+            .iter()
+            .find(|r| {
+                r["kind"] == kind
+                    && r["name"] == name
+                    && r.get("namespace").and_then(Value::as_str) == namespace
+            })
+            .unwrap_or_else(|| panic!("no result for {kind} {namespace:?}/{name}"))
+    };
+    let prod = find("Pod", Some("prod"), "plain-0");
+    assert!(prod["message"]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("violates PodSecurity \"restricted:v1.30\""));
+    let staging = find("Pod", Some("staging"), "plain-0");
+    assert_eq!(staging["allowed"], true);
+    assert!(staging["warnings"][0]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("would violate PodSecurity \"restricted:latest\""));
+    assert_eq!(find("Pod", Some("legacy"), "agent-0")["allowed"], true);
+    let broken = find("Namespace", None, "broken");
+    assert_eq!(broken["allowed"], false);
+    assert!(broken["message"]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("Namespace \"broken\" is invalid"));
+
+    let output = podsec(&[
+        "check",
+        "--settings-json",
+        settings,
+        "--namespace-label",
+        "staging:pod-security.kubernetes.io/enforce=restricted",
+        "fixtures/clusters/dump.json",
+    ]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("warning: existing pods in namespace \"staging\" violate the new PodSecurity enforce level \"restricted:latest\""),
+        "{text}"
+    );
+    assert!(
+        text.contains("warning: plain-0: allowPrivilegeEscalation != false"),
+        "{text}"
+    );
+    // The label also applies: staging's plain pod is now denied.
+    assert!(text.contains("DENIED   Pod staging/plain-0"), "{text}");
+
+    let output = podsec(&[
+        "check",
+        "--namespace-label",
+        "a:b=c",
+        "fixtures/clusters/dump.json",
+    ]);
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("needs the namespace-labels mode"));
+}
+
+/// `podsec run` answers the module's host calls from a kwctl session file.
+#[test]
+fn run_replays_a_kwctl_session() {
+    let request = r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"containers": [{"name": "app", "image": "nginx"}]}}"#;
+    let review = serde_json::json!({"kind": "AdmissionReview", "request": policy_core::manifest::create_request(
+        serde_json::from_str(request).expect("JSON"))});
+    let output = podsec_stdin(
+        &[
+            "run",
+            "--request",
+            "-",
+            "--settings-json",
+            r#"{"namespaceLabels": true}"#,
+            "--replay-host-capabilities-interactions",
+            "fixtures/sessions/shop-restricted.yml",
+        ],
+        &review.to_string(),
+    );
+    let response = json(&output);
+    assert_eq!(response["accepted"], false, "{response}");
+    assert!(response["message"]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("violates PodSecurity \"restricted:latest\""));
+    assert_eq!(
+        response["audit_annotations"]["enforce-policy"],
+        "restricted:latest"
+    );
+    assert!(response["audit_annotations"]["audit-violations"]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("would violate PodSecurity \"restricted:latest\""));
+}
