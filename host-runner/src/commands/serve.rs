@@ -1,6 +1,7 @@
 //! `podsec serve`: run the policy as a ValidatingAdmissionWebhook.
 
 use super::PolicyArgs;
+use crate::webhook::cluster::ClusterCache;
 use crate::webhook::log::{self, log, Level};
 use crate::webhook::tls::ReloadingCert;
 use crate::webhook::{router, serve, AppState, FailurePolicy, WebhookConfig};
@@ -20,8 +21,17 @@ use std::time::Duration;
 /// Examples:
 ///   podsec serve --tls-cert /tls/tls.crt --tls-key /tls/tls.key --settings /config/settings.yaml
 ///   podsec serve --insecure --listen 127.0.0.1:8080 --settings-json '{"level": "restricted"}'
+///   podsec serve --insecure --settings admission-config.yaml --kubeconfig ~/.kube/config
+///
+/// In the namespace-labels mode (`namespaceLabels: true`, or PSA's configuration file as the
+/// settings) podsec watches Namespaces and Pods (in-cluster config, or --kubeconfig) and is
+/// ready once both are listed.
 #[derive(Debug, Args)]
 pub struct Serve {
+    /// The kubeconfig for the namespace-labels mode's watch (default: the in-cluster
+    /// service account, else $KUBECONFIG or ~/.kube/config).
+    #[arg(long, value_name = "FILE")]
+    pub kubeconfig: Option<PathBuf>,
     /// Address to listen on.
     #[arg(long, default_value = "0.0.0.0:8443")]
     pub listen: SocketAddr,
@@ -82,12 +92,26 @@ impl Serve {
             max_pending: self.max_pending,
             max_body_bytes: self.max_body_bytes,
         };
-        let state = AppState::new(module, &settings, config);
+        let labelled =
+            policy_core::Settings::from_value(&settings).is_ok_and(|s| s.namespace_labels);
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()
             .context("cannot start the async runtime")?;
         runtime.block_on(async move {
+            let (state, cluster) = if labelled {
+                let client = kube_client(self.kubeconfig.as_deref()).await?;
+                let cluster = ClusterCache::start(client);
+                let state = AppState::with_cluster(
+                    module,
+                    &settings,
+                    config,
+                    std::sync::Arc::clone(&cluster),
+                );
+                (state, Some(cluster))
+            } else {
+                (AppState::new(module, &settings, config), None)
+            };
             let listener = tokio::net::TcpListener::bind(self.listen)
                 .await
                 .with_context(|| format!("cannot listen on {}", self.listen))?;
@@ -98,7 +122,22 @@ impl Serve {
                 }
                 None => None,
             };
-            state.set_ready(true);
+            match cluster {
+                // Ready once the watch cache holds the first full lists.
+                Some(cluster) => {
+                    let ready_state = std::sync::Arc::clone(&state);
+                    tokio::spawn(async move {
+                        cluster.ready().await;
+                        ready_state.set_ready(true);
+                        log(
+                            Level::Info,
+                            "the namespace cache is synced",
+                            &[("namespaces", cluster.namespace_count().into())],
+                        );
+                    });
+                }
+                None => state.set_ready(true),
+            }
             log(
                 Level::Info,
                 "podsec is serving",
@@ -128,6 +167,24 @@ impl Serve {
         })?;
         Ok(super::exit::ALLOWED)
     }
+}
+
+/// A Kubernetes client: from `kubeconfig`, else inferred (in-cluster, then the default
+/// kubeconfig).
+async fn kube_client(kubeconfig: Option<&std::path::Path>) -> Result<kube::Client> {
+    let config = match kubeconfig {
+        Some(path) => {
+            let file = kube::config::Kubeconfig::read_from(path)
+                .with_context(|| format!("cannot read the kubeconfig {}", path.display()))?;
+            kube::Config::from_custom_kubeconfig(file, &kube::config::KubeConfigOptions::default())
+                .await
+                .with_context(|| format!("the kubeconfig {} is not usable", path.display()))?
+        }
+        None => kube::Config::infer()
+            .await
+            .context("no Kubernetes configuration for the namespace-labels mode (in-cluster, $KUBECONFIG or ~/.kube/config); give --kubeconfig")?,
+    };
+    kube::Client::try_from(config).context("cannot build the Kubernetes client")
 }
 
 async fn shutdown_signal() {

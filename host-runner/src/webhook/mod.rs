@@ -9,6 +9,7 @@
 //! server answers 503 at once instead of queueing without bound. A request the policy
 //! cannot evaluate (deadline, memory cap, crash) is answered by the failure policy.
 
+pub mod cluster;
 pub mod log;
 pub mod metrics;
 pub mod tls;
@@ -71,6 +72,8 @@ pub struct AppState {
     pub metrics: Metrics,
     workers: Semaphore,
     ready: AtomicBool,
+    /// The namespace-labels mode's watch cache: answers the module's host calls.
+    cluster: Option<Arc<cluster::ClusterCache>>,
 }
 
 impl AppState {
@@ -83,6 +86,25 @@ impl AppState {
             config,
             metrics: Metrics::default(),
             ready: AtomicBool::new(false),
+            cluster: None,
+        })
+    }
+
+    /// A state whose module's host calls are answered from `cluster`.
+    pub fn with_cluster(
+        module: PolicyModule,
+        settings: &Value,
+        config: WebhookConfig,
+        cluster: Arc<cluster::ClusterCache>,
+    ) -> Arc<AppState> {
+        Arc::new(AppState {
+            module,
+            settings_json: settings.to_string(),
+            workers: Semaphore::new(config.workers.max(1)),
+            config,
+            metrics: Metrics::default(),
+            ready: AtomicBool::new(false),
+            cluster: Some(cluster),
         })
     }
 
@@ -281,10 +303,17 @@ async fn review(state: Arc<AppState>, bytes: Bytes) -> Response {
     payload.push_str(&state.settings_json);
     payload.push('}');
 
+    if let Some(cluster) = &state.cluster {
+        cluster.ensure_namespace(&namespace).await;
+    }
+    let host_cluster = state
+        .cluster
+        .clone()
+        .map(|c| c as crate::runtime::HostCluster);
     let inline = state.module.is_builtin() && payload.len() <= INLINE_MAX_BYTES;
     let mut started = Instant::now();
     let outcome = if inline {
-        state.module.validate(payload.as_bytes())
+        state.module.validate_with(payload.as_bytes(), host_cluster)
     } else {
         let Ok(_worker) = state.workers.acquire().await else {
             return problem(
@@ -296,13 +325,17 @@ async fn review(state: Arc<AppState>, bytes: Bytes) -> Response {
         };
         started = Instant::now();
         let evaluator = Arc::clone(&state);
-        tokio::task::spawn_blocking(move || evaluator.module.validate(payload.as_bytes()))
-            .await
-            .unwrap_or_else(|e| {
-                Err(CallError::Protocol(format!(
-                    "the evaluation task failed: {e}"
-                )))
-            })
+        tokio::task::spawn_blocking(move || {
+            evaluator
+                .module
+                .validate_with(payload.as_bytes(), host_cluster)
+        })
+        .await
+        .unwrap_or_else(|e| {
+            Err(CallError::Protocol(format!(
+                "the evaluation task failed: {e}"
+            )))
+        })
     };
     let elapsed = started.elapsed();
     state.metrics.latency(elapsed);

@@ -1,5 +1,6 @@
 //! podsec host integration tests: one binary, one module per feature.
 
+mod apiserver;
 mod cases;
 mod cli;
 mod hostile;
