@@ -79,15 +79,7 @@ pub struct AppState {
 impl AppState {
     /// A state for `module` with `settings` (already validated by the caller).
     pub fn new(module: PolicyModule, settings: &Value, config: WebhookConfig) -> Arc<AppState> {
-        Arc::new(AppState {
-            module,
-            settings_json: settings.to_string(),
-            workers: Semaphore::new(config.workers.max(1)),
-            config,
-            metrics: Metrics::default(),
-            ready: AtomicBool::new(false),
-            cluster: None,
-        })
+        AppState::build(module, settings, config, None)
     }
 
     /// A state whose module's host calls are answered from `cluster`.
@@ -97,6 +89,15 @@ impl AppState {
         config: WebhookConfig,
         cluster: Arc<cluster::ClusterCache>,
     ) -> Arc<AppState> {
+        AppState::build(module, settings, config, Some(cluster))
+    }
+
+    fn build(
+        module: PolicyModule,
+        settings: &Value,
+        config: WebhookConfig,
+        cluster: Option<Arc<cluster::ClusterCache>>,
+    ) -> Arc<AppState> {
         Arc::new(AppState {
             module,
             settings_json: settings.to_string(),
@@ -104,7 +105,7 @@ impl AppState {
             config,
             metrics: Metrics::default(),
             ready: AtomicBool::new(false),
-            cluster: Some(cluster),
+            cluster,
         })
     }
 
