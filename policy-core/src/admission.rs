@@ -220,8 +220,9 @@ pub(crate) fn conclude(
     Evaluation { response, verdict }
 }
 
-/// The findings of the checks at `level` and `minor`, less the disabled checks.
-fn findings_at(
+/// The findings of the checks at `level` and `minor`, less the disabled checks: the one
+/// place both modes run the checks.
+pub(crate) fn findings_at(
     level: Level,
     minor: u32,
     spec: &PodSpec<'_>,

@@ -6,7 +6,7 @@
 //! response ([`crate::response`]).
 
 use crate::admission::{self, Lookup};
-use crate::checks::{checks_for, run_checks, Context, Finding};
+use crate::checks::Finding;
 use crate::cluster::{Cluster, NoCluster};
 use crate::exemptions::{exclude_containers, object_exemption, request_exemption, Exemption};
 use crate::limits::{MAX_CONTAINERS, MAX_REQUEST_BYTES, MAX_VOLUMES};
@@ -237,17 +237,15 @@ pub fn evaluate_request_with(
     }
 
     let (spec_path, meta_path) = kind.pod_paths();
-    let ctx = Context {
-        spec: &spec,
-        meta: pod.pod_meta(),
-        minor: settings.version.minor(),
-        params: &settings.params,
+    let findings = admission::findings_at(
+        settings.level,
+        settings.version.minor(),
+        &spec,
+        pod.pod_meta(),
+        settings,
         spec_path,
         meta_path,
-    };
-    let mut checks = checks_for(settings.level, settings.version.minor());
-    checks.retain(|c| !settings.disabled_checks.contains(c));
-    let findings = run_checks(&checks, &ctx);
+    );
     let object = (kind != ResourceKind::Pod).then(|| object_label(kind, verdict.name.as_deref()));
     Ok(conclude(verdict, findings, settings, object))
 }
