@@ -68,8 +68,10 @@ function yamlText(node) {
 }
 
 // The examples menu: every fixture that holds an object (not a raw request or bytes), and
-// the sample manifests. Level, version and preset go to the pickers, the rest of the
-// settings to the settings editor.
+// the sample manifests. Level, version, preset and the namespace-labels mode go to the
+// pickers, the rest of the settings to the settings editor. A fixture's `cluster` (the
+// Namespaces the policy asks about) goes into the object editor above the object: in the
+// namespace-labels mode the playground reads its cluster from there.
 function examples() {
   const fixtures = join(root, "fixtures");
   const out = [];
@@ -78,28 +80,34 @@ function examples() {
     const group = rel.split("/")[0];
     if (group === "manifests") {
       if (!/\.(ya?ml|json)$/.test(path)) continue;
-      out.push({ id: rel, group: "sample manifests", title: basename(path), description: "", object: readFileSync(path, "utf8"), settings: "", level: "baseline", version: "latest", preset: "" });
+      out.push({ id: rel, group: "sample manifests", title: basename(path), description: "", object: readFileSync(path, "utf8"), settings: "", mode: "fixed", level: "baseline", version: "latest", preset: "" });
       continue;
     }
-    // The namespace-labels fixtures need a cluster to answer the policy's host calls, which
-    // the playground does not have yet.
-    if (!path.endsWith(".yaml") || group === "bad-input" || group === "namespaces") continue;
+    if (!path.endsWith(".yaml") || group === "bad-input") continue;
     const document = YAML.parseDocument(readFileSync(path, "utf8"));
     const object = document.get("object", true);
     if (!object) continue;
     const settings = document.get("settings", true);
     const plain = settings ? settings.toJSON() : {};
-    const picked = { level: plain.level ?? "baseline", version: plain.version ?? "latest", preset: plain.preset ?? "" };
+    const labelled = plain?.namespaceLabels === true || typeof plain?.kind === "string";
+    const picked = labelled
+      ? { mode: "labels", level: "baseline", version: "latest", preset: plain.preset ?? "" }
+      : { mode: "fixed", level: plain.level ?? "baseline", version: plain.version ?? "latest", preset: plain.preset ?? "" };
+    // In the namespace-labels mode the level and version pickers do not apply: a fixed level
+    // the fixture sets stays in the settings text (where it conflicts, as the fixture says).
     if (settings && YAML.isMap(settings)) {
-      for (const key of ["level", "version", "preset"]) settings.delete(key);
+      for (const key of labelled ? ["preset", "namespaceLabels"] : ["level", "version", "preset"]) settings.delete(key);
     }
     const rest = settings && YAML.isMap(settings) && settings.items.length > 0 ? yamlText(settings) : "";
+    const cluster = document.get("cluster", true);
+    // Block style: each cluster object becomes a document of its own.
+    const above = YAML.isSeq(cluster) ? cluster.items.map((item) => `${new YAML.Document(item.toJSON()).toString({ lineWidth: 0 })}---\n`).join("") : "";
     out.push({
       id: rel,
       group,
       title: basename(rel, ".yaml"),
       description: String(document.get("description") ?? ""),
-      object: yamlText(object),
+      object: above + yamlText(object),
       settings: rest,
       ...picked,
     });

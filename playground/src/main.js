@@ -12,7 +12,7 @@ const $ = (id) => document.getElementById(id);
 
 const DEFAULT_EXAMPLE = "pods/privileged-denied.yaml";
 
-const state = { object: "", settings: "", level: "baseline", version: "latest", preset: "" };
+const state = { object: "", settings: "", mode: "fixed", level: "baseline", version: "latest", preset: "" };
 let objectEditor;
 let settingsEditor;
 let info;
@@ -40,11 +40,19 @@ function fillSelect(select, values, labels = {}) {
 }
 
 function overrides() {
-  return JSON.stringify({
-    level: state.level,
-    version: state.version,
-    preset: state.preset === "" ? null : state.preset,
-  });
+  const preset = state.preset === "" ? null : state.preset;
+  // In the namespace-labels mode the levels come from the labels: the level and version
+  // pickers do not apply.
+  if (state.mode === "labels") return JSON.stringify({ namespaceLabels: true, preset });
+  return JSON.stringify({ level: state.level, version: state.version, preset });
+}
+
+/// The level and version pickers are off while the labels decide.
+function showMode(labelled) {
+  $("mode").value = labelled ? "labels" : "fixed";
+  $("level").disabled = labelled;
+  $("version").disabled = labelled;
+  $("mode-help").hidden = !labelled;
 }
 
 function identity(result) {
@@ -114,6 +122,18 @@ function resultCard(result) {
     result.message && element("p", { class: "message", "data-testid": "message" }, result.message),
     result.warnings?.length > 0 &&
       element("ul", { class: "warnings" }, result.warnings.map((w) => element("li", { "data-testid": "warning" }, w))),
+    result.message?.startsWith("failed to lookup namespace") &&
+      element("p", { class: "hint", "data-testid": "hint" }, "Add the Namespace (apiVersion: v1, kind: Namespace) to the object editor: in this mode it is the cluster the policy asks."),
+    result.policy && element("p", { class: "policy", "data-testid": "policy" }, "Namespace policy: ", element("code", {}, result.policy)),
+    result.annotations &&
+      element(
+        "dl",
+        { class: "annotations", "data-testid": "annotations", "aria-label": "Audit annotations" },
+        Object.entries(result.annotations).flatMap(([key, value]) => [
+          element("dt", {}, key),
+          element("dd", { "data-annotation": key }, value),
+        ]),
+      ),
     result.skipped && element("p", { class: "skipped" }, `Not checked: ${result.skipped}`),
     result.violations?.length > 0 && element("ul", { class: "violations", "aria-label": "Violations" }, result.violations.map(violationRow)),
   );
@@ -152,6 +172,11 @@ function render(answer) {
   const denied = counted.filter((r) => !r.allowed).length;
   const errors = answer.results.length - counted.length;
   let summary;
+  // A PodSecurityConfiguration in the settings turns the namespace-labels mode on by itself.
+  if (answer.settings.valid && answer.settings.namespaceLabels && state.mode !== "labels") {
+    state.mode = "labels";
+    showMode(true);
+  }
   if (!answer.settings.valid) summary = "Fix the settings to evaluate.";
   else if (answer.results.length === 0) summary = "Nothing to evaluate: the object editor is empty.";
   else {
@@ -197,7 +222,9 @@ function schedule() {
 
 function applyState(next) {
   Object.assign(state, next);
+  if (state.mode !== "labels") state.mode = "fixed";
   for (const key of ["level", "version", "preset"]) $(key).value = state[key];
+  showMode(state.mode === "labels");
   applying = true;
   setText(objectEditor, state.object);
   setText(settingsEditor, state.settings);
@@ -217,6 +244,7 @@ function loadExample(id) {
   applyState({
     object: example.object,
     settings: example.settings,
+    mode: example.mode,
     level: example.level,
     version: example.version,
     preset: example.preset,
@@ -258,6 +286,11 @@ function setUpControls() {
       schedule();
     });
   }
+  $("mode").addEventListener("change", (event) => {
+    state.mode = event.target.value;
+    showMode(state.mode === "labels");
+    schedule();
+  });
   $("examples").addEventListener("change", (event) => loadExample(event.target.value));
   $("share").addEventListener("click", () => share());
   $("controls").addEventListener("submit", (event) => event.preventDefault());

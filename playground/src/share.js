@@ -2,7 +2,7 @@
 // base64url. `#s=` marks a compressed state, `#j=` an uncompressed one (browsers without
 // CompressionStream). Nothing leaves the page: a fragment is never sent to a server.
 
-const FIELDS = ["object", "settings", "level", "version", "preset"];
+const FIELDS = ["object", "settings", "mode", "level", "version", "preset"];
 
 function toBase64Url(bytes) {
   let binary = "";

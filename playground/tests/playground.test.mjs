@@ -129,6 +129,8 @@ async function pick(page, testid, value) {
   await page.waitForFunction((n) => Number(document.body.dataset.evaluations) > n, before);
 }
 
+const escapeRegExp = (text) => text.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+
 const checksShown = (page) => page.getByTestId("violation").evaluateAll((rows) => rows.map((r) => r.dataset.check));
 
 describe("the playground in headless Chromium", () => {
@@ -213,6 +215,7 @@ describe("the playground in headless Chromium", () => {
     const { page, errors, context } = await open();
     const ids = await page.getByTestId("examples").locator("option").evaluateAll((options) => options.map((o) => o.value).filter(Boolean));
     let compared = 0;
+    let labelled = 0;
     for (const id of ids) {
       await pick(page, "examples", id);
       if (id.startsWith("manifests/")) {
@@ -220,17 +223,102 @@ describe("the playground in headless Chromium", () => {
         continue;
       }
       const fixture = YAML.parse(readFileSync(join(root, "fixtures", id), "utf8"));
+      if (fixture.expect.error) {
+        assert.match(await page.getByTestId("settings-error").textContent(), new RegExp(escapeRegExp(fixture.expect.error)), id);
+        compared += 1;
+        continue;
+      }
+      // A fixture's cluster is in the editor above its object: the object is the last result.
       const results = page.getByTestId("result");
-      assert.equal(await results.count(), 1, id);
-      const allowed = (await results.first().getAttribute("data-allowed")) === "true";
+      assert.equal(await results.count(), (fixture.cluster ?? []).length + 1, id);
+      const card = results.last();
+      const allowed = (await card.getAttribute("data-allowed")) === "true";
       assert.equal(allowed, fixture.expect.allowed, `${id}: allowed`);
       if (fixture.expect.message) {
-        assert.equal(await page.getByTestId("message").first().textContent(), fixture.expect.message, `${id}: message`);
+        assert.equal(await card.getByTestId("message").textContent(), fixture.expect.message, `${id}: message`);
       }
+      if (fixture.expect.warnings) {
+        assert.deepEqual(await card.getByTestId("warning").allTextContents(), fixture.expect.warnings, `${id}: warnings`);
+      }
+      if (fixture.expect.annotations) {
+        const shown = await card.locator("dd[data-annotation]").evaluateAll((rows) => Object.fromEntries(rows.map((r) => [r.dataset.annotation, r.textContent])));
+        assert.deepEqual(shown, fixture.expect.annotations, `${id}: annotations`);
+      }
+      if (fixture.expect.policy) {
+        assert.equal(await card.getByTestId("policy").locator("code").textContent(), fixture.expect.policy, `${id}: policy`);
+      }
+      if ((await page.getByTestId("mode").inputValue()) === "labels") labelled += 1;
       compared += 1;
     }
-    assert.ok(compared > 40, `only ${compared} fixtures compared`);
+    assert.ok(compared > 60, `only ${compared} fixtures compared`);
+    assert.ok(labelled > 15, `only ${labelled} examples in the namespace-labels mode`);
     assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test("namespace labels: the Namespace in the editor decides, warn and audit are shown, the share URL keeps the mode", async () => {
+    const { page, errors, context } = await open();
+    const shop = `apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+  labels:
+    pod-security.kubernetes.io/enforce: baseline
+    pod-security.kubernetes.io/warn: restricted
+    pod-security.kubernetes.io/audit: restricted
+---
+`;
+    const compliant = PRIVILEGED_POD.replace("      securityContext:\n        privileged: true\n", "");
+    await typeObject(page, shop + compliant);
+    // Fixed level (baseline): the Namespace is not a kind podsec evaluates, the pod passes.
+    assert.equal(await page.getByTestId("level").isDisabled(), false);
+    await pick(page, "mode", "labels");
+    assert.equal(await page.getByTestId("level").isDisabled(), true);
+    assert.equal(await page.getByTestId("mode-help").isVisible(), true);
+    const pod = page.getByTestId("result").last();
+    assert.equal(await pod.getAttribute("data-allowed"), "true");
+    assert.equal(await pod.getByTestId("policy").locator("code").textContent(), "enforce=baseline:latest, audit=restricted:latest, warn=restricted:latest");
+    const [warning] = await pod.getByTestId("warning").allTextContents();
+    assert.match(warning, /^would violate PodSecurity "restricted:latest": allowPrivilegeEscalation != false/);
+    assert.equal(await pod.locator('dd[data-annotation="audit-violations"]').textContent(), warning);
+    assert.equal(await pod.locator('dd[data-annotation="enforce-policy"]').textContent(), "baseline:latest");
+    // The same pod, privileged: denied with PSA's message at the namespace's enforce level.
+    await typeObject(page, shop + PRIVILEGED_POD);
+    const denied = page.getByTestId("result").last();
+    assert.equal(await denied.getAttribute("data-allowed"), "false");
+    assert.match(await denied.getByTestId("message").textContent(), /^violates PodSecurity "baseline:latest": privileged/);
+    // Relabel the namespace in the editor: enforce=privileged admits it.
+    await typeObject(page, shop.replace("enforce: baseline", "enforce: privileged") + PRIVILEGED_POD);
+    assert.equal(await page.getByTestId("result").last().getAttribute("data-allowed"), "true");
+    // An invalid label on the Namespace: its own CREATE is refused with PSA's field error.
+    await typeObject(page, shop.replace("enforce: baseline", "enforce: strict") + PRIVILEGED_POD);
+    const namespace = page.getByTestId("result").first();
+    assert.equal(await namespace.getAttribute("data-allowed"), "false");
+    assert.match(await namespace.getByTestId("message").textContent(), /^Namespace "shop" is invalid: metadata\.labels\[pod-security\.kubernetes\.io\/enforce\]: Invalid value: "strict"/);
+    // Without its Namespace, the pod gets PSA's lookup error and the page says what to add.
+    await typeObject(page, PRIVILEGED_POD);
+    assert.match(await page.getByTestId("message").textContent(), /^failed to lookup namespace "shop"/);
+    assert.equal(await page.getByTestId("hint").count(), 1);
+    // The share URL carries the mode.
+    await typeObject(page, shop + PRIVILEGED_POD);
+    await page.getByTestId("share").click();
+    await page.waitForFunction(() => document.querySelector("[data-testid=share-url]").value.includes("#"));
+    const url = await page.getByTestId("share-url").inputValue();
+    const reopened = await open(url);
+    assert.equal(await reopened.page.getByTestId("mode").inputValue(), "labels");
+    assert.match(await reopened.page.getByTestId("result").last().getByTestId("message").textContent(), /^violates PodSecurity "baseline:latest"/);
+    await reopened.context.close();
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test("a PodSecurityConfiguration typed in the settings turns the namespace-labels mode on", async () => {
+    const { page, context } = await open();
+    await typeObject(page, `apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\n${PRIVILEGED_POD}`);
+    assert.equal(await page.getByTestId("mode").inputValue(), "fixed");
+    await typeObject(page, "apiVersion: pod-security.admission.config.k8s.io/v1\nkind: PodSecurityConfiguration\ndefaults:\n  enforce: restricted\n", "settings-editor");
+    assert.equal(await page.getByTestId("mode").inputValue(), "labels");
+    assert.match(await page.getByTestId("result").last().getByTestId("message").textContent(), /^violates PodSecurity "restricted:latest"/);
     await context.close();
   });
 

@@ -3,12 +3,14 @@
 //! loop that `podsec check` runs over the sandboxed module and the playground over the
 //! native engine, so both give the same rows and the same errors. Needs the `yaml` feature.
 
+use crate::cluster::{Cluster, Snapshot};
 use crate::documents::{parse_documents, Document};
 use crate::locate::Locator;
-use crate::manifest::{identity, located_documents, request_for};
+use crate::manifest::{documents, identity, located_documents, request_for, Document as Manifest};
 use crate::response::{EvaluateAnswer, Violation};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use std::collections::BTreeMap;
 
 /// Something that decides Kubewarden `ValidationRequest`s.
 pub trait Evaluator {
@@ -25,6 +27,35 @@ pub struct NativeEngine;
 impl Evaluator for NativeEngine {
     fn evaluate(&self, request: &[u8]) -> Result<EvaluateAnswer, String> {
         Ok(EvaluateAnswer::from_result(crate::evaluate(request)))
+    }
+}
+
+/// policy-core called directly, with `cluster` answering the namespace-labels mode's
+/// questions: the playground's evaluator when its settings turn that mode on.
+#[derive(Debug, Clone, Copy)]
+pub struct NativeInCluster<'c, C: Cluster>(pub &'c C);
+
+impl<C: Cluster> Evaluator for NativeInCluster<'_, C> {
+    fn evaluate(&self, request: &[u8]) -> Result<EvaluateAnswer, String> {
+        Ok(EvaluateAnswer::from_result(crate::evaluate_with(
+            request, self.0,
+        )))
+    }
+}
+
+/// Adds the Namespaces and Pods of `text` (any stream [`check_text`] reads) to `cluster`:
+/// the cluster a set of manifests describes, for the namespace-labels mode. Documents that
+/// cannot be read are left out here; [`check_text`] reports them.
+pub fn gather(cluster: &mut Snapshot, source: &str, text: &str) {
+    for document in parse_documents(source, text) {
+        let Ok(value) = document.content else {
+            continue;
+        };
+        for manifest in documents(value) {
+            if let Manifest::Object(object) = manifest {
+                cluster.add(&object);
+            }
+        }
     }
 }
 
@@ -62,6 +93,13 @@ pub struct ObjectResult {
     /// Why the checks did not run (a kind podsec does not evaluate, an exemption).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// In the namespace-labels mode, the policy of the object's namespace
+    /// (`enforce=baseline:latest, audit=restricted:latest, warn=restricted:latest`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<String>,
+    /// The audit annotations the answer carries (`enforce-policy`, `audit-violations`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotations: Option<BTreeMap<String, String>>,
     /// Why the document could not be evaluated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
@@ -183,6 +221,8 @@ pub fn check_document(
                 result.warnings = Some(response.warnings.unwrap_or_default());
                 result.violations = Some(violations);
                 result.skipped = verdict.skipped;
+                result.policy = verdict.policy;
+                result.annotations = response.audit_annotations.filter(|a| !a.is_empty());
             }
         }
         results.push(result);

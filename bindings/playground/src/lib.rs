@@ -7,10 +7,13 @@
 //!   versions, levels and checks.
 //! - `evaluate(object, settings, overrides)`: the object editor's text (YAML or JSON, any
 //!   number of documents), the settings editor's text (YAML or JSON), and the pickers'
-//!   choices as a JSON object that wins over the settings text.
+//!   choices as a JSON object that wins over the settings text. When the settings turn
+//!   the namespace-labels mode on (`namespaceLabels: true`, or a PodSecurityConfiguration),
+//!   the Namespaces and Pods in the object editor are the cluster the policy asks about.
 
-use policy_core::audit::{check_text, Locate, NativeEngine};
+use policy_core::audit::{check_text, gather, Locate, NativeEngine, NativeInCluster};
 use policy_core::checks::CheckId;
+use policy_core::cluster::Snapshot;
 use policy_core::documents::yaml_error_text;
 use policy_core::level::LATEST_MINOR;
 use policy_core::locate::Locator;
@@ -66,20 +69,32 @@ pub fn about_value() -> Value {
 /// `error` with `errorLine` and `errorColumn`), with each violation located: `line`,
 /// `column` and `exact`.
 pub fn evaluate_text(object: &str, settings: &str, overrides: &str) -> Value {
-    let settings = match read_settings(settings, overrides) {
-        Ok(settings) => settings,
+    let (settings, labelled) = match read_settings(settings, overrides) {
+        Ok(read) => read,
         Err(problem) => return json!({"settings": problem, "results": []}),
     };
-    let results = check_text(&NativeEngine, &settings, OBJECT_SOURCE, object, Locate::Yes);
+    let results = if labelled {
+        let mut cluster = Snapshot::new();
+        gather(&mut cluster, OBJECT_SOURCE, object);
+        let engine = NativeInCluster(&cluster);
+        check_text(&engine, &settings, OBJECT_SOURCE, object, Locate::Yes)
+    } else {
+        check_text(&NativeEngine, &settings, OBJECT_SOURCE, object, Locate::Yes)
+    };
     json!({
-        "settings": {"valid": true, "effective": settings},
+        "settings": {"valid": true, "effective": settings, "namespaceLabels": labelled},
         "results": results,
     })
 }
 
+/// The override keys a PSA configuration file decides for itself: its `kind` turns the
+/// namespace-labels mode on, so the pickers' level, version and mode do not apply.
+const DECIDED_BY_A_PSA_CONFIGURATION: [&str; 3] = ["level", "version", "namespaceLabels"];
+
 /// The settings editor's text (YAML or JSON; empty means `{}`) with the pickers' choices
-/// on top, validated. An error is the `settings` member of the answer.
-fn read_settings(text: &str, overrides: &str) -> Result<Value, Value> {
+/// on top, validated, and whether they turn the namespace-labels mode on. An error is the
+/// `settings` member of the answer.
+fn read_settings(text: &str, overrides: &str) -> Result<(Value, bool), Value> {
     let mut settings = if text.trim().is_empty() {
         Value::Object(Map::new())
     } else {
@@ -100,7 +115,11 @@ fn read_settings(text: &str, overrides: &str) -> Result<Value, Value> {
     }
     let overrides: Value = serde_json::from_str(overrides).unwrap_or(Value::Null);
     if let (Value::Object(target), Value::Object(picked)) = (&mut settings, overrides) {
+        let configuration = target.contains_key("kind");
         for (key, value) in picked {
+            if configuration && DECIDED_BY_A_PSA_CONFIGURATION.contains(&key.as_str()) {
+                continue;
+            }
             if value.is_null() {
                 target.remove(&key);
             } else {
@@ -109,7 +128,7 @@ fn read_settings(text: &str, overrides: &str) -> Result<Value, Value> {
         }
     }
     match Settings::from_value(&settings) {
-        Ok(_) => Ok(settings),
+        Ok(read) => Ok((settings, read.namespace_labels)),
         Err(error) => {
             let mut problem = json!({"valid": false, "message": error.message()});
             // Point at the field at fault (or its nearest parent) in the settings text.
@@ -256,6 +275,99 @@ spec:
             .unwrap()
             .contains("levle"));
         assert!(results(&answer).is_empty());
+    }
+
+    const SHOP: &str = "\
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: shop
+  labels:
+    pod-security.kubernetes.io/enforce: baseline
+    pod-security.kubernetes.io/warn: restricted
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  namespace: shop
+spec:
+  containers:
+    - name: app
+      image: nginx
+";
+
+    #[test]
+    fn namespace_labels_come_from_the_namespaces_in_the_editor() {
+        let answer = evaluate_text(SHOP, "", r#"{"namespaceLabels": true}"#);
+        assert_eq!(answer["settings"]["namespaceLabels"], true);
+        let all = results(&answer);
+        assert_eq!(all.len(), 2, "{answer}");
+        // The Namespace is a CREATE of valid labels; the pod is judged at its labels.
+        assert_eq!(all[0]["kind"], "Namespace");
+        assert_eq!(all[0]["allowed"], true);
+        let pod = &all[1];
+        assert_eq!(pod["allowed"], true, "{pod}");
+        assert_eq!(
+            pod["policy"],
+            "enforce=baseline:latest, audit=privileged:latest, warn=restricted:latest"
+        );
+        let warning = pod["warnings"][0].as_str().unwrap();
+        assert!(
+            warning.starts_with("would violate PodSecurity \"restricted:latest\": "),
+            "{warning}"
+        );
+        assert_eq!(pod["annotations"]["enforce-policy"], "baseline:latest");
+        // The same text in the fixed-level mode: no policy, no annotations.
+        let fixed = evaluate_text(SHOP, "", r#"{"level": "baseline"}"#);
+        assert_eq!(fixed["settings"]["namespaceLabels"], false);
+        assert!(results(&fixed)[1].get("policy").is_none());
+        assert!(results(&fixed)[1].get("annotations").is_none());
+    }
+
+    #[test]
+    fn a_pod_whose_namespace_is_not_in_the_editor_gets_psas_lookup_error() {
+        let pod = SHOP.split("---\n").nth(1).unwrap();
+        let answer = evaluate_text(pod, "", r#"{"namespaceLabels": true}"#);
+        let result = &results(&answer)[0];
+        assert_eq!(result["allowed"], false);
+        assert!(
+            result["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("failed to lookup namespace \"shop\""),
+            "{result}"
+        );
+    }
+
+    #[test]
+    fn a_psa_configuration_decides_the_mode_whatever_the_pickers_say() {
+        let configuration = "\
+apiVersion: pod-security.admission.config.k8s.io/v1
+kind: PodSecurityConfiguration
+defaults:
+  enforce: restricted
+";
+        let text = "apiVersion: v1\nkind: Namespace\nmetadata: {name: open}\n---\n".to_owned()
+            + PRIVILEGED
+                .replace("name: web", "name: web\n  namespace: open")
+                .as_str();
+        let answer = evaluate_text(
+            &text,
+            configuration,
+            r#"{"level": "baseline", "version": "v1.20"}"#,
+        );
+        assert_eq!(answer["settings"]["valid"], true, "{answer}");
+        assert_eq!(answer["settings"]["namespaceLabels"], true);
+        let pod = &results(&answer)[1];
+        assert_eq!(pod["allowed"], false);
+        assert!(
+            pod["message"]
+                .as_str()
+                .unwrap()
+                .starts_with("violates PodSecurity \"restricted:latest\""),
+            "{pod}"
+        );
     }
 
     #[test]

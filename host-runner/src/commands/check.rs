@@ -6,10 +6,11 @@ use crate::manifests::{expand_paths, read_text};
 use crate::module::InCluster;
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
-use policy_core::audit::{check_document, check_text, unreadable, Evaluator, Locate, ObjectResult};
+use policy_core::audit::{
+    check_document, check_text, gather, unreadable, Evaluator, Locate, ObjectResult,
+};
 use policy_core::cluster::Snapshot;
-use policy_core::documents::{parse_documents, Document};
-use policy_core::manifest::{documents, Document as Manifest};
+use policy_core::documents::Document;
 use serde::Serialize;
 use serde_json::Value;
 use std::io::Write as _;
@@ -200,16 +201,8 @@ pub fn check_files(
 fn cluster_of(files: &[PathBuf], changes: &[String]) -> Result<(Snapshot, Vec<Document>)> {
     let mut cluster = Snapshot::new();
     for file in files {
-        let Ok(text) = read_text(file) else { continue };
-        for document in parse_documents(&file.display().to_string(), &text) {
-            let Ok(value) = document.content else {
-                continue;
-            };
-            for manifest in documents(value) {
-                if let Manifest::Object(object) = manifest {
-                    cluster.add(&object);
-                }
-            }
+        if let Ok(text) = read_text(file) {
+            gather(&mut cluster, &file.display().to_string(), &text);
         }
     }
     let before = cluster.clone();
@@ -255,6 +248,17 @@ fn cluster_of(files: &[PathBuf], changes: &[String]) -> Result<(Snapshot, Vec<Do
     Ok((cluster, dry_runs))
 }
 
+/// The namespace-labels mode's audit annotations that say something about the object:
+/// the audit level's violations and a policy that could not be read.
+fn print_audit(out: &mut impl std::io::Write, result: &CheckResult) -> std::io::Result<()> {
+    for (key, value) in result.annotations.iter().flatten() {
+        if key == "audit-violations" || key == "error" {
+            writeln!(out, "         audit {key}: {value}")?;
+        }
+    }
+    Ok(())
+}
+
 fn print_human(
     out: &mut impl std::io::Write,
     results: &[CheckResult],
@@ -281,6 +285,7 @@ fn print_human(
                     let value = &violation.value;
                     writeln!(out, "           {check:<28} {path} = {value}")?;
                 }
+                print_audit(out, result)?;
             }
             (Some(true), _) => {
                 let note = match &result.skipped {
@@ -291,6 +296,7 @@ fn print_human(
                 for warning in result.warnings.iter().flatten() {
                     writeln!(out, "         warning: {warning}")?;
                 }
+                print_audit(out, result)?;
             }
             (None, None) => writeln!(out, "ERROR    {place}: no verdict")?,
         }

@@ -283,6 +283,14 @@ fn check_judges_a_cluster_dump_at_each_namespaces_labels() {
         .as_str()
         .unwrap_or("")
         .starts_with("would violate PodSecurity \"restricted:latest\""));
+    assert_eq!(
+        staging["policy"],
+        "enforce=baseline:latest, audit=restricted:latest, warn=restricted:latest"
+    );
+    assert_eq!(
+        staging["annotations"]["audit-violations"], staging["warnings"][0],
+        "{staging}"
+    );
     assert_eq!(find("Pod", Some("legacy"), "agent-0")["allowed"], true);
     let broken = find("Namespace", None, "broken");
     assert_eq!(broken["allowed"], false);
@@ -308,8 +316,13 @@ fn check_judges_a_cluster_dump_at_each_namespaces_labels() {
         text.contains("warning: plain-0: allowPrivilegeEscalation != false"),
         "{text}"
     );
-    // The label also applies: staging's plain pod is now denied.
+    // The label also applies: staging's plain pod is now denied, and its audit level's
+    // violations are printed under it.
     assert!(text.contains("DENIED   Pod staging/plain-0"), "{text}");
+    assert!(
+        text.contains("audit audit-violations: would violate PodSecurity \"restricted:latest\""),
+        "{text}"
+    );
 
     let output = podsec(&[
         "check",
