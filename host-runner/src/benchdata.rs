@@ -145,6 +145,25 @@ pub fn request(size: PodSize, level: &str) -> Vec<u8> {
     serde_json::to_vec(&request).unwrap_or_default()
 }
 
+/// The same CREATE as [`request`], in the namespace-labels mode: the level comes from the
+/// labels of namespace `shop` (see [`labelled_cluster`]).
+pub fn labelled_request(size: PodSize) -> Vec<u8> {
+    let mut request: Value =
+        serde_json::from_slice(&request(size, "baseline")).unwrap_or(Value::Null);
+    request["settings"] = json!({"namespaceLabels": true});
+    serde_json::to_vec(&request).unwrap_or_default()
+}
+
+/// A cluster whose namespace `shop` enforces `level` (latest), as a host answers the
+/// namespace-labels mode's lookup.
+pub fn labelled_cluster(level: &str) -> policy_core::cluster::Snapshot {
+    let mut cluster = policy_core::cluster::Snapshot::new();
+    cluster.add(&json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {
+        "name": "shop", "uid": "5b0c9a8e-1d2f-4a3b-9c8d-7e6f5a4b3c2d", "resourceVersion": "4711",
+        "labels": {"kubernetes.io/metadata.name": "shop", "pod-security.kubernetes.io/enforce": level}}}));
+    cluster
+}
+
 /// The AdmissionReview a webhook receives for `size`.
 pub fn admission_review(size: PodSize) -> Vec<u8> {
     let request: Value = serde_json::from_slice(&request(size, "baseline")).unwrap_or(Value::Null);
@@ -171,5 +190,20 @@ mod tests {
             "the typical pod meets restricted: {verdict:?}"
         );
         assert!(policy_core::validate(&request(PodSize::Large, "restricted")).accepted);
+    }
+
+    #[test]
+    fn labelled_requests_are_judged_at_the_namespaces_level() {
+        let restricted = labelled_cluster("restricted");
+        let typical = policy_core::validate_with(&labelled_request(PodSize::Typical), &restricted);
+        assert!(typical.accepted, "{typical:?}");
+        let small = policy_core::validate_with(&labelled_request(PodSize::Small), &restricted);
+        assert!(
+            small
+                .message
+                .as_deref()
+                .is_some_and(|m| m.starts_with("violates PodSecurity \"restricted:latest\"")),
+            "{small:?}"
+        );
     }
 }

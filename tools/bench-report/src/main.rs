@@ -49,6 +49,7 @@ fn run() -> Result<(), String> {
         .unwrap_or(0);
     report["module_bytes"] = json!(module_bytes);
     report["latency_us"] = criterion_figures(&root.join("target/criterion"));
+    report["labels_host_calls"] = host_calls_per_pod_request()?;
     eprintln!("bench-report: podsec check throughput …");
     report["check"] = check_throughput(&podsec)?;
     eprintln!("bench-report: cold start …");
@@ -121,11 +122,61 @@ fn machine() -> Value {
     })
 }
 
+/// The runtimes `benches/evaluate.rs` measures; `-labels` is the namespace-labels mode.
+const RUNTIMES: [&str; 7] = [
+    "native",
+    "podsec-fresh",
+    "podsec-reused",
+    "wapc-fresh",
+    "native-labels",
+    "podsec-fresh-labels",
+    "wapc-fresh-labels",
+];
+
+/// The host calls the module makes for one pod CREATE in the namespace-labels mode, in
+/// podsec's host (a cluster that counts what it is asked).
+fn host_calls_per_pod_request() -> Result<Value, String> {
+    use podsec::benchdata::{labelled_cluster, labelled_request, PodSize};
+    use policy_core::cluster::{Cluster, GetResourceRequest, ListResourcesByNamespaceRequest};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    struct Counting(policy_core::cluster::Snapshot, AtomicUsize);
+    impl Cluster for Counting {
+        fn get_resource(&self, request: &GetResourceRequest) -> Result<Vec<u8>, String> {
+            self.1.fetch_add(1, Ordering::SeqCst);
+            self.0.get_resource(request)
+        }
+        fn list_resources_by_namespace(
+            &self,
+            request: &ListResourcesByNamespaceRequest,
+        ) -> Result<Vec<u8>, String> {
+            self.1.fetch_add(1, Ordering::SeqCst);
+            self.0.list_resources_by_namespace(request)
+        }
+    }
+    let module =
+        podsec::module::PolicyModule::load(None, podsec::runtime::SandboxConfig::default())
+            .map_err(|e| e.to_string())?;
+    let cluster = Arc::new(Counting(
+        labelled_cluster("restricted"),
+        AtomicUsize::new(0),
+    ));
+    let requests = PodSize::ALL.len();
+    for size in PodSize::ALL {
+        module
+            .validate_with(
+                &labelled_request(size),
+                Some(Arc::clone(&cluster) as podsec::runtime::HostCluster),
+            )
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(json!({"requests": requests, "host_calls": cluster.1.load(Ordering::SeqCst)}))
+}
+
 /// Criterion's median estimates, in microseconds, by level, runtime and size.
 fn criterion_figures(dir: &Path) -> Value {
     let mut figures = json!({});
     for level in ["baseline", "restricted"] {
-        for runtime in ["native", "podsec-fresh", "podsec-reused", "wapc-fresh"] {
+        for runtime in RUNTIMES {
             for size in PodSize::ALL {
                 let path = dir.join(format!(
                     "validate_{level}/{runtime}/{}/new/estimates.json",
@@ -521,6 +572,18 @@ fn budgets(report: &Value) -> Value {
         .chain(std::iter::once(paced))
         .filter_map(|r| r["errors"].as_u64())
         .sum();
+    let extra = |level: &str| {
+        latency[level]["podsec-fresh-labels"]["typical"]
+            .as_f64()
+            .unwrap_or(f64::NAN)
+            - latency[level]["podsec-fresh"]["typical"]
+                .as_f64()
+                .unwrap_or(f64::NAN)
+    };
+    let (extra_baseline, extra_restricted) = (extra("baseline"), extra("restricted"));
+    let calls = &report["labels_host_calls"];
+    let per_request = calls["host_calls"].as_f64().unwrap_or(f64::NAN)
+        / calls["requests"].as_f64().unwrap_or(f64::NAN);
     let rows = [
         (
             "dist/podsec.wasm size",
@@ -545,6 +608,18 @@ fn budgets(report: &Value) -> Value {
             format!("{large_fresh:.1} µs"),
             "≤ 300 µs",
             large_fresh <= 300.0,
+        ),
+        (
+            "namespace-labels mode over a fixed level, typical pod, podsec host, fresh (baseline, restricted)",
+            format!("{extra_baseline:+.1} µs, {extra_restricted:+.1} µs"),
+            "≤ +3 µs at both levels",
+            extra_baseline <= 3.0 && extra_restricted <= 3.0,
+        ),
+        (
+            "namespace-labels mode: host calls per pod request",
+            format!("{per_request:.1}"),
+            "1",
+            per_request == 1.0,
         ),
         (
             "podsec check over 10,000 manifests",
@@ -631,6 +706,31 @@ fn markdown(report: &Value) -> String {
             ));
         }
     }
+    out.push_str("\n## The namespace-labels mode, in microseconds\n\n");
+    out.push_str("The same pods with `namespaceLabels: true`, judged at the labels of namespace `shop` (`pod-security.kubernetes.io/enforce=<level>`). The host answers the module's one `get_resource` host call from memory, as policy-server answers it from its cache: this is the mode's own cost, not the API server's. Fixed → labels.\n\n");
+    out.push_str("| level | pod | native | podsec fresh | wapc + wasmtime-provider fresh |\n| --- | --- | --- | --- | --- |\n");
+    for level in ["baseline", "restricted"] {
+        for size in ["small", "typical", "large"] {
+            let pair = |runtime: &str| {
+                let fixed = l[level][runtime][size].as_f64();
+                let labels = l[level][format!("{runtime}-labels")][size].as_f64();
+                match (fixed, labels) {
+                    (Some(a), Some(b)) => format!("{a:.1} → {b:.1} ({:+.1})", b - a),
+                    _ => "–".to_owned(),
+                }
+            };
+            out.push_str(&format!(
+                "| {level} | {size} | {} | {} | {} |\n",
+                pair("native"),
+                pair("podsec-fresh"),
+                pair("wapc-fresh")
+            ));
+        }
+    }
+    out.push_str(&format!(
+        "\nHost calls: {} for {} pod requests (one `get_resource` of the Namespace each).\n",
+        report["labels_host_calls"]["host_calls"], report["labels_host_calls"]["requests"]
+    ));
     out.push_str("\n## Webhook load (TLS on 127.0.0.1, typical pod)\n\n");
     out.push_str(
         "The load generator runs on the same two cores as the server, so these figures are a \
