@@ -5,7 +5,8 @@
 //! host calls are answered from it, as Kubewarden's policy-server answers them.
 //!
 //! A namespace missing from the cache (created a moment ago, before its watch event came)
-//! is fetched from the API server once, before the request is evaluated.
+//! is fetched from the API server once, before the request is evaluated; when the API server
+//! cannot be asked, the webhook's failure policy answers.
 
 use k8s_openapi::api::core::v1::{Namespace, Pod};
 use kube::api::Api;
@@ -17,6 +18,10 @@ use policy_core::cluster::{
 };
 use std::collections::HashMap;
 use std::sync::Mutex;
+
+/// How long a request waits for the API server when its namespace is not in the cache
+/// (the API server itself waits 10 s for the whole webhook call by default).
+pub const FETCH_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The Namespaces and Pods of a cluster, kept current by watches.
 pub struct ClusterCache {
@@ -69,22 +74,36 @@ impl ClusterCache {
         self.namespaces.state().len()
     }
 
-    /// Makes sure namespace `name` can be answered: known to the watch, or fetched once.
-    pub async fn ensure_namespace(&self, name: &str) {
+    /// Makes sure namespace `name` can be answered: known to the watch, or fetched once
+    /// (a namespace the API server says does not exist is remembered as missing). `Err`
+    /// when the API server could not say, within [`FETCH_TIMEOUT`]: the request is then
+    /// answered by the failure policy, and the next one asks again.
+    pub async fn ensure_namespace(&self, name: &str) -> Result<(), String> {
         if name.is_empty() || self.namespaces.get(&ObjectRef::new(name)).is_some() {
-            return;
+            return Ok(());
         }
         if self.fetched.lock().is_ok_and(|f| f.contains_key(name)) {
-            return;
+            return Ok(());
         }
-        let fetched = Api::<Namespace>::all(self.client.clone())
-            .get_opt(name)
-            .await;
-        if let Ok(found) = fetched {
-            if let Ok(mut map) = self.fetched.lock() {
-                map.insert(name.to_owned(), found);
+        let api = Api::<Namespace>::all(self.client.clone());
+        let found = match tokio::time::timeout(FETCH_TIMEOUT, api.get_opt(name)).await {
+            Ok(Ok(found)) => found,
+            Ok(Err(error)) => {
+                return Err(format!(
+                    "namespace {name:?} is not in the watch cache and the API server could not be asked for it: {error}"
+                ))
             }
+            Err(_) => {
+                return Err(format!(
+                    "namespace {name:?} is not in the watch cache and the API server did not answer within {} s",
+                    FETCH_TIMEOUT.as_secs()
+                ))
+            }
+        };
+        if let Ok(mut map) = self.fetched.lock() {
+            map.insert(name.to_owned(), found);
         }
+        Ok(())
     }
 
     fn namespace(&self, name: &str) -> Option<Namespace> {

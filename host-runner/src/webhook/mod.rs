@@ -305,7 +305,15 @@ async fn review(state: Arc<AppState>, bytes: Bytes) -> Response {
     payload.push('}');
 
     if let Some(cluster) = &state.cluster {
-        cluster.ensure_namespace(&namespace).await;
+        if let Err(error) = cluster.ensure_namespace(&namespace).await {
+            let response = failure_answer(&state, &uid, &kind, "cluster", &error);
+            let body = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "response": response});
+            return (
+                [(header::CONTENT_TYPE, "application/json")],
+                body.to_string(),
+            )
+                .into_response();
+        }
     }
     let host_cluster = state
         .cluster
@@ -396,6 +404,12 @@ fn failure_response(state: &AppState, uid: &str, kind: &str, error: &CallError) 
         CallError::Trap(_) => "trap",
         CallError::Guest(_) | CallError::Protocol(_) => "protocol",
     };
+    failure_answer(state, uid, kind, cause, &error.to_string())
+}
+
+/// The failure policy's answer for a request podsec could not evaluate (`cause` is the
+/// metrics label: timeout, memory, trap, protocol, cluster).
+fn failure_answer(state: &AppState, uid: &str, kind: &str, cause: &str, error: &str) -> Value {
     state.metrics.error(cause);
     state.metrics.request("error", kind);
     log(
@@ -404,7 +418,7 @@ fn failure_response(state: &AppState, uid: &str, kind: &str, error: &CallError) 
         &[
             ("uid", uid.into()),
             ("cause", cause.into()),
-            ("error", error.to_string().into()),
+            ("error", error.into()),
         ],
     );
     match state.config.failure_policy {

@@ -62,6 +62,14 @@ async fn namespace(
     Path(name): Path<String>,
 ) -> axum::response::Response {
     fake.gets.fetch_add(1, Ordering::SeqCst);
+    if name == "flaky" {
+        return (
+            axum::http::StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({"apiVersion": "v1", "kind": "Status", "status": "Failure", "reason": "ServiceUnavailable",
+                "code": 503, "message": "etcdserver: request timed out"})),
+        )
+            .into_response();
+    }
     match fake.unlisted.lock().expect("lock").get(&name) {
         Some(ns) => axum::Json(ns.clone()).into_response(),
         None => (
@@ -188,6 +196,24 @@ async fn serve_answers_from_a_watch_cache_of_the_api_server() {
         );
     }
     assert_eq!(fake.gets.load(Ordering::SeqCst), 1);
+
+    // A namespace the API server cannot be asked about: the failure policy answers (here
+    // Fail), and the next request asks again.
+    for _ in 0..2 {
+        let flaky = admit("flaky", pod.clone()).await;
+        assert_eq!(flaky["allowed"], false, "{flaky}");
+        let message = flaky["status"]["message"].as_str().unwrap_or("");
+        assert!(
+            message.starts_with("podsec could not evaluate the request: namespace \"flaky\" is not in the watch cache and the API server could not be asked for it")
+                && message.ends_with("(failure policy: fail)"),
+            "{message}"
+        );
+    }
+    assert_eq!(
+        fake.gets.load(Ordering::SeqCst),
+        3,
+        "a failed fetch is not remembered"
+    );
 
     // A namespace the API server does not have: PSA's lookup failure.
     let gone = admit("gone", pod).await;
@@ -437,5 +463,7 @@ async fn the_watch_cache_follows_events_relists_on_410_gone_and_outlives_an_api_
         lists,
         "resumed from the event log, no relist"
     );
-    assert!(fake.watches.load(Ordering::SeqCst) >= 4);
+    // The first watch, the one told 410 Gone, and the one that resumed (the watch after
+    // the relist may have been refused by the outage).
+    assert!(fake.watches.load(Ordering::SeqCst) >= 3);
 }
