@@ -8,6 +8,7 @@ use crate::documents::{parse_documents, Document};
 use crate::locate::Locator;
 use crate::manifest::{documents, identity, located_documents, request_for, Document as Manifest};
 use crate::response::{EvaluateAnswer, Violation};
+use crate::workload::ResourceKind;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -78,6 +79,9 @@ pub struct ObjectResult {
     /// Its name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Where it is in its document, for a `List`'s item (`items[3]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item: Option<String>,
     /// The verdict (absent when the document could not be evaluated).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub allowed: Option<bool>,
@@ -113,12 +117,133 @@ pub struct ObjectResult {
 
 /// Whether violations are located in the text (line and column), which the playground
 /// shows and a plain `podsec check` does not need.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Locate {
     /// Give each violation its line and column.
     Yes,
     /// Leave violations unlocated (faster).
+    #[default]
     No,
+}
+
+/// How [`check_text`] judges what it reads.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Options {
+    /// Whether violations get their line and column.
+    pub locate: Locate,
+    /// The namespace of namespaced objects that name none (kubectl's `-n`; else
+    /// `default`).
+    pub namespace: Option<String>,
+    /// Objects that are probably a mistake ([`doubtful_object`]) are errors, not skipped.
+    pub strict: bool,
+}
+
+impl Options {
+    /// The options with violations located.
+    pub fn located() -> Options {
+        Options {
+            locate: Locate::Yes,
+            ..Options::default()
+        }
+    }
+}
+
+/// Why an object is not evaluated, when that is probably not what the person meant: it is
+/// not a Kubernetes object at all, or a kind podsec evaluates under an API group the API
+/// server does not match it in, or a misspelt kind. `--strict` makes these errors; other
+/// kinds podsec does not evaluate (ConfigMap, Service, …) are plainly skipped.
+pub fn doubtful_object(source: &str, object: &Value) -> Option<String> {
+    let file = source.rsplit(['/', '\\']).next().unwrap_or(source);
+    let kind = object.get("kind").and_then(Value::as_str);
+    let api_version = object.get("apiVersion").and_then(Value::as_str);
+    // A kind without an apiVersion is judged as the core group's (a snippet of a pod).
+    let Some(kind) = kind else {
+        let looks_like_chart = object.get("name").is_some() && object.get("version").is_some();
+        return Some(match file {
+            "Chart.yaml" | "Chart.yml" => "a Helm chart's Chart.yaml, not a Kubernetes object".to_owned(),
+            _ if looks_like_chart && api_version.is_some() => {
+                "a Helm chart's metadata, not a Kubernetes object".to_owned()
+            }
+            "values.yaml" | "values.yml" => {
+                "Helm values, not a Kubernetes object: render the chart first (helm template CHART | podsec check -)".to_owned()
+            }
+            "kustomization.yaml" | "kustomization.yml" | "Kustomization" => {
+                "a Kustomize kustomization, not a Kubernetes object: render it first (kubectl kustomize DIR | podsec check -)".to_owned()
+            }
+            _ if !object.is_object() => "not a Kubernetes object: not a mapping".to_owned(),
+            _ => "not a Kubernetes object: it has no kind".to_owned(),
+        });
+    };
+    let api_version = api_version.unwrap_or("v1");
+    if matches!(
+        file,
+        "kustomization.yaml" | "kustomization.yml" | "Kustomization"
+    ) || kind == "Kustomization"
+    {
+        return Some(
+            "a Kustomize kustomization: render it first (kubectl kustomize DIR | podsec check -)"
+                .to_owned(),
+        );
+    }
+    let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
+    let evaluated = ResourceKind::ALL.iter().map(|(k, g)| (k.as_str(), *g));
+    for (name, home) in evaluated.clone() {
+        if name == kind && home != group {
+            let served = if home.is_empty() {
+                "v1".to_owned()
+            } else {
+                format!("{home}/v1")
+            };
+            return Some(format!(
+                "{api_version} {kind} is not evaluated: the API server matches a kind with its group, and podsec evaluates {kind} as {served}"
+            ));
+        }
+    }
+    if evaluated
+        .clone()
+        .any(|(name, home)| name == kind && home == group)
+    {
+        return None;
+    }
+    let lower = kind.to_ascii_lowercase();
+    let near = evaluated.map(|(name, _)| name).find(|name| {
+        let distance = edit_distance(&lower, &name.to_ascii_lowercase());
+        let allowed = if name.len() <= 5 { 1 } else { 2 };
+        distance <= allowed && !KINDS_NEAR_EVALUATED_ONES.contains(&kind)
+    })?;
+    Some(format!(
+        "{api_version} {kind} is not a kind podsec evaluates: did you mean {near}?"
+    ))
+}
+
+/// Kubernetes kinds that are a letter or two from a kind podsec evaluates, and are not
+/// misspellings of it.
+const KINDS_NEAR_EVALUATED_ONES: [&str; 3] = ["Node", "Jobs", "PodTemplates"];
+
+/// Levenshtein distance over bytes (kind names are ASCII).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b = b.as_bytes();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.bytes().enumerate() {
+        let mut diagonal = row.first().copied().unwrap_or(0);
+        if let Some(first) = row.first_mut() {
+            *first = i.saturating_add(1);
+        }
+        for (j, cb) in b.iter().enumerate() {
+            let above = row.get(j.saturating_add(1)).copied().unwrap_or(usize::MAX);
+            let left = row.get(j).copied().unwrap_or(usize::MAX);
+            let cost = usize::from(ca != *cb);
+            let value = diagonal
+                .saturating_add(cost)
+                .min(above.saturating_add(1))
+                .min(left.saturating_add(1));
+            diagonal = above;
+            if let Some(cell) = row.get_mut(j.saturating_add(1)) {
+                *cell = value;
+            }
+        }
+    }
+    row.last().copied().unwrap_or(0)
 }
 
 /// Judges every object in `text`, read from `source`, under `settings`.
@@ -127,11 +252,11 @@ pub fn check_text(
     settings: &Value,
     source: &str,
     text: &str,
-    locate: Locate,
+    options: &Options,
 ) -> Vec<ObjectResult> {
     let mut results = Vec::new();
     for document in parse_documents(source, text) {
-        let locator = match locate {
+        let locator = match options.locate {
             Locate::Yes => {
                 let start = document.offset_in(text);
                 Locator::new(text.get(start..).unwrap_or(""), document.line)
@@ -143,6 +268,7 @@ pub fn check_text(
             settings,
             document,
             locator.as_ref(),
+            options,
             &mut results,
         );
     }
@@ -159,6 +285,23 @@ pub fn unreadable(source: &str, error: String) -> ObjectResult {
     }
 }
 
+/// Gives a namespaced object without a namespace `namespace` (`-n`).
+fn set_namespace(object: &mut Value, namespace: &str) {
+    let kind = object.get("kind").and_then(Value::as_str).unwrap_or("");
+    if crate::manifest::is_cluster_scoped(kind) {
+        return;
+    }
+    if let Some(Value::Object(meta)) = object.get_mut("metadata") {
+        meta.entry("namespace")
+            .or_insert_with(|| Value::String(namespace.to_owned()));
+    } else if let Value::Object(fields) = object {
+        fields.insert(
+            "metadata".to_owned(),
+            serde_json::json!({"namespace": namespace}),
+        );
+    }
+}
+
 /// Judges every object one parsed document holds (a `List` holds many), appending a row
 /// each to `results`; a document that could not be read is one row with its error.
 pub fn check_document(
@@ -166,6 +309,7 @@ pub fn check_document(
     settings: &Value,
     document: Document,
     locator: Option<&Locator>,
+    options: &Options,
     results: &mut Vec<ObjectResult>,
 ) {
     let base = ObjectResult {
@@ -186,14 +330,30 @@ pub fn check_document(
             return;
         }
     };
-    for (prefix, object) in located_documents(value) {
+    for (prefix, mut object) in located_documents(value) {
+        if let (Manifest::Object(fields), Some(namespace)) = (&mut object, &options.namespace) {
+            set_namespace(fields, namespace);
+        }
         let who = identity(&object);
+        let item = prefix.to_string();
         let mut result = ObjectResult {
             kind: who.kind,
             namespace: who.namespace,
             name: who.name,
+            item: item.starts_with("items[").then_some(item),
             ..base.clone()
         };
+        if let Manifest::Object(fields) = &object {
+            if let Some(reason) = doubtful_object(&base.source, fields) {
+                if options.strict {
+                    result.error = Some(format!("{reason} (--strict)"));
+                } else {
+                    result.skipped = Some(reason);
+                }
+                results.push(result);
+                continue;
+            }
+        }
         let request = request_for(object, settings);
         let answer = serde_json::to_vec(&request)
             .map_err(|e| e.to_string())
@@ -237,7 +397,13 @@ mod tests {
     #[test]
     fn rows_round_trip_through_json() {
         let text = "kind: Pod\nmetadata: {name: p}\nspec:\n  hostPID: true\n  containers: [{name: c}]\n---\nkind: Pod\nspec: [\n";
-        let rows = check_text(&NativeEngine, &json!({}), "f.yaml", text, Locate::Yes);
+        let rows = check_text(
+            &NativeEngine,
+            &json!({}),
+            "f.yaml",
+            text,
+            &Options::located(),
+        );
         assert_eq!(rows.len(), 2);
         let violation = &rows[0].violations.as_ref().unwrap()[0];
         assert_eq!(violation.path, "spec.hostPID");
@@ -246,5 +412,101 @@ mod tests {
         let json = serde_json::to_string(&rows).unwrap();
         let back: Vec<ObjectResult> = serde_json::from_str(&json).unwrap();
         assert_eq!(back, rows);
+    }
+
+    #[test]
+    fn doubtful_objects_say_why() {
+        let reason = |source: &str, object: Value| doubtful_object(source, &object);
+        assert!(reason(
+            "chart/Chart.yaml",
+            json!({"apiVersion": "v2", "name": "web", "version": "1.0.0"})
+        )
+        .unwrap()
+        .contains("Chart.yaml"));
+        assert!(reason("chart/values.yaml", json!({"replicaCount": 1}))
+            .unwrap()
+            .starts_with("Helm values"));
+        assert!(
+            reason("k/kustomization.yaml", json!({"resources": ["a.yaml"]}))
+                .unwrap()
+                .contains("kubectl kustomize")
+        );
+        assert_eq!(
+            reason("x.yaml", json!({"foo": 1})).as_deref(),
+            Some("not a Kubernetes object: it has no kind")
+        );
+        let old = reason(
+            "ds.yaml",
+            json!({"apiVersion": "extensions/v1beta1", "kind": "DaemonSet"}),
+        )
+        .unwrap();
+        assert!(
+            old.contains("podsec evaluates DaemonSet as apps/v1"),
+            "{old}"
+        );
+        let typo = reason(
+            "d.yaml",
+            json!({"apiVersion": "apps/v1", "kind": "Deploymnet"}),
+        )
+        .unwrap();
+        assert!(typo.ends_with("did you mean Deployment?"), "{typo}");
+        assert!(reason("p.yaml", json!({"apiVersion": "v1", "kind": "pod"}))
+            .unwrap()
+            .ends_with("did you mean Pod?"));
+        // Real kinds are not doubtful, evaluated or not.
+        for (api_version, kind) in [
+            ("v1", "Pod"),
+            ("apps/v1beta2", "Deployment"),
+            ("v1", "Node"),
+            ("v1", "ConfigMap"),
+            ("rbac.authorization.k8s.io/v1", "Role"),
+            ("v1", "Service"),
+            ("batch/v1", "Job"),
+        ] {
+            assert_eq!(
+                reason("f.yaml", json!({"apiVersion": api_version, "kind": kind})),
+                None,
+                "{kind}"
+            );
+        }
+        assert_eq!(
+            reason("f.yaml", json!({"kind": "Pod"})),
+            None,
+            "a snippet without apiVersion"
+        );
+    }
+
+    #[test]
+    fn options_set_the_namespace_and_strict_makes_doubts_errors() {
+        let text = "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c, image: x}]}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: r}\n---\napiVersion: extensions/v1beta1\nkind: DaemonSet\nmetadata: {name: d}\n";
+        let options = Options {
+            namespace: Some("shop".to_owned()),
+            ..Options::default()
+        };
+        let rows = check_text(&NativeEngine, &json!({}), "f.yaml", text, &options);
+        assert_eq!(rows[0].namespace.as_deref(), Some("shop"));
+        assert_eq!(rows[1].namespace, None, "cluster-scoped");
+        assert!(rows[2]
+            .skipped
+            .as_deref()
+            .unwrap()
+            .contains("extensions/v1beta1 DaemonSet"));
+        let strict = Options {
+            strict: true,
+            ..options
+        };
+        let rows = check_text(&NativeEngine, &json!({}), "f.yaml", text, &strict);
+        assert!(rows[2].error.as_deref().unwrap().ends_with("(--strict)"));
+        assert!(rows[1].error.is_none(), "a ClusterRole is plainly skipped");
+        let list = "apiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n- {apiVersion: v1, kind: Pod, metadata: {name: b}, spec: {hostPID: true, containers: [{name: c, image: x}]}}\n";
+        let rows = check_text(
+            &NativeEngine,
+            &json!({}),
+            "l.yaml",
+            list,
+            &Options::default(),
+        );
+        assert_eq!(rows[1].item.as_deref(), Some("items[1]"));
+        assert_eq!(rows[1].allowed, Some(false));
     }
 }

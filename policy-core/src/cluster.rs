@@ -157,7 +157,8 @@ pub fn controller_uid<'m>(meta: Option<&'m ObjectMeta<'_>>) -> Option<&'m str> {
 /// "PodList", "items": [...]}`; for a missing namespace, an error that names it.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Snapshot {
-    namespaces: std::collections::BTreeMap<String, serde_json::Value>,
+    /// Each Namespace, with its JSON as the host call answers it (encoded once).
+    namespaces: std::collections::BTreeMap<String, (serde_json::Value, Vec<u8>)>,
     pods: std::collections::BTreeMap<String, Vec<serde_json::Value>>,
 }
 
@@ -183,7 +184,8 @@ impl Snapshot {
         match kind {
             Some("Namespace") => match field("name") {
                 Some(name) => {
-                    self.namespaces.insert(name, object.clone());
+                    let encoded = serde_json::to_vec(object).unwrap_or_default();
+                    self.namespaces.insert(name, (object.clone(), encoded));
                     true
                 }
                 None => false,
@@ -199,8 +201,9 @@ impl Snapshot {
 
     /// Sets label `key` of namespace `name` (creating the namespace if it is not known).
     pub fn set_label(&mut self, name: &str, key: &str, value: &str) {
-        let namespace = self.namespaces.entry(name.to_owned()).or_insert_with(|| {
-            serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+        let (namespace, encoded) = self.namespaces.entry(name.to_owned()).or_insert_with(|| {
+            let object = serde_json::json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}});
+            (object, Vec::new())
         });
         if let Some(meta) = namespace
             .as_object_mut()
@@ -214,11 +217,12 @@ impl Snapshot {
                 labels.insert(key.to_owned(), serde_json::Value::from(value));
             }
         }
+        *encoded = serde_json::to_vec(namespace).unwrap_or_default();
     }
 
     /// The Namespace object named `name`, if known.
     pub fn namespace(&self, name: &str) -> Option<&serde_json::Value> {
-        self.namespaces.get(name)
+        self.namespaces.get(name).map(|(object, _)| object)
     }
 
     /// The namespaces known, in name order.
@@ -247,7 +251,7 @@ impl Cluster for Snapshot {
             .then(|| self.namespaces.get(&request.name))
             .flatten();
         match found {
-            Some(object) => serde_json::to_vec(object).map_err(|e| e.to_string()),
+            Some((_, encoded)) => Ok(encoded.clone()),
             None => Err(not_found(
                 &request.api_version,
                 &request.kind,

@@ -60,6 +60,39 @@ fn unfold(at: FieldPath, mut value: Value, out: &mut Vec<(FieldPath, Document)>)
     out.push((at, Document::Object(value)));
 }
 
+/// The built-in kinds that live in no namespace.
+const CLUSTER_SCOPED_KINDS: [&str; 24] = [
+    "Namespace",
+    "Node",
+    "PersistentVolume",
+    "ClusterRole",
+    "ClusterRoleBinding",
+    "CustomResourceDefinition",
+    "StorageClass",
+    "VolumeAttachment",
+    "CSIDriver",
+    "CSINode",
+    "PriorityClass",
+    "RuntimeClass",
+    "IngressClass",
+    "APIService",
+    "MutatingWebhookConfiguration",
+    "ValidatingWebhookConfiguration",
+    "ValidatingAdmissionPolicy",
+    "ValidatingAdmissionPolicyBinding",
+    "MutatingAdmissionPolicy",
+    "MutatingAdmissionPolicyBinding",
+    "FlowSchema",
+    "PriorityLevelConfiguration",
+    "CertificateSigningRequest",
+    "ComponentStatus",
+];
+
+/// Whether objects of `kind` (a built-in kind) live in no namespace.
+pub fn is_cluster_scoped(kind: &str) -> bool {
+    CLUSTER_SCOPED_KINDS.contains(&kind)
+}
+
 /// The identity of an object, for reports: kind, namespace and name.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ObjectIdentity {
@@ -133,10 +166,10 @@ pub fn identity(document: &Document) -> ObjectIdentity {
     match document {
         Document::Object(object) => ObjectIdentity {
             kind: text(object, "/kind"),
-            // A Namespace is cluster-scoped: it is in no namespace.
-            namespace: (text(object, "/kind").as_deref() != Some("Namespace")).then(|| {
-                text(object, "/metadata/namespace").unwrap_or_else(|| "default".to_owned())
-            }),
+            // A cluster-scoped object is in no namespace.
+            namespace: (!is_cluster_scoped(text(object, "/kind").as_deref().unwrap_or(""))).then(
+                || text(object, "/metadata/namespace").unwrap_or_else(|| "default".to_owned()),
+            ),
             name: text(object, "/metadata/name"),
         },
         Document::Request(request) => ObjectIdentity {

@@ -11,7 +11,7 @@
 //!   the namespace-labels mode on (`namespaceLabels: true`, or a PodSecurityConfiguration),
 //!   the Namespaces and Pods in the object editor are the cluster the policy asks about.
 
-use policy_core::audit::{check_text, gather, Locate, NativeEngine, NativeInCluster};
+use policy_core::audit::{check_text, gather, NativeEngine, NativeInCluster, Options};
 use policy_core::checks::CheckId;
 use policy_core::cluster::Snapshot;
 use policy_core::documents::yaml_error_text;
@@ -77,9 +77,21 @@ pub fn evaluate_text(object: &str, settings: &str, overrides: &str) -> Value {
         let mut cluster = Snapshot::new();
         gather(&mut cluster, OBJECT_SOURCE, object);
         let engine = NativeInCluster(&cluster);
-        check_text(&engine, &settings, OBJECT_SOURCE, object, Locate::Yes)
+        check_text(
+            &engine,
+            &settings,
+            OBJECT_SOURCE,
+            object,
+            &Options::located(),
+        )
     } else {
-        check_text(&NativeEngine, &settings, OBJECT_SOURCE, object, Locate::Yes)
+        check_text(
+            &NativeEngine,
+            &settings,
+            OBJECT_SOURCE,
+            object,
+            &Options::located(),
+        )
     };
     json!({
         "settings": {"valid": true, "effective": settings, "namespaceLabels": labelled},

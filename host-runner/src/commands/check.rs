@@ -7,7 +7,7 @@ use crate::module::InCluster;
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 use policy_core::audit::{
-    check_document, check_text, gather, unreadable, Evaluator, Locate, ObjectResult,
+    check_document, check_text, gather, unreadable, Evaluator, ObjectResult, Options,
 };
 use policy_core::cluster::Snapshot;
 use policy_core::documents::Document;
@@ -18,26 +18,25 @@ use std::path::PathBuf;
 
 /// Check manifests against the policy.
 ///
-/// Reads multi-document YAML, JSON, `List` objects and AdmissionReviews, from files,
-/// folders (recursively) or standard input (`-`). A plain manifest is judged as a CREATE
-/// in its namespace (or `default`). Exit status: 0 all allowed, 1 any denied, 2 bad input
-/// or settings.
-///
-/// Examples:
-///   podsec check deploy/
-///   podsec check --settings-json '{"level": "restricted"}' pod.yaml
-///   kubectl get pods,deploy -A -o yaml | podsec check - --format json
-///   kubectl get ns,pods,deploy -A -o yaml | podsec check - --settings-json '{"namespaceLabels": true}'
-///   kubectl get ns,pods -A -o yaml | podsec check - --settings-json '{"namespaceLabels": true}' \
-///     --namespace-label shop:pod-security.kubernetes.io/enforce=restricted
+/// Reads what `kubectl apply -f` reads: YAML documents, JSON (one value, JSON Lines, or
+/// `---`-separated), `List`s and AdmissionReviews, from files, folders (recursively) or
+/// standard input (`-`). A plain manifest is judged as a CREATE in its namespace (or
+/// `default`, or -n). Objects podsec does not evaluate (ConfigMaps, Services, …) are
+/// skipped and counted apart; files that are not Kubernetes objects (Chart.yaml,
+/// values.yaml) are skipped with the reason. Exit status: 0 nothing denied, 1 something
+/// denied, 2 bad input or settings, or no Kubernetes objects at all.
 ///
 /// With `namespaceLabels` in the settings, each object is judged at its namespace's Pod
 /// Security labels, read from the Namespace objects of the input (and --namespace-label).
 #[derive(Debug, Args)]
+#[command(after_help = CHECK_EXAMPLES)]
 pub struct Check {
     /// Files, folders, or `-` for standard input.
     #[arg(value_name = "PATH", default_value = "-")]
     pub paths: Vec<PathBuf>,
+    /// The namespace of namespaced objects that name none (else `default`).
+    #[arg(short = 'n', long = "namespace", value_name = "NAMESPACE")]
+    pub namespace: Option<String>,
     /// With namespaceLabels: set a label of a namespace, as NAME:KEY=VALUE (repeatable).
     /// A namespace of the input whose enforce level this tightens also gets PSA's dry run:
     /// the warnings `kubectl label` would print for its pods.
@@ -46,9 +45,60 @@ pub struct Check {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     pub format: Format,
+    /// Denials and errors only (human output).
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// The overview only, without a line per object (human output).
+    #[arg(long)]
+    pub summary: bool,
+    /// List the objects podsec skipped, with the reason (human output).
+    #[arg(long)]
+    pub show_skipped: bool,
+    /// Objects that look like a mistake are errors: not Kubernetes objects, a kind podsec
+    /// evaluates under another API group (extensions/v1beta1 DaemonSet), a misspelt kind.
+    #[arg(long)]
+    pub strict: bool,
+    /// Colour in human output: auto (on a terminal, unless NO_COLOR is set), always, never.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
+    pub color: ColorChoice,
     /// The module, its settings and the sandbox limits.
     #[command(flatten)]
     pub policy: PolicyArgs,
+}
+
+/// `podsec check --help`'s examples, one per line.
+const CHECK_EXAMPLES: &str = "\
+Examples:
+  podsec check deploy/
+  podsec check --level restricted pod.yaml
+  helm template ./chart | podsec check - --level restricted
+  kubectl get pods,deploy -A -o yaml | podsec check - --format json
+  kubectl get pods -A -o json | jq -c '.items[]' | podsec check -
+  kubectl get ns,pods,deploy -A -o yaml | podsec check - --settings-json '{\"namespaceLabels\": true}'
+  kubectl get ns,pods -A -o yaml | podsec check - --settings-json '{\"namespaceLabels\": true}' --namespace-label shop:pod-security.kubernetes.io/enforce=restricted";
+
+/// When human output is coloured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+impl ColorChoice {
+    fn enabled(self) -> bool {
+        match self {
+            ColorChoice::Always => true,
+            ColorChoice::Never => false,
+            ColorChoice::Auto => {
+                std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                    && std::io::IsTerminal::is_terminal(&std::io::stdout())
+            }
+        }
+    }
 }
 
 /// How `check` prints its results.
@@ -70,6 +120,8 @@ pub struct Report<'r> {
     pub results: &'r [CheckResult],
     /// The counts.
     pub summary: &'r Summary,
+    /// Compliance at a glance: per check and per namespace.
+    pub overview: &'r Overview,
 }
 
 /// Counts over all results.
@@ -77,12 +129,39 @@ pub struct Report<'r> {
 pub struct Summary {
     /// Results in all.
     pub objects: usize,
-    /// Allowed.
+    /// Evaluated and allowed.
     pub allowed: usize,
     /// Denied.
     pub denied: usize,
+    /// Not evaluated: kinds podsec does not evaluate, exemptions, files that are not
+    /// Kubernetes objects.
+    pub skipped: usize,
     /// Not evaluated because of an error.
     pub errors: usize,
+}
+
+/// What a result counts as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Evaluated and allowed.
+    Allowed,
+    /// Denied.
+    Denied,
+    /// Not evaluated.
+    Skipped,
+    /// Could not be evaluated.
+    Error,
+}
+
+/// The outcome of one result.
+pub fn outcome(result: &CheckResult) -> Outcome {
+    match (&result.error, result.allowed, &result.skipped) {
+        (Some(_), _, _) => Outcome::Error,
+        (None, Some(false), _) => Outcome::Denied,
+        (None, _, Some(_)) => Outcome::Skipped,
+        (None, Some(true), None) => Outcome::Allowed,
+        (None, None, None) => Outcome::Error,
+    }
 }
 
 impl Summary {
@@ -93,10 +172,11 @@ impl Summary {
             ..Summary::default()
         };
         for result in results {
-            match result.allowed {
-                Some(true) => summary.allowed += 1,
-                Some(false) => summary.denied += 1,
-                None => summary.errors += 1,
+            match outcome(result) {
+                Outcome::Allowed => summary.allowed += 1,
+                Outcome::Denied => summary.denied += 1,
+                Outcome::Skipped => summary.skipped += 1,
+                Outcome::Error => summary.errors += 1,
             }
         }
         summary
@@ -114,42 +194,210 @@ impl Summary {
     }
 }
 
+/// Compliance at a glance: for each check, the objects that fail it and their namespaces;
+/// for each namespace, its counts; and the exempted objects.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Overview {
+    /// One row per check that any object fails, most failing objects first.
+    pub checks: Vec<CheckRow>,
+    /// One row per namespace (objects without one under `""`), by name.
+    pub namespaces: Vec<NamespaceRow>,
+    /// The objects an exemption skipped: `Kind namespace/name: why`.
+    pub exempted: Vec<String>,
+}
+
+/// The objects that fail one check.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckRow {
+    /// The check's id.
+    pub check: String,
+    /// The level it belongs to.
+    pub level: String,
+    /// How many objects fail it (denied, or warned under `effect: audit` or a warn label).
+    pub non_compliant: usize,
+    /// The namespaces they are in.
+    pub namespaces: Vec<String>,
+    /// The objects, as `Kind namespace/name`.
+    pub objects: Vec<String>,
+}
+
+/// One namespace's counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct NamespaceRow {
+    /// The namespace (`""` for cluster-scoped objects and unreadable documents).
+    pub namespace: String,
+    /// Evaluated and allowed.
+    pub allowed: usize,
+    /// Denied.
+    pub denied: usize,
+    /// Skipped.
+    pub skipped: usize,
+    /// Errors.
+    pub errors: usize,
+    /// Objects that fail at least one check.
+    pub non_compliant: usize,
+}
+
+/// `Kind namespace/name`, or `Kind name` for an object in no namespace.
+pub fn object_name(result: &CheckResult) -> String {
+    let kind = result.kind.as_deref().unwrap_or("object");
+    let name = result.name.as_deref().unwrap_or("(unnamed)");
+    match &result.namespace {
+        Some(namespace) => format!("{kind} {namespace}/{name}"),
+        None => format!("{kind} {name}"),
+    }
+}
+
+impl Overview {
+    /// The overview of `results`.
+    pub fn of(results: &[CheckResult]) -> Overview {
+        use std::collections::{BTreeMap, BTreeSet};
+        let mut checks: BTreeMap<String, (&'static str, BTreeSet<String>, Vec<String>)> =
+            BTreeMap::new();
+        let mut namespaces: BTreeMap<String, NamespaceRow> = BTreeMap::new();
+        let mut exempted = Vec::new();
+        for result in results {
+            let namespace = result.namespace.clone().unwrap_or_default();
+            let row = namespaces
+                .entry(namespace.clone())
+                .or_insert_with(|| NamespaceRow {
+                    namespace: namespace.clone(),
+                    ..NamespaceRow::default()
+                });
+            match outcome(result) {
+                Outcome::Allowed => row.allowed += 1,
+                Outcome::Denied => row.denied += 1,
+                Outcome::Skipped => row.skipped += 1,
+                Outcome::Error => row.errors += 1,
+            }
+            let failed: BTreeMap<&str, &'static str> = result
+                .violations
+                .iter()
+                .flatten()
+                .map(|v| (v.check.as_str(), v.check.info().level.as_str()))
+                .collect();
+            if !failed.is_empty() {
+                row.non_compliant += 1;
+            }
+            for (check, level) in failed {
+                let entry = checks
+                    .entry(check.to_owned())
+                    .or_insert_with(|| (level, BTreeSet::new(), Vec::new()));
+                entry.1.insert(namespace.clone());
+                entry.2.push(object_name(result));
+            }
+            if let Some(why) = result
+                .skipped
+                .as_deref()
+                .filter(|w| w.starts_with("exempt"))
+            {
+                exempted.push(format!("{}: {why}", object_name(result)));
+            }
+        }
+        let mut checks: Vec<CheckRow> = checks
+            .into_iter()
+            .map(|(check, (level, namespaces, objects))| CheckRow {
+                level: level.to_owned(),
+                non_compliant: objects.len(),
+                namespaces: namespaces.into_iter().collect(),
+                objects,
+                check,
+            })
+            .collect();
+        checks.sort_by(|a, b| {
+            b.non_compliant
+                .cmp(&a.non_compliant)
+                .then(a.check.cmp(&b.check))
+        });
+        Overview {
+            checks,
+            namespaces: namespaces.into_values().collect(),
+            exempted,
+        }
+    }
+}
+
 impl Check {
     /// Runs the subcommand; returns the exit status.
     pub fn execute(self) -> Result<u8> {
         let (module, settings) = self.policy.load()?;
+        let reads_stdin = self.paths.iter().any(|p| p.as_os_str() == "-");
+        if reads_stdin && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+            eprintln!("podsec check: reading manifests from standard input (end with Ctrl-D; `podsec check --help` for files and folders)");
+        }
         let files = expand_paths(&self.paths)?;
         let labelled =
             policy_core::Settings::from_value(&settings).is_ok_and(|s| s.namespace_labels);
         if !labelled && !self.namespace_labels.is_empty() {
             bail!("--namespace-label needs the namespace-labels mode: add \"namespaceLabels\": true to the settings");
         }
+        let options = Options {
+            namespace: self.namespace.clone(),
+            strict: self.strict,
+            ..Options::default()
+        };
         let results = if labelled {
             let (cluster, dry_runs) = cluster_of(&files, &self.namespace_labels)?;
             let evaluator = InCluster {
                 module: &module,
                 cluster: std::sync::Arc::new(cluster),
             };
-            let mut results = check_files(&evaluator, &settings, &files);
+            let mut results = check_files(&evaluator, &settings, &files, &options);
             for document in dry_runs {
-                check_document(&evaluator, &settings, document, None, &mut results);
+                check_document(
+                    &evaluator,
+                    &settings,
+                    document,
+                    None,
+                    &options,
+                    &mut results,
+                );
             }
             results
         } else {
-            check_files(&module, &settings, &files)
+            check_files(&module, &settings, &files, &options)
         };
+        if !results
+            .iter()
+            .any(|r| r.kind.is_some() || r.error.is_some())
+        {
+            let inputs: Vec<String> = self
+                .paths
+                .iter()
+                .map(|p| {
+                    if p.as_os_str() == "-" {
+                        "standard input".to_owned()
+                    } else {
+                        p.display().to_string()
+                    }
+                })
+                .collect();
+            eprintln!("podsec: no Kubernetes objects in {}", inputs.join(", "));
+            return Ok(exit::ERROR);
+        }
         let summary = Summary::of(&results);
+        let overview = Overview::of(&results);
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         match self.format {
             Format::Json => {
                 let report = Report {
                     results: &results,
                     summary: &summary,
+                    overview: &overview,
                 };
                 serde_json::to_writer_pretty(&mut out, &report)?;
                 writeln!(out)?;
             }
-            Format::Human => print_human(&mut out, &results, &summary)?,
+            Format::Human => {
+                let style = Human {
+                    color: self.color.enabled(),
+                    quiet: self.quiet,
+                    objects: !self.summary,
+                    skipped: self.show_skipped,
+                };
+                style.print(&mut out, &results, &summary, &overview)?;
+            }
         }
         out.flush()?;
         Ok(summary.exit_code())
@@ -162,6 +410,7 @@ pub fn check_files(
     module: &(impl Evaluator + Sync),
     settings: &Value,
     files: &[PathBuf],
+    options: &Options,
 ) -> Vec<CheckResult> {
     let workers = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
@@ -178,7 +427,7 @@ pub fn check_files(
                 let Some(file) = files.get(index) else { break };
                 let source = file.display().to_string();
                 let results = match read_text(file) {
-                    Ok(text) => check_text(module, settings, &source, &text, Locate::No),
+                    Ok(text) => check_text(module, settings, &source, &text, options),
                     Err(error) => vec![unreadable(&source, error)],
                 };
                 if let Some(slot) = per_file.get(index) {
@@ -248,34 +497,91 @@ fn cluster_of(files: &[PathBuf], changes: &[String]) -> Result<(Snapshot, Vec<Do
     Ok((cluster, dry_runs))
 }
 
-/// The namespace-labels mode's audit annotations that say something about the object:
-/// the audit level's violations and a policy that could not be read.
-fn print_audit(out: &mut impl std::io::Write, result: &CheckResult) -> std::io::Result<()> {
-    for (key, value) in result.annotations.iter().flatten() {
-        if key == "audit-violations" || key == "error" {
-            writeln!(out, "         audit {key}: {value}")?;
-        }
-    }
-    Ok(())
+/// How human output looks.
+struct Human {
+    /// ANSI colours.
+    color: bool,
+    /// Denials and errors only.
+    quiet: bool,
+    /// A line per object (off with --summary).
+    objects: bool,
+    /// Skipped objects listed too.
+    skipped: bool,
 }
 
-fn print_human(
-    out: &mut impl std::io::Write,
-    results: &[CheckResult],
-    summary: &Summary,
-) -> std::io::Result<()> {
-    for result in results {
-        let object = format!(
-            "{} {}/{}",
-            result.kind.as_deref().unwrap_or("object"),
-            result.namespace.as_deref().unwrap_or("-"),
-            result.name.as_deref().unwrap_or("(unnamed)")
+const RED: &str = "\x1b[31m";
+const GREEN: &str = "\x1b[32m";
+const YELLOW: &str = "\x1b[33m";
+const DIM: &str = "\x1b[2m";
+const BOLD: &str = "\x1b[1m";
+const RESET: &str = "\x1b[0m";
+
+impl Human {
+    fn paint(&self, colour: &str, text: &str) -> String {
+        if self.color {
+            format!("{colour}{text}{RESET}")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    fn print(
+        &self,
+        out: &mut impl std::io::Write,
+        results: &[CheckResult],
+        summary: &Summary,
+        overview: &Overview,
+    ) -> std::io::Result<()> {
+        if self.objects {
+            for result in results {
+                self.print_result(out, result)?;
+            }
+        }
+        // The overview is for many objects: with --summary, or past one evaluated object.
+        let evaluated = summary.allowed + summary.denied;
+        if !self.objects || (evaluated > 1 && !self.quiet) {
+            self.print_overview(out, overview, summary)?;
+        }
+        let mut line = format!(
+            "summary: {}: {} allowed, {} denied, {} skipped, {} errors",
+            plural(summary.objects, "object"),
+            summary.allowed,
+            summary.denied,
+            summary.skipped,
+            summary.errors
         );
-        let place = format!("{}#{}", result.source, result.document);
-        match (result.allowed, &result.error) {
-            (_, Some(error)) => writeln!(out, "ERROR    {place}: {error}")?,
-            (Some(false), _) => {
-                writeln!(out, "DENIED   {object}  ({place})")?;
+        if summary.skipped > 0 && !self.skipped && self.objects {
+            line.push_str(" (--show-skipped lists the skipped)");
+        }
+        writeln!(out, "{line}")
+    }
+
+    fn print_result(
+        &self,
+        out: &mut impl std::io::Write,
+        result: &CheckResult,
+    ) -> std::io::Result<()> {
+        let object = object_name(result);
+        let mut place = format!("{}#{}", result.source, result.document);
+        if let Some(item) = &result.item {
+            place.push(' ');
+            place.push_str(item);
+        }
+        match outcome(result) {
+            Outcome::Error => {
+                let error = result.error.as_deref().unwrap_or("no verdict");
+                let label = self.paint(RED, "ERROR   ");
+                // Parse errors already start with their file, line and column.
+                if error.starts_with(&format!("{}:", result.source)) {
+                    writeln!(out, "{label} {error}")?;
+                } else if result.kind.is_some() {
+                    writeln!(out, "{label} {object}  ({place}): {error}")?;
+                } else {
+                    writeln!(out, "{label} {place}: {error}")?;
+                }
+            }
+            Outcome::Denied => {
+                writeln!(out, "{} {object}  ({place})", self.paint(RED, "DENIED  "))?;
                 if let Some(message) = &result.message {
                     writeln!(out, "         {message}")?;
                 }
@@ -285,25 +591,128 @@ fn print_human(
                     let value = &violation.value;
                     writeln!(out, "           {check:<28} {path} = {value}")?;
                 }
-                print_audit(out, result)?;
+                self.print_audit(out, result)?;
             }
-            (Some(true), _) => {
-                let note = match &result.skipped {
-                    Some(why) => format!("  [not checked: {why}]"),
-                    None => String::new(),
-                };
-                writeln!(out, "ALLOWED  {object}  ({place}){note}")?;
-                for warning in result.warnings.iter().flatten() {
-                    writeln!(out, "         warning: {warning}")?;
+            Outcome::Skipped => {
+                if self.skipped && !self.quiet {
+                    let why = result.skipped.as_deref().unwrap_or("");
+                    let line = format!("SKIPPED  {object}  ({place}): {why}");
+                    writeln!(out, "{}", self.paint(DIM, &line))?;
                 }
-                print_audit(out, result)?;
             }
-            (None, None) => writeln!(out, "ERROR    {place}: no verdict")?,
+            Outcome::Allowed => {
+                if self.quiet {
+                    return Ok(());
+                }
+                writeln!(out, "{} {object}  ({place})", self.paint(GREEN, "ALLOWED "))?;
+                for warning in result.warnings.iter().flatten() {
+                    writeln!(
+                        out,
+                        "         {}",
+                        self.paint(YELLOW, &format!("warning: {warning}"))
+                    )?;
+                }
+                self.print_audit(out, result)?;
+            }
         }
+        Ok(())
     }
-    writeln!(
-        out,
-        "summary: {} objects: {} allowed, {} denied, {} errors",
-        summary.objects, summary.allowed, summary.denied, summary.errors
-    )
+
+    /// The namespace-labels mode's audit annotations that say something about the object:
+    /// the audit level's violations and a policy that could not be read.
+    fn print_audit(
+        &self,
+        out: &mut impl std::io::Write,
+        result: &CheckResult,
+    ) -> std::io::Result<()> {
+        for (key, value) in result.annotations.iter().flatten() {
+            if key == "audit-violations" || key == "error" {
+                writeln!(out, "         audit {key}: {value}")?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Compliance at a glance: the checks objects fail, then the namespaces' counts.
+    fn print_overview(
+        &self,
+        out: &mut impl std::io::Write,
+        overview: &Overview,
+        summary: &Summary,
+    ) -> std::io::Result<()> {
+        if summary.allowed + summary.denied == 0 {
+            return Ok(());
+        }
+        writeln!(out)?;
+        if overview.checks.is_empty() {
+            writeln!(
+                out,
+                "{}",
+                self.paint(BOLD, "checks: every evaluated object passes")
+            )?;
+        } else {
+            writeln!(out, "{}", self.paint(BOLD, "checks failed"))?;
+            for row in &overview.checks {
+                let objects = plural(row.non_compliant, "object");
+                let namespaces = shown_list(&row.namespaces);
+                writeln!(
+                    out,
+                    "  {:<28} {:<11} {objects} in {}",
+                    row.check, row.level, namespaces
+                )?;
+            }
+        }
+        if overview.namespaces.len() > 1
+            || overview.namespaces.iter().any(|n| !n.namespace.is_empty())
+        {
+            writeln!(out, "{}", self.paint(BOLD, "namespaces"))?;
+            writeln!(
+                out,
+                "  {:<28} {:>8} {:>8} {:>8} {:>8} {:>14}",
+                "NAMESPACE", "ALLOWED", "DENIED", "SKIPPED", "ERRORS", "NON-COMPLIANT"
+            )?;
+            for row in &overview.namespaces {
+                let name = if row.namespace.is_empty() {
+                    "(none)"
+                } else {
+                    row.namespace.as_str()
+                };
+                writeln!(
+                    out,
+                    "  {name:<28} {:>8} {:>8} {:>8} {:>8} {:>14}",
+                    row.allowed, row.denied, row.skipped, row.errors, row.non_compliant
+                )?;
+            }
+        }
+        if !overview.exempted.is_empty() {
+            writeln!(out, "{}", self.paint(BOLD, "exempted"))?;
+            for line in &overview.exempted {
+                writeln!(out, "  {line}")?;
+            }
+        }
+        writeln!(out)
+    }
+}
+
+fn plural(count: usize, noun: &str) -> String {
+    if count == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{count} {noun}s")
+    }
+}
+
+/// Namespaces as a short list: `(none)` for objects in none, at most five named.
+fn shown_list(namespaces: &[String]) -> String {
+    let names: Vec<&str> = namespaces
+        .iter()
+        .map(|n| if n.is_empty() { "(none)" } else { n.as_str() })
+        .collect();
+    let count = plural(names.len(), "namespace");
+    if names.len() <= 5 {
+        format!("{count} ({})", names.join(", "))
+    } else {
+        let first: Vec<&str> = names.iter().take(5).copied().collect();
+        format!("{count} ({}, …)", first.join(", "))
+    }
 }

@@ -26,6 +26,13 @@ pub struct PolicyArgs {
     /// Settings as inline JSON, e.g. '{"level": "restricted"}'.
     #[arg(long, value_name = "JSON")]
     pub settings_json: Option<String>,
+    /// The level: privileged, baseline or restricted (the settings' `level`; wins over
+    /// --settings).
+    #[arg(long, value_name = "LEVEL")]
+    pub level: Option<String>,
+    /// The Pod Security Standards version, `v1.N` or `latest` (the settings' `version`).
+    #[arg(long = "version", value_name = "VERSION")]
+    pub pss_version: Option<String>,
     /// Memory limit of one evaluation, in MiB.
     #[arg(long, value_name = "MIB", default_value_t = 64)]
     pub memory_limit: usize,
@@ -51,8 +58,17 @@ impl PolicyArgs {
 
     /// [`PolicyArgs::load`] in a sandbox of the caller's making.
     pub fn load_in(&self, sandbox: SandboxConfig) -> Result<(PolicyModule, Value)> {
-        let settings =
+        let mut settings =
             crate::settings::load(self.settings.as_deref(), self.settings_json.as_deref())?;
+        for (key, value) in [("level", &self.level), ("version", &self.pss_version)] {
+            let Some(value) = value else { continue };
+            match &mut settings {
+                Value::Object(map) => {
+                    map.insert(key.to_owned(), Value::String(value.clone()));
+                }
+                _ => bail!("--{key} needs the settings to be an object"),
+            }
+        }
         let module = PolicyModule::load(self.policy.as_deref(), sandbox)?;
         let answer = module
             .validate_settings(&settings)

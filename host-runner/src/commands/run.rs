@@ -13,15 +13,10 @@ use std::path::PathBuf;
 ///
 /// The request is an AdmissionReview (its `request` is used), a bare AdmissionRequest,
 /// or a Kubewarden ValidationRequest (its `request` is used; settings come from the flags),
-/// as JSON or YAML.
-///
-/// Examples:
-///   podsec run --request review.json
-///   podsec run --request review.json --settings-json '{"level": "restricted"}'
-///   podsec run --policy other-policy.wasm --request review.json
-///   podsec run --request pod.json --settings-json '{"namespaceLabels": true}' \
-///     --replay-host-capabilities-interactions session.yml
+/// as JSON or YAML. Plain manifests are judged with `podsec check`. Exit status: 0
+/// accepted, 1 rejected, 2 bad input or settings.
 #[derive(Debug, Args)]
+#[command(after_help = RUN_EXAMPLES)]
 pub struct Run {
     /// The request file, or `-` for standard input.
     #[arg(long, value_name = "FILE")]
@@ -34,6 +29,14 @@ pub struct Run {
     #[command(flatten)]
     pub policy: PolicyArgs,
 }
+
+/// `podsec run --help`'s examples, one per line.
+const RUN_EXAMPLES: &str = "\
+Examples:
+  podsec run --request review.json
+  podsec run --request review.json --level restricted
+  podsec run --policy other-policy.wasm --request review.json
+  podsec run --request review.json --settings-json '{\"namespaceLabels\": true}' --replay-host-capabilities-interactions session.yml";
 
 impl Run {
     /// Runs the subcommand; returns the exit status.
@@ -48,7 +51,8 @@ impl Run {
         };
         let document = crate::settings::parse(&text)
             .with_context(|| format!("request {}", self.request.display()))?;
-        let request = admission_request(document)?;
+        let request = admission_request(document)
+            .with_context(|| format!("request {}", self.request.display()))?;
         let cluster = match &self.replay_host_capabilities_interactions {
             Some(path) => Some(std::sync::Arc::new(crate::session::Session::load(path)?)
                 as crate::runtime::HostCluster),
@@ -60,7 +64,11 @@ impl Run {
             .validate_with(&payload, cluster)
             .map_err(|e| anyhow!("{e}"))?;
         println!("{}", serde_json::to_string_pretty(&response)?);
-        Ok(exit::ALLOWED)
+        Ok(if response.accepted {
+            exit::ALLOWED
+        } else {
+            exit::DENIED
+        })
     }
 }
 
@@ -76,6 +84,17 @@ pub fn admission_request(document: Value) -> Result<Value> {
     } else {
         document
     };
+    let kind = request.get("kind").and_then(Value::as_str);
+    let is_manifest = request.get("apiVersion").is_some()
+        && kind.is_some()
+        && request.get("uid").is_none()
+        && request.get("operation").is_none();
+    if is_manifest {
+        return Err(anyhow!(
+            "this is a Kubernetes object ({}), not an admission request: judge manifests with `podsec check FILE`",
+            kind.unwrap_or("")
+        ));
+    }
     if !request.is_object() {
         return Err(anyhow!("the request is not an object"));
     }

@@ -188,8 +188,9 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
         "wapc",
         "__host_response",
         |mut caller: Caller<'_, HostState>, ptr: i32| -> wasmtime::Result<()> {
-            let bytes = match &caller.data().wapc.host_answer {
-                Ok(bytes) => bytes.clone(),
+            // The guest reads the answer once, after its length: it is moved out, not copied.
+            let bytes = match &mut caller.data_mut().wapc.host_answer {
+                Ok(bytes) => std::mem::take(bytes),
                 Err(_) => Vec::new(),
             };
             write(&mut caller, ptr, &bytes)

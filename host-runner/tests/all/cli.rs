@@ -53,7 +53,34 @@ fn check_sample_manifests_as_json() {
     let report = json(&output);
     assert_eq!(
         report["summary"],
-        serde_json::json!({"objects": 7, "allowed": 3, "denied": 4, "errors": 0})
+        serde_json::json!({"objects": 7, "allowed": 2, "denied": 4, "skipped": 1, "errors": 0})
+    );
+    // The overview counts what the results say.
+    let overview = &report["overview"];
+    let host_namespaces = overview["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["check"] == "hostNamespaces")
+        .expect("hostNamespaces row");
+    assert_eq!(host_namespaces["level"], "baseline");
+    assert_eq!(
+        host_namespaces["namespaces"],
+        serde_json::json!(["default", "monitoring"])
+    );
+    let shop = overview["namespaces"]
+        .as_array()
+        .expect("namespaces")
+        .iter()
+        .find(|n| n["namespace"] == "shop")
+        .expect("shop row");
+    assert_eq!(
+        (&shop["allowed"], &shop["denied"], &shop["skipped"]),
+        (
+            &serde_json::json!(1),
+            &serde_json::json!(1),
+            &serde_json::json!(1)
+        )
     );
     let daemonset = report["results"]
         .as_array()
@@ -80,9 +107,44 @@ fn check_human_output_and_exit_codes() {
     assert!(text.contains("DENIED   CronJob shop/report"), "{text}");
     assert!(text.contains("spec.jobTemplate.spec.template.spec.containers[0].securityContext.capabilities.add[0] = \"SYS_ADMIN\""), "{text}");
     assert!(
-        text.contains("summary: 3 objects: 2 allowed, 1 denied, 0 errors"),
+        text.contains("summary: 3 objects: 1 allowed, 1 denied, 1 skipped, 0 errors"),
         "{text}"
     );
+    assert!(
+        !text.contains("Service"),
+        "skipped objects are hidden: {text}"
+    );
+    assert!(
+        text.contains("checks failed\n  capabilities_baseline"),
+        "{text}"
+    );
+    assert!(!text.contains('\x1b'), "no colour off a terminal: {text}");
+
+    let shown = podsec(&["check", "--show-skipped", "fixtures/manifests/web-app.yaml"]);
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(
+        text.contains("SKIPPED  Service shop/web  (fixtures/manifests/web-app.yaml#1): core/Service is not a kind podsec evaluates"),
+        "{text}"
+    );
+    let quiet = podsec(&["check", "--quiet", "fixtures/manifests/web-app.yaml"]);
+    let text = String::from_utf8_lossy(&quiet.stdout);
+    assert!(
+        !text.contains("ALLOWED") && text.contains("DENIED   CronJob shop/report"),
+        "{text}"
+    );
+    let summary = podsec(&["check", "--summary", "fixtures/manifests/web-app.yaml"]);
+    let text = String::from_utf8_lossy(&summary.stdout);
+    assert!(
+        !text.contains("DENIED   CronJob") && text.contains("capabilities_baseline"),
+        "{text}"
+    );
+    let coloured = podsec(&[
+        "check",
+        "--color",
+        "always",
+        "fixtures/manifests/web-app.yaml",
+    ]);
+    assert!(String::from_utf8_lossy(&coloured.stdout).contains("\x1b[31mDENIED"));
 
     let allowed = podsec(&[
         "check",
@@ -101,7 +163,7 @@ fn check_reads_stdin_and_reports_bad_documents_with_positions() {
     let report = json(&output);
     assert_eq!(
         report["summary"],
-        serde_json::json!({"objects": 3, "allowed": 1, "denied": 1, "errors": 1})
+        serde_json::json!({"objects": 3, "allowed": 1, "denied": 1, "skipped": 0, "errors": 1})
     );
     let error = report["results"][1]["error"].as_str().expect("error");
     assert!(
@@ -182,7 +244,7 @@ fn run_prints_the_validation_response() {
         "--request",
         "fixtures/manifests/admission-review.json",
     ]);
-    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(output.status.code(), Some(1), "a rejection exits 1");
     let response = json(&output);
     assert_eq!(response["accepted"], false);
     assert_eq!(response["code"], 403);
@@ -198,6 +260,21 @@ fn run_prints_the_validation_response() {
         r#"{"excludedUsernames": ["system:serviceaccount:ci:runner"]}"#,
     ]);
     assert_eq!(json(&exempt), serde_json::json!({"accepted": true}));
+    assert_eq!(exempt.status.code(), Some(0));
+    let manifest = podsec(&["run", "--request", "fixtures/manifests/node-agent.yaml"]);
+    assert_eq!(manifest.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&manifest.stderr);
+    assert!(
+        stderr.contains("this is a Kubernetes object (DaemonSet), not an admission request: judge manifests with `podsec check FILE`"),
+        "{stderr}"
+    );
+    let several = podsec(&["run", "--request", "fixtures/manifests/web-app.yaml"]);
+    let stderr = String::from_utf8_lossy(&several.stderr);
+    assert!(
+        stderr.contains("several YAML documents where one was expected")
+            && !stderr.contains("from_str_multiple"),
+        "{stderr}"
+    );
 }
 
 #[test]
@@ -259,7 +336,7 @@ fn check_judges_a_cluster_dump_at_each_namespaces_labels() {
     let report = json(&output);
     assert_eq!(
         report["summary"],
-        serde_json::json!({"objects": 20, "allowed": 12, "denied": 8, "errors": 0})
+        serde_json::json!({"objects": 20, "allowed": 8, "denied": 8, "skipped": 4, "errors": 0})
     );
     let results = report["results"].as_array().expect("results");
     let find = |kind: &str, namespace: Option<&str>, name: &str| {
@@ -332,6 +409,105 @@ fn check_judges_a_cluster_dump_at_each_namespaces_labels() {
     ]);
     assert_eq!(output.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&output.stderr).contains("needs the namespace-labels mode"));
+}
+
+/// Every stream kubectl reads, and input that holds no Kubernetes object.
+#[test]
+fn check_reads_every_stream_and_refuses_empty_input() {
+    let pod = |name: &str, extra: &str| {
+        format!(
+            r#"{{"apiVersion": "v1", "kind": "Pod", "metadata": {{"name": "{name}"}}, "spec": {{{extra}"containers": [{{"name": "c", "image": "i"}}]}}}}"#
+        )
+    };
+    let streams = [
+        ("JSON Lines", format!("{}\n{}\n", pod("a", ""), pod("b", r#""hostPID": true, "#))),
+        ("JSON between ---", format!("{}\n---\n{}\n", pod("a", ""), pod("b", r#""hostPID": true, "#))),
+        ("flow-style YAML", "{apiVersion: v1, kind: Pod, metadata: {name: a}, spec: {containers: [{name: c, image: i}]}}\n---\n{apiVersion: v1, kind: Pod, metadata: {name: b}, spec: {hostPID: true, containers: [{name: c, image: i}]}}\n".to_owned()),
+        ("a JSON array", format!("[{}, {}]", pod("a", ""), pod("b", r#""hostPID": true, "#))),
+    ];
+    for (what, input) in streams {
+        let output = podsec_stdin(&["check", "--format", "json", "-n", "shop", "-"], &input);
+        let report = json(&output);
+        assert_eq!(
+            report["summary"],
+            serde_json::json!({"objects": 2, "allowed": 1, "denied": 1, "skipped": 0, "errors": 0}),
+            "{what}: {report}"
+        );
+        assert_eq!(report["results"][1]["namespace"], "shop", "{what}: -n");
+    }
+    for input in ["", "# nothing\n---\n"] {
+        let output = podsec_stdin(&["check", "-"], input);
+        assert_eq!(output.status.code(), Some(2), "{input:?}");
+        assert!(String::from_utf8_lossy(&output.stderr)
+            .contains("no Kubernetes objects in standard input"));
+    }
+    // Only files that are not Kubernetes objects: also nothing to judge.
+    let dir = std::env::temp_dir().join(format!("podsec-cli-chart-{}", std::process::id()));
+    std::fs::create_dir_all(dir.join("templates")).expect("temp dir");
+    std::fs::write(
+        dir.join("Chart.yaml"),
+        "apiVersion: v2\nname: web\nversion: 1.0.0\n",
+    )
+    .expect("write");
+    std::fs::write(dir.join("values.yaml"), "replicaCount: 1\n").expect("write");
+    std::fs::write(dir.join("templates/pod.yaml"), "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}\n{{- if .Values.x }}\n  labels: {}\n{{- end }}\n").expect("write");
+    let output = podsec(&["check", "--show-skipped", dir.to_str().expect("UTF-8")]);
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("a Helm chart's Chart.yaml, not a Kubernetes object"),
+        "{text}"
+    );
+    assert!(
+        text.contains("Helm values, not a Kubernetes object"),
+        "{text}"
+    );
+    assert!(text.contains("a Go template ({{ … }}), not a manifest: render it first (helm template CHART | podsec check -)"), "{text}");
+    // The file, line and column once.
+    assert_eq!(text.matches("templates/pod.yaml").count(), 1, "{text}");
+    assert_eq!(output.status.code(), Some(2), "the template is an error");
+}
+
+/// Kinds as the API server matches them, --strict, and the --level shorthand.
+#[test]
+fn check_strict_and_level_shorthands() {
+    let input = "apiVersion: extensions/v1beta1\nkind: DaemonSet\nmetadata: {name: old}\n---\napiVersion: apps/v1\nkind: Deploymnet\nmetadata: {name: typo}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: shop}\nspec: {containers: [{name: c, image: i}]}\n";
+    let output = podsec_stdin(&["check", "--show-skipped", "-"], input);
+    assert_eq!(output.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("extensions/v1beta1 DaemonSet is not evaluated: the API server matches a kind with its group, and podsec evaluates DaemonSet as apps/v1"), "{text}");
+    assert!(text.contains("did you mean Deployment?"), "{text}");
+    let strict = podsec_stdin(&["check", "--strict", "-"], input);
+    assert_eq!(strict.status.code(), Some(2));
+    let text = String::from_utf8_lossy(&strict.stdout);
+    assert!(text.contains("ERROR    DaemonSet default/old"), "{text}");
+    let restricted = podsec_stdin(
+        &[
+            "check",
+            "--level",
+            "restricted",
+            "--version",
+            "v1.24",
+            "--format",
+            "json",
+            "-",
+        ],
+        input,
+    );
+    assert_eq!(restricted.status.code(), Some(1));
+    let report = json(&restricted);
+    assert!(
+        report["results"][2]["message"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("violates PodSecurity \"restricted:v1.24\""),
+        "{report}"
+    );
+    let help = podsec(&["check", "--help"]);
+    let text = String::from_utf8_lossy(&help.stdout);
+    assert!(
+        text.contains("\n  podsec check deploy/\n  podsec check --level restricted pod.yaml\n"),
+        "{text}"
+    );
 }
 
 /// `podsec run` answers the module's host calls from a kwctl session file.
