@@ -187,8 +187,11 @@ pub fn doubtful_object(source: &str, object: &Value) -> Option<String> {
     }
     let group = api_version.rsplit_once('/').map_or("", |(group, _)| group);
     let evaluated = ResourceKind::ALL.iter().map(|(k, g)| (k.as_str(), *g));
+    // Kubernetes' own groups have no dot (`apps`, `extensions`) or end in `.k8s.io`; a
+    // custom resource that shares a kind's name (`example.com/v1 Deployment`) is not doubtful.
+    let kubernetes_group = !group.contains('.') || group.ends_with(".k8s.io");
     for (name, home) in evaluated.clone() {
-        if name == kind && home != group {
+        if name == kind && home != group && kubernetes_group {
             let served = if home.is_empty() {
                 "v1".to_owned()
             } else {
@@ -348,6 +351,8 @@ pub fn check_document(
                 if options.strict {
                     result.error = Some(format!("{reason} (--strict)"));
                 } else {
+                    // Skipped as the webhook would skip it: admitted, not evaluated.
+                    result.allowed = Some(true);
                     result.skipped = Some(reason);
                 }
                 results.push(result);
