@@ -70,6 +70,9 @@ pub struct ObjectResult {
     pub document: usize,
     /// The line the document starts on.
     pub line: usize,
+    /// The object's apiVersion.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_version: Option<String>,
     /// The object's kind.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
@@ -79,6 +82,9 @@ pub struct ObjectResult {
     /// Its name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
+    /// Its uid, for an object read from a cluster.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uid: Option<String>,
     /// Where it is in its document, for a `List`'s item (`items[3]`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub item: Option<String>,
@@ -340,9 +346,11 @@ pub fn check_document(
         let who = identity(&object);
         let item = prefix.to_string();
         let mut result = ObjectResult {
+            api_version: who.api_version,
             kind: who.kind,
             namespace: who.namespace,
             name: who.name,
+            uid: who.uid,
             item: item.starts_with("items[").then_some(item),
             ..base.clone()
         };

@@ -96,12 +96,16 @@ pub fn is_cluster_scoped(kind: &str) -> bool {
 /// The identity of an object, for reports: kind, namespace and name.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ObjectIdentity {
+    /// `apiVersion`.
+    pub api_version: Option<String>,
     /// `kind`.
     pub kind: Option<String>,
     /// `metadata.namespace`, or `default` for a namespaced object without one.
     pub namespace: Option<String>,
     /// `metadata.name`.
     pub name: Option<String>,
+    /// `metadata.uid`, for an object read from a cluster.
+    pub uid: Option<String>,
 }
 
 fn text(value: &Value, pointer: &str) -> Option<String> {
@@ -165,6 +169,8 @@ pub fn validation_request(request: Value, settings: &Value) -> Value {
 pub fn identity(document: &Document) -> ObjectIdentity {
     match document {
         Document::Object(object) => ObjectIdentity {
+            api_version: text(object, "/apiVersion"),
+            uid: text(object, "/metadata/uid"),
             kind: text(object, "/kind"),
             // A cluster-scoped object is in no namespace.
             namespace: (!is_cluster_scoped(text(object, "/kind").as_deref().unwrap_or(""))).then(
@@ -173,6 +179,13 @@ pub fn identity(document: &Document) -> ObjectIdentity {
             name: text(object, "/metadata/name"),
         },
         Document::Request(request) => ObjectIdentity {
+            api_version: text(request, "/kind/version").map(|version| {
+                match text(request, "/kind/group").filter(|g| !g.is_empty()) {
+                    Some(group) => format!("{group}/{version}"),
+                    None => version,
+                }
+            }),
+            uid: text(request, "/object/metadata/uid"),
             kind: text(request, "/kind/kind"),
             namespace: text(request, "/namespace"),
             name: text(request, "/name").or_else(|| text(request, "/object/metadata/name")),

@@ -4,10 +4,11 @@
 use super::{exit, PolicyArgs};
 use crate::manifests::{expand_paths, read_text};
 use crate::module::InCluster;
+use crate::reports::{junit, kubernetes_reports, sarif, Context, Flavour};
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 use policy_core::audit::{
-    check_document, check_text, gather, unreadable, Evaluator, ObjectResult, Options,
+    check_document, check_text, gather, unreadable, Evaluator, Locate, ObjectResult, Options,
 };
 use policy_core::cluster::Snapshot;
 use policy_core::documents::Document;
@@ -106,8 +107,17 @@ impl ColorChoice {
 pub enum Format {
     /// One line per object, violations below it, a summary line.
     Human,
-    /// One JSON document: `{"results": […], "summary": {…}}`.
+    /// One JSON document: `{"results": […], "summary": {…}, "overview": {…}}`.
     Json,
+    /// `wgpolicyk8s.io/v1alpha2` PolicyReports (one per namespace) and a
+    /// ClusterPolicyReport, as a `List` `kubectl apply -f` takes.
+    PolicyReport,
+    /// `openreports.io/v1alpha1` Reports and a ClusterReport, as a `List`.
+    Openreports,
+    /// SARIF 2.1.0, each violation at its file, line and column.
+    Sarif,
+    /// JUnit XML: a test case per object.
+    Junit,
 }
 
 /// One object's result: policy-core's row.
@@ -335,7 +345,12 @@ impl Check {
         let options = Options {
             namespace: self.namespace.clone(),
             strict: self.strict,
-            ..Options::default()
+            // SARIF points at each field's line and column.
+            locate: if self.format == Format::Sarif {
+                Locate::Yes
+            } else {
+                Locate::No
+            },
         };
         let results = if labelled {
             let (cluster, dry_runs) = cluster_of(&files, &self.namespace_labels)?;
@@ -389,6 +404,33 @@ impl Check {
                 serde_json::to_writer_pretty(&mut out, &report)?;
                 writeln!(out)?;
             }
+            Format::PolicyReport | Format::Openreports => {
+                let flavour = if self.format == Format::PolicyReport {
+                    Flavour::PolicyReport
+                } else {
+                    Flavour::OpenReports
+                };
+                let text = |key: &str| {
+                    (!labelled)
+                        .then(|| settings.get(key).and_then(Value::as_str).map(str::to_owned))
+                        .flatten()
+                };
+                let context = Context {
+                    level: text("level").or_else(|| (!labelled).then(|| "baseline".to_owned())),
+                    version: text("version").or_else(|| (!labelled).then(|| "latest".to_owned())),
+                    seconds: std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(0, |d| d.as_secs()),
+                };
+                let reports = kubernetes_reports(flavour, &context, &results);
+                serde_json::to_writer_pretty(&mut out, &reports)?;
+                writeln!(out)?;
+            }
+            Format::Sarif => {
+                serde_json::to_writer_pretty(&mut out, &sarif(&results))?;
+                writeln!(out)?;
+            }
+            Format::Junit => out.write_all(junit(&results).as_bytes())?,
             Format::Human => {
                 let style = Human {
                     color: self.color.enabled(),

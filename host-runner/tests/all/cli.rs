@@ -544,3 +544,174 @@ fn run_replays_a_kwctl_session() {
         .unwrap_or("")
         .starts_with("would violate PodSecurity \"restricted:latest\""));
 }
+
+/// The report formats, checked against what their schemas require: the PolicyReport and
+/// OpenReports CRDs (`result` and `severity` enums, `policy` required, `properties` a map of
+/// strings, `timestamp` with `seconds` and `nanos`), SARIF 2.1.0 (`version`, `runs[].tool.driver`,
+/// results naming a rule of the driver at its index, 1-based regions), JUnit's counts.
+#[test]
+fn check_writes_the_reports_the_ecosystem_reads() {
+    let results = ["pass", "fail", "warn", "error", "skip"];
+    let severities = ["critical", "high", "low", "medium", "info"];
+    for (format, api_version, kinds) in [
+        (
+            "policy-report",
+            "wgpolicyk8s.io/v1alpha2",
+            ["PolicyReport", "ClusterPolicyReport"],
+        ),
+        (
+            "openreports",
+            "openreports.io/v1alpha1",
+            ["Report", "ClusterReport"],
+        ),
+    ] {
+        let output = podsec(&[
+            "check",
+            "--format",
+            format,
+            "fixtures/manifests",
+            "fixtures/clusters/dump.json",
+        ]);
+        assert_eq!(output.status.code(), Some(1), "{format}");
+        let list = json(&output);
+        assert_eq!(
+            (&list["apiVersion"], &list["kind"]),
+            (&serde_json::json!("v1"), &serde_json::json!("List"))
+        );
+        let items = list["items"].as_array().expect("items");
+        let mut namespaces = Vec::new();
+        for report in items {
+            assert_eq!(report["apiVersion"], api_version, "{format}");
+            let kind = report["kind"].as_str().expect("kind");
+            let namespace = report["metadata"]["namespace"].as_str();
+            assert_eq!(
+                kind,
+                if namespace.is_some() {
+                    kinds[0]
+                } else {
+                    kinds[1]
+                }
+            );
+            namespaces.push(namespace.unwrap_or("").to_owned());
+            if format == "openreports" {
+                assert_eq!(report["source"], "podsec");
+            }
+            let rows = report["results"].as_array().expect("results");
+            let mut counted =
+                serde_json::json!({"pass": 0, "fail": 0, "warn": 0, "error": 0, "skip": 0});
+            for row in rows {
+                let result = row["result"].as_str().expect("result");
+                assert!(results.contains(&result), "{row}");
+                counted[result] = serde_json::json!(counted[result].as_u64().unwrap_or(0) + 1);
+                assert_eq!(row["policy"], "pod-security-standards");
+                if let Some(severity) = row.get("severity") {
+                    assert!(
+                        severities.contains(&severity.as_str().unwrap_or("")),
+                        "{row}"
+                    );
+                }
+                assert!(
+                    row["properties"]
+                        .as_object()
+                        .expect("properties")
+                        .values()
+                        .all(Value::is_string),
+                    "{row}"
+                );
+                assert!(row["timestamp"]["seconds"].is_u64() && row["timestamp"]["nanos"].is_u64());
+                for resource in row["resources"].as_array().into_iter().flatten() {
+                    assert!(resource
+                        .as_object()
+                        .expect("resource")
+                        .values()
+                        .all(Value::is_string));
+                }
+            }
+            assert_eq!(
+                report["summary"], counted,
+                "{format}: the summary counts the results"
+            );
+        }
+        assert!(
+            namespaces.contains(&"monitoring".to_owned()) && namespaces.contains(&String::new())
+        );
+        let monitoring = items
+            .iter()
+            .find(|r| r["metadata"]["namespace"] == "monitoring")
+            .expect("monitoring");
+        let row = monitoring["results"]
+            .as_array()
+            .expect("results")
+            .iter()
+            .find(|r| r["rule"] == "hostNamespaces")
+            .expect("a hostNamespaces result");
+        assert_eq!(row["result"], "fail");
+        assert_eq!(row["severity"], "high");
+        assert_eq!(row["properties"]["path"], "spec.template.spec.hostNetwork");
+        assert_eq!(row["properties"]["value"], "true");
+        assert_eq!(row["resources"][0]["kind"], "DaemonSet");
+        assert_eq!(row["resources"][0]["apiVersion"], "apps/v1");
+        // Objects read from a cluster keep their uid.
+        let prod = items
+            .iter()
+            .find(|r| r["metadata"]["namespace"] == "prod")
+            .expect("prod");
+        assert!(
+            prod["results"][0]["resources"][0]["uid"].is_string(),
+            "{}",
+            prod["results"][0]
+        );
+    }
+
+    let output = podsec(&["check", "--format", "sarif", "fixtures/manifests"]);
+    let sarif = json(&output);
+    assert_eq!(sarif["version"], "2.1.0");
+    let run = &sarif["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "podsec");
+    let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
+    let results = run["results"].as_array().expect("results");
+    assert!(!results.is_empty());
+    for result in results {
+        let index = result["ruleIndex"].as_u64().expect("ruleIndex") as usize;
+        assert_eq!(rules[index]["id"], result["ruleId"], "{result}");
+        assert!(["error", "warning", "note"].contains(&result["level"].as_str().unwrap_or("")));
+        let region = &result["locations"][0]["physicalLocation"]["region"];
+        assert!(region["startLine"].as_u64().unwrap_or(0) >= 1, "{result}");
+    }
+    let host_network = results
+        .iter()
+        .find(|r| {
+            r["ruleId"] == "hostNamespaces"
+                && r["message"]["text"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("hostNetwork")
+        })
+        .expect("the hostNetwork result");
+    let location = &host_network["locations"][0]["physicalLocation"];
+    assert_eq!(
+        location["artifactLocation"]["uri"],
+        "fixtures/manifests/node-agent.yaml"
+    );
+    let line = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fixtures/manifests/node-agent.yaml"
+    ))
+    .expect("read")
+    .lines()
+    .position(|l| l.trim_start().starts_with("hostNetwork:"))
+    .expect("hostNetwork line")
+        + 1;
+    assert_eq!(location["region"]["startLine"], line);
+
+    let output = podsec(&["check", "--format", "junit", "fixtures/manifests"]);
+    let xml = String::from_utf8_lossy(&output.stdout);
+    assert!(xml.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"podsec\" tests=\"7\" failures=\"4\" errors=\"0\" skipped=\"1\">"), "{xml}");
+    assert_eq!(xml.matches("<testcase ").count(), 7);
+    assert_eq!(xml.matches("<failure ").count(), 4);
+    assert_eq!(
+        xml.matches("<testsuite ").count(),
+        xml.matches("</testsuite>").count()
+    );
+    assert!(xml.contains("message=\"DaemonSet &quot;node-agent&quot;: violates PodSecurity &quot;baseline:latest&quot;"), "{xml}");
+}
