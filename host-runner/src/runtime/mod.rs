@@ -120,6 +120,9 @@ pub(crate) struct HostState {
     pub(crate) wapc: wapc::Exchange,
     /// Who answers the module's Kubernetes host calls (none: every host call fails).
     pub(crate) cluster: Option<HostCluster>,
+    /// The instance's exported memory, looked up once (the host functions read and write
+    /// it several times a call).
+    pub(crate) memory: Option<wasmtime::Memory>,
     limiter: MemoryCap,
     wasi: Option<WasiP1Ctx>,
 }
@@ -260,6 +263,7 @@ impl Policy {
         let state = HostState {
             wapc: wapc::Exchange::new(operation, payload),
             cluster: None,
+            memory: None,
             limiter: MemoryCap {
                 limit: self.config.memory_limit,
                 hit: false,
@@ -285,6 +289,7 @@ impl Policy {
 
     fn instantiate(&self, store: &mut Store<HostState>) -> Result<GuestCall, wasmtime::Error> {
         let instance = self.pre.instantiate(&mut *store)?;
+        store.data_mut().memory = instance.get_memory(&mut *store, "memory");
         for start in &self.starts {
             let func = instance.get_typed_func::<(), ()>(&mut *store, start)?;
             if let Err(error) = func.call(&mut *store, ()) {

@@ -93,10 +93,24 @@ fn len_i32(bytes: &[u8]) -> i32 {
 }
 
 fn memory(caller: &mut Caller<'_, HostState>) -> wasmtime::Result<Memory> {
+    if let Some(memory) = caller.data().memory {
+        return Ok(memory);
+    }
     match caller.get_export("memory") {
         Some(Extern::Memory(memory)) => Ok(memory),
         _ => Err(wasmtime::format_err!("the guest exports no memory")),
     }
+}
+
+/// `len` bytes at `ptr` of the guest's memory, borrowed.
+fn slice(data: &[u8], ptr: i32, len: i32) -> wasmtime::Result<&[u8]> {
+    let start = usize::try_from(ptr).map_err(|_| wasmtime::format_err!("negative pointer"))?;
+    let len = usize::try_from(len).map_err(|_| wasmtime::format_err!("negative length"))?;
+    let end = start
+        .checked_add(len)
+        .ok_or_else(|| wasmtime::format_err!("pointer overflow"))?;
+    data.get(start..end)
+        .ok_or_else(|| wasmtime::format_err!("the guest pointed outside its memory"))
 }
 
 fn read(caller: &mut Caller<'_, HostState>, ptr: i32, len: i32) -> wasmtime::Result<Vec<u8>> {
@@ -167,20 +181,26 @@ pub(crate) fn add_to_linker(linker: &mut Linker<HostState>) -> Result<()> {
          ptr: i32,
          len: i32|
          -> wasmtime::Result<i32> {
-            let binding = read(&mut caller, bd_ptr, bd_len)?;
-            let namespace = read(&mut caller, ns_ptr, ns_len)?;
-            let operation = read(&mut caller, op_ptr, op_len)?;
-            let payload = read(&mut caller, ptr, len)?;
-            let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+            // Read in place: the guest's memory and the host state borrowed together.
+            let memory = memory(&mut caller)?;
+            let (data, state) = memory.data_and_store_mut(&mut caller);
+            let text = |ptr: i32, len: i32| -> wasmtime::Result<std::borrow::Cow<'_, str>> {
+                Ok(String::from_utf8_lossy(slice(data, ptr, len)?))
+            };
+            let (binding, namespace, operation) = (
+                text(bd_ptr, bd_len)?,
+                text(ns_ptr, ns_len)?,
+                text(op_ptr, op_len)?,
+            );
             let answer = answer_host_call(
-                caller.data().cluster.as_ref(),
-                &text(&binding),
-                &text(&namespace),
-                &text(&operation),
-                &payload,
+                state.cluster.as_ref(),
+                &binding,
+                &namespace,
+                &operation,
+                slice(data, ptr, len)?,
             );
             let ok = answer.is_ok();
-            caller.data_mut().wapc.host_answer = answer.map_err(String::into_bytes);
+            state.wapc.host_answer = answer.map_err(String::into_bytes);
             Ok(i32::from(ok))
         },
     )?;
