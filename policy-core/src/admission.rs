@@ -70,7 +70,9 @@ pub(crate) fn namespace_policy(
     cluster: &dyn Cluster,
     mut verdict: Verdict,
 ) -> Lookup {
-    let labels = cluster
+    // The policy is read from the labels while the host's answer is borrowed: no label is
+    // copied.
+    let read = cluster
         .get_resource(&GetResourceRequest::namespace(namespace))
         .and_then(|bytes| {
             // `from_str`, as for the request: one reader type keeps one copy of each
@@ -82,17 +84,19 @@ pub(crate) fn namespace_policy(
                 })
                 .map_err(|e| format!("the host's answer is not a Namespace: {e}"))
                 .map(|object| {
-                    object
-                        .metadata
-                        .unwrap_or_default()
-                        .labels
-                        .iter()
-                        .map(|(k, v)| (k.to_string(), v.to_string()))
-                        .collect::<Vec<_>>()
+                    let metadata = object.metadata.unwrap_or_default();
+                    policy_for_labels(
+                        metadata
+                            .labels
+                            .iter()
+                            .map(|(k, v)| (k.as_ref(), v.as_ref())),
+                        &settings.defaults,
+                        &settings.latest(),
+                    )
                 })
         });
-    let labels = match labels {
-        Ok(labels) => labels,
+    let (policy, errors) = match read {
+        Ok(read) => read,
         Err(error) => {
             let message = format!("failed to lookup namespace {namespace:?}: {error}");
             if enforces(kind, settings) {
@@ -109,11 +113,6 @@ pub(crate) fn namespace_policy(
             return answer(verdict, response);
         }
     };
-    let (policy, errors) = policy_for_labels(
-        labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
-        &settings.defaults,
-        &settings.latest(),
-    );
     let nothing_to_report = if enforces(kind, settings) {
         policy.fully_privileged()
     } else {
