@@ -36,9 +36,14 @@ fn run() -> Result<(), String> {
     if let Some(flag) = args.next() {
         let part = match (flag.as_str(), args.next().as_deref()) {
             ("--only", Some("check")) => check_throughput(&podsec)?,
+            ("--only", Some("formats")) => check_formats(&podsec)?,
             ("--only", Some("cold-start")) => cold_start(&podsec)?,
             ("--only", Some("webhook")) => webhook_load(&podsec)?,
-            _ => return Err("usage: bench-report [--only check|cold-start|webhook]".to_owned()),
+            _ => {
+                return Err(
+                    "usage: bench-report [--only check|formats|cold-start|webhook]".to_owned(),
+                )
+            }
         };
         println!("{part:#}");
         return Ok(());
@@ -50,8 +55,12 @@ fn run() -> Result<(), String> {
     report["module_bytes"] = json!(module_bytes);
     report["latency_us"] = criterion_figures(&root.join("target/criterion"));
     report["labels_host_calls"] = host_calls_per_pod_request()?;
+    eprintln!("bench-report: the namespace-labels mode, interleaved with the fixed level …");
+    report["labels_extra"] = labels_extra()?;
     eprintln!("bench-report: podsec check throughput …");
     report["check"] = check_throughput(&podsec)?;
+    eprintln!("bench-report: podsec check of a 5,000-object dump in each format …");
+    report["check_formats"] = check_formats(&podsec)?;
     eprintln!("bench-report: cold start …");
     report["cold_start_ms"] = cold_start(&podsec)?;
     eprintln!("bench-report: webhook load …");
@@ -172,6 +181,25 @@ fn host_calls_per_pod_request() -> Result<Value, String> {
     Ok(json!({"requests": requests, "host_calls": cluster.1.load(Ordering::SeqCst)}))
 }
 
+/// The namespace-labels mode's extra cost in podsec's host, interleaved with fixed-level
+/// calls (criterion runs the two a minute apart, and this machine drifts more than that).
+fn labels_extra() -> Result<Value, String> {
+    let module =
+        podsec::module::PolicyModule::load(None, podsec::runtime::SandboxConfig::default())
+            .map_err(|e| e.to_string())?;
+    let mut out = json!({});
+    for level in ["baseline", "restricted"] {
+        for size in [PodSize::Small, PodSize::Typical] {
+            let (fixed, labelled, extra) =
+                benchdata::labels_extra_us(module.policy(), size, level, 15);
+            let round = |v: f64| (v * 100.0).round() / 100.0;
+            out[level][size.name()] =
+                json!({"fixed": round(fixed), "labels": round(labelled), "extra": round(extra)});
+        }
+    }
+    Ok(out)
+}
+
 /// Criterion's median estimates, in microseconds, by level, runtime and size.
 fn criterion_figures(dir: &Path) -> Value {
     let mut figures = json!({});
@@ -192,6 +220,69 @@ fn criterion_figures(dir: &Path) -> Value {
         }
     }
     figures
+}
+
+/// `podsec check` of one 5,000-object cluster dump (a `List`, as `kubectl get -A -o json`
+/// prints it: pods and deployments in 20 namespaces, a fifth of them failing baseline) in
+/// each output format: the median of 3 runs per format.
+fn check_formats(podsec: &Path) -> Result<Value, String> {
+    let dir = std::env::temp_dir().join(format!("podsec-bench-formats-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let pod = benchdata::pod(PodSize::Typical);
+    let objects = 5_000;
+    let items: Vec<Value> = (0..objects)
+        .map(|i| {
+            let mut object = pod.clone();
+            object["metadata"]["name"] = json!(format!("pod-{i}"));
+            object["metadata"]["namespace"] = json!(format!("team-{}", i % 20));
+            object["metadata"]["uid"] = json!(format!("00000000-0000-4000-8000-{i:012}"));
+            if i % 5 == 0 {
+                object["spec"]["hostNetwork"] = json!(true);
+            }
+            object
+        })
+        .collect();
+    let dump = dir.join("dump.json");
+    std::fs::write(
+        &dump,
+        json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string(),
+    )
+    .map_err(|e| e.to_string())?;
+    let bytes = std::fs::metadata(&dump).map(|m| m.len()).unwrap_or(0);
+    let mut rows = Vec::new();
+    for format in [
+        "human",
+        "json",
+        "policy-report",
+        "openreports",
+        "sarif",
+        "junit",
+    ] {
+        let mut runs = Vec::new();
+        for _ in 0..3 {
+            let started = Instant::now();
+            let status = Command::new(podsec)
+                .args(["check", "--format", format])
+                .arg(&dump)
+                .stdout(Stdio::null())
+                .status()
+                .map_err(|e| e.to_string())?;
+            if status.code() != Some(1) {
+                return Err(format!(
+                    "podsec check --format {format} over the dump exited {status}"
+                ));
+            }
+            runs.push(started.elapsed().as_secs_f64());
+        }
+        runs.sort_by(f64::total_cmp);
+        let seconds = runs.get(1).copied().unwrap_or(f64::NAN);
+        rows.push(
+            json!({"format": format, "seconds": (seconds * 1000.0).round() / 1000.0,
+            "objects_per_second": (objects as f64 / seconds).round()}),
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(json!({"objects": objects, "bytes": bytes, "formats": rows}))
 }
 
 fn check_throughput(podsec: &Path) -> Result<Value, String> {
@@ -573,12 +664,9 @@ fn budgets(report: &Value) -> Value {
         .filter_map(|r| r["errors"].as_u64())
         .sum();
     let extra = |level: &str| {
-        latency[level]["podsec-fresh-labels"]["typical"]
+        report["labels_extra"][level]["typical"]["extra"]
             .as_f64()
             .unwrap_or(f64::NAN)
-            - latency[level]["podsec-fresh"]["typical"]
-                .as_f64()
-                .unwrap_or(f64::NAN)
     };
     let (extra_baseline, extra_restricted) = (extra("baseline"), extra("restricted"));
     let calls = &report["labels_host_calls"];
@@ -610,7 +698,7 @@ fn budgets(report: &Value) -> Value {
             large_fresh <= 300.0,
         ),
         (
-            "namespace-labels mode over a fixed level, typical pod, podsec host, fresh (baseline, restricted)",
+            "namespace-labels mode over a fixed level, typical pod, podsec host, fresh, interleaved (baseline, restricted)",
             format!("{extra_baseline:+.1} µs, {extra_restricted:+.1} µs"),
             "≤ +3 µs at both levels",
             extra_baseline <= 3.0 && extra_restricted <= 3.0,
@@ -727,6 +815,18 @@ fn markdown(report: &Value) -> String {
             ));
         }
     }
+    out.push_str("\nInterleaved (the budget's figures: rounds of 2,000 fixed-level and 2,000 labelled calls in alternating order, fresh instance each, medians of 15 rounds; `cargo run --release -p podsec --example labels_cost` measures the same):\n\n| level | pod | fixed level | namespace labels | extra |\n| --- | --- | --- | --- | --- |\n");
+    for level in ["baseline", "restricted"] {
+        for size in ["small", "typical"] {
+            let row = &report["labels_extra"][level][size];
+            out.push_str(&format!(
+                "| {level} | {size} | {:.2} µs | {:.2} µs | {:+.2} µs |\n",
+                row["fixed"].as_f64().unwrap_or(f64::NAN),
+                row["labels"].as_f64().unwrap_or(f64::NAN),
+                row["extra"].as_f64().unwrap_or(f64::NAN)
+            ));
+        }
+    }
     out.push_str(&format!(
         "\nHost calls: {} for {} pod requests (one `get_resource` of the Namespace each).\n",
         report["labels_host_calls"]["host_calls"], report["labels_host_calls"]["requests"]
@@ -768,6 +868,20 @@ each review timed from its actual send.\n\n",
         "\n## podsec check and cold start\n\n- `podsec check` over {} generated typical pods in 100 files: {} s, {} objects/s (median of 3 runs).\n- Cold start, `podsec check` of one pod with the compiled-module cache warm: {} ms (median of 20 runs).\n",
         report["check"]["objects"], report["check"]["seconds"], report["check"]["objects_per_second"], report["cold_start_ms"]
     ));
+    let formats = &report["check_formats"];
+    out.push_str(&format!(
+        "- `podsec check` of one {}-object cluster dump ({} bytes, a `List` of typical pods in 20 namespaces, a fifth denied), median of 3 runs per format:\n\n| format | seconds | objects/s |\n| --- | --- | --- |\n",
+        formats["objects"], formats["bytes"]
+    ));
+    for row in formats["formats"].as_array().into_iter().flatten() {
+        out.push_str(&format!(
+            "| {} | {} | {:.0} |\n",
+            row["format"].as_str().unwrap_or(""),
+            row["seconds"],
+            row["objects_per_second"].as_f64().unwrap_or(0.0)
+        ));
+    }
+    out.push('\n');
     out.push_str(&format!(
         "- `dist/podsec.wasm`: {} bytes.\n",
         report["module_bytes"]
