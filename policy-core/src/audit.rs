@@ -265,23 +265,61 @@ pub fn check_text(
 ) -> Vec<ObjectResult> {
     let mut results = Vec::new();
     for document in parse_documents(source, text) {
-        let locator = match options.locate {
+        // The document's text is indexed only if one of its objects has a violation to
+        // locate: most documents of a large input have none.
+        let located = match options.locate {
             Locate::Yes => {
                 let start = document.offset_in(text);
-                Locator::new(text.get(start..).unwrap_or(""), document.line)
+                DocumentText::new(text.get(start..).unwrap_or(""), document.line)
             }
-            Locate::No => None,
+            Locate::No => DocumentText::none(),
         };
         check_document(
             evaluator,
             settings,
             document,
-            locator.as_ref(),
+            &located,
             options,
             &mut results,
         );
     }
     results
+}
+
+/// A document's text, for locating its violations: indexed (a [`Locator`]) the first time
+/// a violation needs it, at most once.
+pub struct DocumentText<'t> {
+    text: Option<(&'t str, usize)>,
+    index: std::cell::OnceCell<Option<Locator>>,
+}
+
+impl<'t> DocumentText<'t> {
+    /// The text of a document starting on line `first_line` of its input.
+    pub fn new(text: &'t str, first_line: usize) -> DocumentText<'t> {
+        DocumentText {
+            text: Some((text, first_line)),
+            index: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// No text: violations stay unlocated.
+    pub fn none() -> DocumentText<'static> {
+        DocumentText {
+            text: None,
+            index: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The index, built now if `needed` and not built yet.
+    fn locator(&self, needed: bool) -> Option<&Locator> {
+        let (text, first_line) = self.text?;
+        if !needed && self.index.get().is_none() {
+            return None;
+        }
+        self.index
+            .get_or_init(|| Locator::new(text, first_line))
+            .as_ref()
+    }
 }
 
 /// The row for an input that could not be read at all.
@@ -317,7 +355,7 @@ pub fn check_document(
     evaluator: &impl Evaluator,
     settings: &Value,
     document: Document,
-    locator: Option<&Locator>,
+    located: &DocumentText<'_>,
     options: &Options,
     results: &mut Vec<ObjectResult>,
 ) {
@@ -381,7 +419,7 @@ pub fn check_document(
             }) => {
                 let verdict = verdict.unwrap_or_default();
                 let mut violations = verdict.violations();
-                if let Some(locator) = locator {
+                if let Some(locator) = located.locator(!violations.is_empty()) {
                     for violation in &mut violations {
                         let full = violation.path.under(&prefix);
                         if let Some(at) = locator.locate(base.document, &full) {

@@ -8,7 +8,8 @@ use crate::reports::{junit, kubernetes_reports, sarif, Context, Flavour};
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 use policy_core::audit::{
-    check_document, check_text, gather, unreadable, Evaluator, Locate, ObjectResult, Options,
+    check_document, check_text, gather, unreadable, DocumentText, Evaluator, Locate, ObjectResult,
+    Options,
 };
 use policy_core::cluster::Snapshot;
 use policy_core::documents::Document;
@@ -364,7 +365,7 @@ impl Check {
                     &evaluator,
                     &settings,
                     document,
-                    None,
+                    &DocumentText::none(),
                     &options,
                     &mut results,
                 );
