@@ -113,8 +113,9 @@ function resultCard(result) {
       ),
     );
   }
-  const verdict = result.allowed ? (result.warnings?.length ? "audited" : "allowed") : "denied";
-  const label = { allowed: "Allowed", denied: "Denied", audited: "Allowed with warnings" }[verdict];
+  // Skipped as `podsec check` counts it: admitted without being evaluated.
+  const verdict = !result.allowed ? "denied" : result.skipped ? "skipped" : result.warnings?.length ? "audited" : "allowed";
+  const label = { allowed: "Allowed", denied: "Denied", audited: "Allowed with warnings", skipped: "Skipped" }[verdict];
   return element(
     "article",
     { class: `result ${verdict}`, "data-testid": "result", "data-allowed": String(result.allowed) },
@@ -170,6 +171,7 @@ function render(answer) {
   }
   const counted = answer.results.filter((r) => !r.error);
   const denied = counted.filter((r) => !r.allowed).length;
+  const skipped = counted.filter((r) => r.allowed && r.skipped).length;
   const errors = answer.results.length - counted.length;
   let summary;
   // A PodSecurityConfiguration in the settings turns the namespace-labels mode on by itself.
@@ -181,7 +183,7 @@ function render(answer) {
   else if (answer.results.length === 0) summary = "Nothing to evaluate: the object editor is empty.";
   else {
     const noun = answer.results.length === 1 ? "object" : "objects";
-    summary = `${answer.results.length} ${noun}: ${counted.length - denied} allowed, ${denied} denied${errors ? `, ${errors} not readable` : ""}.`;
+    summary = `${answer.results.length} ${noun}: ${counted.length - denied - skipped} allowed, ${denied} denied${skipped ? `, ${skipped} skipped` : ""}${errors ? `, ${errors} not readable` : ""}.`;
   }
   // The summary is the live region (it persists, so screen readers announce its changes);
   // the cards below are replaced silently on every keystroke.

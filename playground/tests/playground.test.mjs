@@ -237,6 +237,9 @@ describe("the playground in headless Chromium", () => {
       if (fixture.expect.message) {
         assert.equal(await card.getByTestId("message").textContent(), fixture.expect.message, `${id}: message`);
       }
+      if (fixture.expect.skipped) {
+        assert.equal(await card.locator(".badge").textContent(), "Skipped", `${id}: skipped`);
+      }
       if (fixture.expect.warnings) {
         assert.deepEqual(await card.getByTestId("warning").allTextContents(), fixture.expect.warnings, `${id}: warnings`);
       }
@@ -272,7 +275,10 @@ metadata:
     await typeObject(page, shop + compliant);
     // Fixed level (baseline): the Namespace is not a kind podsec evaluates, the pod passes.
     assert.equal(await page.getByTestId("level").isDisabled(), false);
+    assert.equal(await page.getByTestId("summary").textContent(), "2 objects: 1 allowed, 0 denied, 1 skipped.");
     await pick(page, "mode", "labels");
+    // Namespace labels: the Namespace's own labels are checked, so it counts as allowed.
+    assert.equal(await page.getByTestId("summary").textContent(), "2 objects: 2 allowed, 0 denied.");
     assert.equal(await page.getByTestId("level").isDisabled(), true);
     assert.equal(await page.getByTestId("mode-help").isVisible(), true);
     const pod = page.getByTestId("result").last();
