@@ -545,6 +545,63 @@ fn run_replays_a_kwctl_session() {
         .starts_with("would violate PodSecurity \"restricted:latest\""));
 }
 
+/// Checks `value` against the subset of OpenAPI v3 a CRD's structural schema uses (`type`,
+/// `enum`, `required`, `properties`, `additionalProperties`, `items`, and `$ref` into
+/// `definitions`); a field the schema does not know is an error too (the API server would
+/// drop it). Returns every mismatch, as `path: what`.
+fn schema_errors(schema: &Value, root: &Value, value: &Value, path: &str, out: &mut Vec<String>) {
+    let schema = match schema.get("$ref").and_then(Value::as_str) {
+        Some(name) => &root["definitions"][name],
+        None => schema,
+    };
+    let fits = match schema.get("type").and_then(Value::as_str) {
+        Some("object") => value.is_object(),
+        Some("array") => value.is_array(),
+        Some("string") => value.is_string(),
+        Some("integer") => value.is_i64() || value.is_u64(),
+        Some("boolean") => value.is_boolean(),
+        _ => true,
+    };
+    if !fits {
+        out.push(format!("{path}: {value} is not of type {}", schema["type"]));
+        return;
+    }
+    if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
+        if !allowed.contains(value) {
+            out.push(format!("{path}: {value} is not one of {allowed:?}"));
+        }
+    }
+    if let Some(items) = value.as_array() {
+        for (i, item) in items.iter().enumerate() {
+            schema_errors(&schema["items"], root, item, &format!("{path}[{i}]"), out);
+        }
+    }
+    if let Some(fields) = value.as_object() {
+        for required in schema
+            .get("required")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+        {
+            if !fields.contains_key(required.as_str().unwrap_or("")) {
+                out.push(format!("{path}: {required} is required"));
+            }
+        }
+        let known = schema.get("properties").and_then(Value::as_object);
+        for (key, field) in fields {
+            let at = format!("{path}.{key}");
+            match (
+                known.and_then(|k| k.get(key)),
+                schema.get("additionalProperties"),
+            ) {
+                (Some(sub), _) | (None, Some(sub)) => schema_errors(sub, root, field, &at, out),
+                (None, None) if known.is_some() => out.push(format!("{at}: not in the schema")),
+                (None, None) => {}
+            }
+        }
+    }
+}
+
 /// The report formats, checked against what their schemas require: the PolicyReport and
 /// OpenReports CRDs (`result` and `severity` enums, `policy` required, `properties` a map of
 /// strings, `timestamp` with `seconds` and `nanos`), SARIF 2.1.0 (`version`, `runs[].tool.driver`,
@@ -579,8 +636,32 @@ fn check_writes_the_reports_the_ecosystem_reads() {
             (&serde_json::json!("v1"), &serde_json::json!("List"))
         );
         let items = list["items"].as_array().expect("items");
+        let schema: Value = serde_json::from_str(
+            &std::fs::read_to_string(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/data/openreports-v1alpha1-report.schema.json"
+            ))
+            .expect("schema"),
+        )
+        .expect("schema JSON");
+        // The checker itself: a wrong enum, a number in the string map, a missing required
+        // field and an unknown field are each caught.
+        let bad = serde_json::json!({"results": [{"result": "maybe", "properties": {"n": 1},
+            "timestamp": {"seconds": 1}, "colour": "red"}]});
+        let mut errors = Vec::new();
+        schema_errors(&schema, &schema, &bad, "", &mut errors);
+        assert_eq!(errors.len(), 5, "{errors:#?}");
         let mut namespaces = Vec::new();
         for report in items {
+            let mut errors = Vec::new();
+            schema_errors(&schema, &schema, report, "", &mut errors);
+            if format == "policy-report" {
+                assert!(
+                    report.get("source").is_none(),
+                    "v1alpha2 has no top-level source"
+                );
+            }
+            assert!(errors.is_empty(), "{format}: {errors:#?}");
             assert_eq!(report["apiVersion"], api_version, "{format}");
             let kind = report["kind"].as_str().expect("kind");
             let namespace = report["metadata"]["namespace"].as_str();
