@@ -12,12 +12,8 @@ use std::time::{Duration, Instant};
 /// Time a policy module's evaluations: min, median, p99 and mean over many runs after a
 /// warm-up, each in a fresh instance (as policy-server runs policies) or in one reused
 /// instance. Works with any Kubewarden waPC policy.
-///
-/// Examples:
-///   podsec bench
-///   podsec bench --size large --settings-json '{"level": "restricted"}'
-///   podsec bench --policy other.wasm --request review.json --json
 #[derive(Debug, Args)]
+#[command(after_help = BENCH_EXAMPLES)]
 pub struct Bench {
     /// An AdmissionReview, AdmissionRequest or ValidationRequest to evaluate (default: a
     /// built-in pod of --size).
@@ -110,6 +106,13 @@ pub fn timing(
         mean_us: mean,
     }
 }
+
+/// `podsec bench --help`'s examples, one per line.
+const BENCH_EXAMPLES: &str = "\
+Examples:
+  podsec bench
+  podsec bench --size large --level restricted
+  podsec bench --policy other.wasm --request review.json --json";
 
 impl Bench {
     /// Runs the subcommand; returns the exit status.

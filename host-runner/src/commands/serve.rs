@@ -18,15 +18,11 @@ use std::time::Duration;
 /// again when the files change. Requests the policy cannot evaluate in time or within its
 /// memory are answered by `--failure-policy` (default: fail, i.e. deny).
 ///
-/// Examples:
-///   podsec serve --tls-cert /tls/tls.crt --tls-key /tls/tls.key --settings /config/settings.yaml
-///   podsec serve --insecure --listen 127.0.0.1:8080 --settings-json '{"level": "restricted"}'
-///   podsec serve --insecure --settings admission-config.yaml --kubeconfig ~/.kube/config
-///
 /// In the namespace-labels mode (`namespaceLabels: true`, or PSA's configuration file as the
 /// settings) podsec watches Namespaces and Pods (in-cluster config, or --kubeconfig) and is
 /// ready once both are listed.
 #[derive(Debug, Args)]
+#[command(after_help = SERVE_EXAMPLES)]
 pub struct Serve {
     /// The kubeconfig for the namespace-labels mode's watch (default: the in-cluster
     /// service account, else $KUBECONFIG or ~/.kube/config).
@@ -68,6 +64,13 @@ pub struct Serve {
     #[command(flatten)]
     pub policy: PolicyArgs,
 }
+
+/// `podsec serve --help`'s examples, one per line.
+const SERVE_EXAMPLES: &str = "\
+Examples:
+  podsec serve --tls-cert /tls/tls.crt --tls-key /tls/tls.key --settings /config/settings.yaml
+  podsec serve --insecure --listen 127.0.0.1:8080 --level restricted
+  podsec serve --insecure --settings admission-config.yaml --kubeconfig ~/.kube/config";
 
 impl Serve {
     /// Runs the server until SIGTERM or Ctrl-C; returns the exit status.

@@ -502,6 +502,18 @@ fn check_strict_and_level_shorthands() {
             .starts_with("violates PodSecurity \"restricted:v1.24\""),
         "{report}"
     );
+    for command in ["run", "serve", "bench"] {
+        let help = podsec(&[command, "--help"]);
+        let text = String::from_utf8_lossy(&help.stdout);
+        let examples = text.split("\nExamples:\n").nth(1).unwrap_or_default();
+        assert!(
+            examples.lines().count() >= 3
+                && examples
+                    .lines()
+                    .all(|l| l.is_empty() || l.starts_with(&format!("  podsec {command}"))),
+            "{command}: {text}"
+        );
+    }
     let help = podsec(&["check", "--help"]);
     let text = String::from_utf8_lossy(&help.stdout);
     assert!(
