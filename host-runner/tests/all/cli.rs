@@ -339,6 +339,51 @@ fn check_judges_a_cluster_dump_at_each_namespaces_labels() {
         serde_json::json!({"objects": 20, "allowed": 8, "denied": 8, "skipped": 4, "errors": 0})
     );
     let results = report["results"].as_array().expect("results");
+    // The overview's numbers are the rows' numbers.
+    let mut counted: std::collections::BTreeMap<String, [u64; 4]> = Default::default();
+    for row in results {
+        let namespace = row["namespace"].as_str().unwrap_or("").to_owned();
+        let slot = match (row.get("error"), &row["allowed"], row.get("skipped")) {
+            (Some(_), _, _) => 3,
+            (None, Value::Bool(false), _) => 1,
+            (None, _, Some(_)) => 2,
+            _ => 0,
+        };
+        counted.entry(namespace).or_default()[slot] += 1;
+    }
+    let overview: std::collections::BTreeMap<String, [u64; 4]> = report["overview"]["namespaces"]
+        .as_array()
+        .expect("namespaces")
+        .iter()
+        .map(|n| {
+            let count = |key: &str| n[key].as_u64().unwrap_or(u64::MAX);
+            (
+                n["namespace"].as_str().unwrap_or("").to_owned(),
+                [
+                    count("allowed"),
+                    count("denied"),
+                    count("skipped"),
+                    count("errors"),
+                ],
+            )
+        })
+        .collect();
+    assert_eq!(overview, counted);
+    let failing_privileged = results
+        .iter()
+        .filter(|r| {
+            r["violations"]
+                .as_array()
+                .is_some_and(|v| v.iter().any(|v| v["check"] == "privileged"))
+        })
+        .count();
+    let privileged_row = report["overview"]["checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .find(|c| c["check"] == "privileged")
+        .expect("privileged row");
+    assert_eq!(privileged_row["nonCompliant"], failing_privileged);
     let find = |kind: &str, namespace: Option<&str>, name: &str| {
         results
             .iter()
