@@ -6,7 +6,6 @@ pub mod benchdata;
 pub mod commands;
 pub mod manifests;
 pub mod module;
-pub mod reports;
 pub mod runtime;
 pub mod session;
 pub mod settings;

@@ -1,7 +1,7 @@
 // The playground page: two editors, the pickers, the examples menu and the verdict panel,
 // with podsec's engine (policy-core over wasm-bindgen) evaluating on every change.
 
-import init, { about, evaluate } from "podsec-engine";
+import init, { about, evaluate, report } from "podsec-engine";
 import engineBytes from "podsec-engine-wasm";
 import examples from "podsec-examples";
 import { createEditor, highlightLine, markLines, setText } from "./editor.js";
@@ -253,6 +253,33 @@ function loadExample(id) {
   });
 }
 
+const EXPORTS = {
+  "policy-report": { file: "podsec-policyreport.json", type: "application/json" },
+  openreports: { file: "podsec-openreports.json", type: "application/json" },
+  sarif: { file: "podsec.sarif", type: "application/sarif+json" },
+  junit: { file: "podsec-junit.xml", type: "application/xml" },
+};
+
+/// Downloads the editors' judgement as `podsec check --format <format>` would write it.
+function exportAs(format) {
+  const target = EXPORTS[format];
+  if (!target) return;
+  let text;
+  try {
+    text = report(state.object, state.settings, overrides(), format, Date.now() / 1000);
+  } catch (error) {
+    $("share-status").textContent = `Nothing exported: ${error}`;
+    return;
+  }
+  const url = URL.createObjectURL(new Blob([text], { type: target.type }));
+  const link = element("a", { href: url, download: target.file });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 0);
+  $("share-status").textContent = `Exported ${target.file}.`;
+}
+
 async function share() {
   const url = `${location.href.split("#")[0]}#${await encodeState(state)}`;
   history.replaceState(null, "", url);
@@ -295,6 +322,10 @@ function setUpControls() {
   });
   $("examples").addEventListener("change", (event) => loadExample(event.target.value));
   $("share").addEventListener("click", () => share());
+  $("export").addEventListener("change", (event) => {
+    exportAs(event.target.value);
+    event.target.value = "";
+  });
   $("controls").addEventListener("submit", (event) => event.preventDefault());
   window.addEventListener("hashchange", async () => {
     const restored = await decodeState(location.hash);

@@ -354,6 +354,35 @@ metadata:
     await fresh.context.close();
   });
 
+  test("Export writes what podsec check --format writes", async () => {
+    const { page, errors, context } = await open();
+    await typeObject(page, PRIVILEGED_POD);
+    const cli = podsecCheck(PRIVILEGED_POD);
+    for (const [format, file] of [["policy-report", "podsec-policyreport.json"], ["sarif", "podsec.sarif"], ["junit", "podsec-junit.xml"]]) {
+      const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export").selectOption(format)]);
+      assert.equal(download.suggestedFilename(), file);
+      const text = readFileSync(await download.path(), "utf8");
+      if (format === "policy-report") {
+        const list = JSON.parse(text);
+        assert.equal(list.kind, "List");
+        const shop = list.items.find((r) => r.metadata.namespace === "shop");
+        assert.equal(shop.kind, "PolicyReport");
+        const fail = shop.results.find((r) => r.result === "fail");
+        assert.equal(fail.rule, cli.results[0].violations[0].check);
+        assert.equal(fail.properties.path, "spec.containers[0].securityContext.privileged");
+      } else if (format === "sarif") {
+        const sarif = JSON.parse(text);
+        assert.equal(sarif.version, "2.1.0");
+        assert.equal(sarif.runs[0].results[0].locations[0].physicalLocation.region.startLine, 13);
+      } else {
+        assert.match(text, /^<\?xml version="1.0" encoding="UTF-8"\?>\n<testsuites name="podsec" tests="1" failures="1"/);
+      }
+    }
+    assert.equal(await page.getByTestId("export").inputValue(), "");
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
   test("invalid YAML shows an error with its line, and marks it", async () => {
     const { page, context } = await open();
     await typeObject(page, "apiVersion: v1\nkind: Pod\nspec:\n  containers: [\n    {name: app\n");

@@ -121,6 +121,40 @@ pub struct ObjectResult {
     pub error_column: Option<usize>,
 }
 
+/// What a result counts as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    /// Evaluated and allowed.
+    Allowed,
+    /// Denied.
+    Denied,
+    /// Not evaluated.
+    Skipped,
+    /// Could not be evaluated.
+    Error,
+}
+
+/// The outcome of one result.
+pub fn outcome(result: &ObjectResult) -> Outcome {
+    match (&result.error, result.allowed, &result.skipped) {
+        (Some(_), _, _) => Outcome::Error,
+        (None, Some(false), _) => Outcome::Denied,
+        (None, _, Some(_)) => Outcome::Skipped,
+        (None, Some(true), None) => Outcome::Allowed,
+        (None, None, None) => Outcome::Error,
+    }
+}
+
+/// `Kind namespace/name`, or `Kind name` for an object in no namespace.
+pub fn object_name(result: &ObjectResult) -> String {
+    let kind = result.kind.as_deref().unwrap_or("object");
+    let name = result.name.as_deref().unwrap_or("(unnamed)");
+    match &result.namespace {
+        Some(namespace) => format!("{kind} {namespace}/{name}"),
+        None => format!("{kind} {name}"),
+    }
+}
+
 /// Whether violations are located in the text (line and column), which the playground
 /// shows and a plain `podsec check` does not need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

@@ -46,6 +46,8 @@ pub mod locate;
 pub mod manifest;
 pub mod namespace_policy;
 pub mod pod;
+#[cfg(feature = "yaml")]
+pub mod reports;
 pub mod request;
 pub mod response;
 pub mod selector;

@@ -10,13 +10,18 @@
 //!   choices as a JSON object that wins over the settings text. When the settings turn
 //!   the namespace-labels mode on (`namespaceLabels: true`, or a PodSecurityConfiguration),
 //!   the Namespaces and Pods in the object editor are the cluster the policy asks about.
+//! - `report(object, settings, overrides, format, seconds)`: the same judgement as a report
+//!   (`policy-report`, `openreports`, `sarif`, `junit`), as `podsec check --format` writes it.
 
-use policy_core::audit::{check_text, gather, NativeEngine, NativeInCluster, Options};
+use policy_core::audit::{
+    check_text, gather, NativeEngine, NativeInCluster, ObjectResult, Options,
+};
 use policy_core::checks::CheckId;
 use policy_core::cluster::Snapshot;
 use policy_core::documents::yaml_error_text;
 use policy_core::level::LATEST_MINOR;
 use policy_core::locate::Locator;
+use policy_core::reports::{junit, kubernetes_reports, sarif, Context, Flavour};
 use policy_core::Settings;
 use serde_json::{json, Map, Value};
 use wasm_bindgen::prelude::wasm_bindgen;
@@ -69,10 +74,23 @@ pub fn about_value() -> Value {
 /// `error` with `errorLine` and `errorColumn`), with each violation located: `line`,
 /// `column` and `exact`.
 pub fn evaluate_text(object: &str, settings: &str, overrides: &str) -> Value {
-    let (settings, labelled) = match read_settings(settings, overrides) {
-        Ok(read) => read,
-        Err(problem) => return json!({"settings": problem, "results": []}),
-    };
+    match judge(object, settings, overrides) {
+        Ok((settings, labelled, results)) => json!({
+            "settings": {"valid": true, "effective": settings, "namespaceLabels": labelled},
+            "results": results,
+        }),
+        Err(problem) => json!({"settings": problem, "results": []}),
+    }
+}
+
+/// The editors' contents judged: the effective settings, whether they are in the
+/// namespace-labels mode, and a row per object; or the settings' problem.
+fn judge(
+    object: &str,
+    settings: &str,
+    overrides: &str,
+) -> Result<(Value, bool, Vec<ObjectResult>), Value> {
+    let (settings, labelled) = read_settings(settings, overrides)?;
     let results = if labelled {
         let mut cluster = Snapshot::new();
         gather(&mut cluster, OBJECT_SOURCE, object);
@@ -93,10 +111,48 @@ pub fn evaluate_text(object: &str, settings: &str, overrides: &str) -> Value {
             &Options::located(),
         )
     };
-    json!({
-        "settings": {"valid": true, "effective": settings, "namespaceLabels": labelled},
-        "results": results,
-    })
+    Ok((settings, labelled, results))
+}
+
+/// The editors' contents as a report `podsec check --format FORMAT` would write
+/// (`policy-report`, `openreports`, `sarif`, `junit`), stamped `seconds` since the epoch;
+/// an `Err` says why there is none (bad settings, an unknown format).
+#[wasm_bindgen]
+pub fn report(
+    object: &str,
+    settings: &str,
+    overrides: &str,
+    format: &str,
+    seconds: f64,
+) -> Result<String, String> {
+    let (settings, labelled, results) = judge(object, settings, overrides).map_err(|problem| {
+        let message = problem["message"].as_str().unwrap_or("invalid settings");
+        format!("the settings are not valid: {message}")
+    })?;
+    let text = |key: &str| {
+        (!labelled)
+            .then(|| settings.get(key).and_then(Value::as_str).map(str::to_owned))
+            .flatten()
+    };
+    let context = Context {
+        level: text("level").or_else(|| (!labelled).then(|| "baseline".to_owned())),
+        version: text("version").or_else(|| (!labelled).then(|| "latest".to_owned())),
+        // A clock reading from the page: whole seconds, never negative.
+        seconds: if seconds.is_finite() && seconds > 0.0 {
+            seconds as u64
+        } else {
+            0
+        },
+    };
+    let flavour = |flavour| kubernetes_reports(flavour, &context, &results);
+    let value = match format {
+        "policy-report" => flavour(Flavour::PolicyReport),
+        "openreports" => flavour(Flavour::OpenReports),
+        "sarif" => sarif(&results),
+        "junit" => return Ok(junit(&results)),
+        other => return Err(format!("no report format {other:?}")),
+    };
+    serde_json::to_string_pretty(&value).map_err(|e| e.to_string())
 }
 
 /// The override keys a PSA configuration file decides for itself: its `kind` turns the
@@ -379,6 +435,48 @@ defaults:
                 .unwrap()
                 .starts_with("violates PodSecurity \"restricted:latest\""),
             "{pod}"
+        );
+    }
+
+    #[test]
+    fn reports_are_podsec_checks() {
+        let list: Value = serde_json::from_str(
+            &report(
+                SHOP,
+                "",
+                r#"{"level": "restricted"}"#,
+                "policy-report",
+                1.8e9,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+        assert_eq!(list["kind"], "List");
+        let shop = list["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["metadata"]["namespace"] == "shop")
+            .unwrap();
+        assert_eq!(shop["kind"], "PolicyReport");
+        assert_eq!(
+            shop["results"][0]["timestamp"]["seconds"],
+            1_800_000_000_u64
+        );
+        assert!(shop["summary"]["fail"].as_u64().unwrap() > 0, "{shop}");
+        let sarif: Value =
+            serde_json::from_str(&report(PRIVILEGED, "", "{}", "sarif", 0.0).unwrap()).unwrap();
+        let region = &sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"];
+        assert_eq!(region["startLine"], 10);
+        assert!(report(PRIVILEGED, "", "{}", "junit", 0.0)
+            .unwrap()
+            .contains("<failure type=\"denied\""));
+        assert!(report(PRIVILEGED, "level: [x\n", "{}", "sarif", 0.0)
+            .unwrap_err()
+            .starts_with("the settings are not valid"));
+        assert_eq!(
+            report(PRIVILEGED, "", "{}", "csv", 0.0).unwrap_err(),
+            "no report format \"csv\""
         );
     }
 

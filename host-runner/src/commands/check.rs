@@ -4,15 +4,16 @@
 use super::{exit, PolicyArgs};
 use crate::manifests::{expand_paths, read_text};
 use crate::module::InCluster;
-use crate::reports::{junit, kubernetes_reports, sarif, Context, Flavour};
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 use policy_core::audit::{
     check_document, check_text, gather, unreadable, DocumentText, Evaluator, Locate, ObjectResult,
     Options,
 };
+pub use policy_core::audit::{object_name, outcome, Outcome};
 use policy_core::cluster::Snapshot;
 use policy_core::documents::Document;
+use policy_core::reports::{junit, kubernetes_reports, sarif, Context, Flavour};
 use serde::Serialize;
 use serde_json::Value;
 use std::io::Write as _;
@@ -151,30 +152,6 @@ pub struct Summary {
     pub errors: usize,
 }
 
-/// What a result counts as.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// Evaluated and allowed.
-    Allowed,
-    /// Denied.
-    Denied,
-    /// Not evaluated.
-    Skipped,
-    /// Could not be evaluated.
-    Error,
-}
-
-/// The outcome of one result.
-pub fn outcome(result: &CheckResult) -> Outcome {
-    match (&result.error, result.allowed, &result.skipped) {
-        (Some(_), _, _) => Outcome::Error,
-        (None, Some(false), _) => Outcome::Denied,
-        (None, _, Some(_)) => Outcome::Skipped,
-        (None, Some(true), None) => Outcome::Allowed,
-        (None, None, None) => Outcome::Error,
-    }
-}
-
 impl Summary {
     /// Counts `results`.
     pub fn of(results: &[CheckResult]) -> Summary {
@@ -248,16 +225,6 @@ pub struct NamespaceRow {
     pub errors: usize,
     /// Objects that fail at least one check.
     pub non_compliant: usize,
-}
-
-/// `Kind namespace/name`, or `Kind name` for an object in no namespace.
-pub fn object_name(result: &CheckResult) -> String {
-    let kind = result.kind.as_deref().unwrap_or("object");
-    let name = result.name.as_deref().unwrap_or("(unnamed)");
-    match &result.namespace {
-        Some(namespace) => format!("{kind} {namespace}/{name}"),
-        None => format!("{kind} {name}"),
-    }
 }
 
 impl Overview {

@@ -1,13 +1,20 @@
 //! `podsec check`'s results in the shapes other tools read: PolicyReports
 //! (`wgpolicyk8s.io/v1alpha2`, read by Policy Reporter and Kyverno's tooling), OpenReports
 //! (`openreports.io/v1alpha1`, what Kubewarden's audit-scanner writes), SARIF 2.1.0 (code
-//! scanning of manifests in Git) and JUnit XML (CI test reports). docs/REPORTS.md describes
-//! each shape.
+//! scanning of manifests in Git) and JUnit XML (CI test reports), for `podsec check` and the
+//! playground's export. docs/REPORTS.md describes each shape. Needs the `yaml` feature.
 
-use crate::commands::check::{object_name, outcome, CheckResult, Outcome};
-use policy_core::response::Violation;
+use crate::audit::{object_name, outcome, ObjectResult as CheckResult, Outcome};
+use crate::response::Violation;
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
+
+/// Sets `key` of the object `target` (a no-op on anything else).
+fn put(target: &mut Value, key: &str, value: Value) {
+    if let Value::Object(map) = target {
+        map.insert(key.to_owned(), value);
+    }
+}
 
 /// The report source and tool name.
 const SOURCE: &str = "podsec";
@@ -43,7 +50,7 @@ impl Flavour {
 }
 
 /// What the reports say about the run: the level and version judged at (for a fixed
-/// level) and when.
+/// level) and when (given by the caller: the browser has no clock of its own here).
 #[derive(Debug, Clone, Default)]
 pub struct Context {
     /// `level` of the settings (absent in the namespace-labels mode).
@@ -58,7 +65,7 @@ pub struct Context {
 /// escalations (high), restricted ones are hardening (medium).
 fn severity(violation: &Violation) -> &'static str {
     match violation.check.info().level {
-        policy_core::Level::Baseline => "high",
+        crate::Level::Baseline => "high",
         _ => "medium",
     }
 }
@@ -101,10 +108,10 @@ fn report_result(
         "properties": properties,
     });
     if let Some(rule) = rule {
-        row["rule"] = json!(rule);
+        put(&mut row, "rule", json!(rule));
     }
     if !resource.is_empty() {
-        row["resources"] = json!([resource]);
+        put(&mut row, "resources", json!([resource]));
     }
     row
 }
@@ -183,8 +190,8 @@ fn results_for(context: &Context, result: &CheckResult) -> Vec<Value> {
                         format!("{} ({})", violation.reason, violation.detail),
                         properties,
                     );
-                    row["severity"] = json!(severity(violation));
-                    row["category"] = json!(category(violation));
+                    put(&mut row, "severity", json!(severity(violation)));
+                    put(&mut row, "category", json!(category(violation)));
                     row
                 })
                 .collect()
@@ -205,19 +212,23 @@ pub fn kubernetes_reports(flavour: Flavour, context: &Context, results: &[CheckR
     let items: Vec<Value> = by_namespace
         .into_iter()
         .map(|(namespace, rows)| {
-            let mut summary = json!({"pass": 0, "fail": 0, "warn": 0, "error": 0, "skip": 0});
+            let mut counts: BTreeMap<&str, u64> = ["pass", "fail", "warn", "error", "skip"]
+                .into_iter()
+                .map(|key| (key, 0))
+                .collect();
             for row in &rows {
-                if let Some(key) = row["result"].as_str() {
-                    let count = summary[key].as_u64().unwrap_or(0);
-                    summary[key] = json!(count.saturating_add(1));
+                let key = row.get("result").and_then(Value::as_str).unwrap_or("");
+                if let Some(count) = counts.get_mut(key) {
+                    *count = count.saturating_add(1);
                 }
             }
+            let summary = json!(counts);
             let mut metadata = json!({
                 "name": SOURCE,
                 "labels": {"app.kubernetes.io/managed-by": SOURCE},
             });
             if let Some(namespace) = namespace {
-                metadata["namespace"] = json!(namespace);
+                put(&mut metadata, "namespace", json!(namespace));
             }
             let mut report = json!({
                 "apiVersion": flavour.api_version(),
@@ -227,7 +238,7 @@ pub fn kubernetes_reports(flavour: Flavour, context: &Context, results: &[CheckR
                 "results": rows,
             });
             if flavour == Flavour::OpenReports {
-                report["source"] = json!(SOURCE);
+                put(&mut report, "source", json!(SOURCE));
             }
             report
         })
