@@ -265,23 +265,46 @@ impl Cluster for Snapshot {
         &self,
         request: &ListResourcesByNamespaceRequest,
     ) -> Result<Vec<u8>, String> {
-        if request.api_version != "v1" || request.kind != "Pod" {
-            return Err(format!(
-                "this host lists only v1/Pod, not {}/{}",
-                request.api_version, request.kind
-            ));
-        }
+        pods_only(request, "this host")?;
         let items = self
             .pods
             .get(&request.namespace)
-            .cloned()
-            .unwrap_or_default();
-        serde_json::to_vec(&serde_json::json!({
-            "apiVersion": "v1",
-            "kind": "PodList",
-            "metadata": {},
-            "items": items,
-        }))
-        .map_err(|e| e.to_string())
+            .map_or(&[][..], Vec::as_slice);
+        pod_list(items)
     }
+}
+
+/// Refuses a list of anything but v1 Pods, the only list podsec's hosts answer (`host`
+/// names the host in the message).
+pub fn pods_only(request: &ListResourcesByNamespaceRequest, host: &str) -> Result<(), String> {
+    if request.api_version == "v1" && request.kind == "Pod" {
+        return Ok(());
+    }
+    Err(format!(
+        "{host} lists only v1/Pod, not {}/{}",
+        request.api_version, request.kind
+    ))
+}
+
+/// A pod list as policy-server answers `list_resources_by_namespace`:
+/// `{"apiVersion": "v1", "kind": "PodList", "metadata": {}, "items": [...]}`, the items
+/// serialised where they are.
+pub fn pod_list<T: serde::Serialize>(items: &[T]) -> Result<Vec<u8>, String> {
+    #[derive(serde::Serialize)]
+    struct Empty {}
+    #[derive(serde::Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct PodListAnswer<'a, T> {
+        api_version: &'static str,
+        kind: &'static str,
+        metadata: Empty,
+        items: &'a [T],
+    }
+    serde_json::to_vec(&PodListAnswer {
+        api_version: "v1",
+        kind: "PodList",
+        metadata: Empty {},
+        items,
+    })
+    .map_err(|e| e.to_string())
 }

@@ -22,6 +22,17 @@ pub struct Document {
 }
 
 impl Document {
+    /// A document that was read, `index`-th of `source`, starting on `line`.
+    fn read(source: &str, index: usize, line: usize, value: Value) -> Document {
+        Document {
+            source: source.to_owned(),
+            index,
+            line,
+            content: Ok(value),
+            error_at: None,
+        }
+    }
+
     /// The byte offset in the whole input where this document's text starts (its first
     /// line), for [`crate::locate::locate`].
     pub fn offset_in(&self, text: &str) -> usize {
@@ -103,13 +114,7 @@ fn parse_json_stream(source: &str, text: &str) -> Option<Vec<Document>> {
                 let line = text
                     .get(..start)
                     .map_or(1, |before| before.matches('\n').count().saturating_add(1));
-                documents.push(Document {
-                    source: source.to_owned(),
-                    index: documents.len(),
-                    line,
-                    content: Ok(value),
-                    error_at: None,
-                });
+                documents.push(Document::read(source, documents.len(), line, value));
                 end = stream.byte_offset();
             }
         }
@@ -130,13 +135,7 @@ fn parse_yaml(source: &str, text: &str) -> Vec<Document> {
         // JSON is YAML; serde_json reads it several times faster than a YAML parser.
         if chunk.trim_start().starts_with('{') {
             if let Ok(value) = serde_json::from_str::<Value>(&chunk) {
-                documents.push(Document {
-                    source: source.to_owned(),
-                    index: documents.len(),
-                    line,
-                    content: Ok(value),
-                    error_at: None,
-                });
+                documents.push(Document::read(source, documents.len(), line, value));
                 continue;
             }
         }
@@ -180,21 +179,9 @@ fn parse_json(source: &str, text: &str) -> Vec<Document> {
         Ok(Value::Array(items)) => items
             .into_iter()
             .enumerate()
-            .map(|(index, item)| Document {
-                source: source.to_owned(),
-                index,
-                line: 1,
-                content: Ok(item),
-                error_at: None,
-            })
+            .map(|(index, item)| Document::read(source, index, 1, item))
             .collect(),
-        Ok(value) => vec![Document {
-            source: source.to_owned(),
-            index: 0,
-            line: 1,
-            content: Ok(value),
-            error_at: None,
-        }],
+        Ok(value) => vec![Document::read(source, 0, 1, value)],
         Err(error) => vec![Document {
             source: source.to_owned(),
             index: 0,

@@ -61,6 +61,20 @@ pub struct Context {
     pub seconds: u64,
 }
 
+impl Context {
+    /// The context of a run under `settings`: their fixed level and version (none in the
+    /// namespace-labels mode, where each namespace has its own, nor for settings podsec
+    /// does not read), stamped `seconds` since the epoch.
+    pub fn new(settings: Option<&crate::Settings>, seconds: u64) -> Context {
+        let fixed = settings.filter(|s| !s.namespace_labels);
+        Context {
+            level: fixed.map(|s| s.level.as_str().to_owned()),
+            version: fixed.map(|s| s.version.to_string()),
+            seconds,
+        }
+    }
+}
+
 /// A check's severity in reports: baseline checks guard against known privilege
 /// escalations (high), restricted ones are hardening (medium).
 fn severity(violation: &Violation) -> &'static str {

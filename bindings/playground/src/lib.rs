@@ -75,23 +75,23 @@ pub fn about_value() -> Value {
 /// `column` and `exact`.
 pub fn evaluate_text(object: &str, settings: &str, overrides: &str) -> Value {
     match judge(object, settings, overrides) {
-        Ok((settings, labelled, results)) => json!({
-            "settings": {"valid": true, "effective": settings, "namespaceLabels": labelled},
+        Ok((settings, parsed, results)) => json!({
+            "settings": {"valid": true, "effective": settings, "namespaceLabels": parsed.namespace_labels},
             "results": results,
         }),
         Err(problem) => json!({"settings": problem, "results": []}),
     }
 }
 
-/// The editors' contents judged: the effective settings, whether they are in the
-/// namespace-labels mode, and a row per object; or the settings' problem.
+/// The editors' contents judged: the effective settings, as written and as read, and a row
+/// per object; or the settings' problem.
 fn judge(
     object: &str,
     settings: &str,
     overrides: &str,
-) -> Result<(Value, bool, Vec<ObjectResult>), Value> {
-    let (settings, labelled) = read_settings(settings, overrides)?;
-    let results = if labelled {
+) -> Result<(Value, Settings, Vec<ObjectResult>), Value> {
+    let (settings, parsed) = read_settings(settings, overrides)?;
+    let results = if parsed.namespace_labels {
         let mut cluster = Snapshot::new();
         gather(&mut cluster, OBJECT_SOURCE, object);
         let engine = NativeInCluster(&cluster);
@@ -111,7 +111,7 @@ fn judge(
             &Options::located(),
         )
     };
-    Ok((settings, labelled, results))
+    Ok((settings, parsed, results))
 }
 
 /// The editors' contents as a report `podsec check --format FORMAT` would write
@@ -125,25 +125,17 @@ pub fn report(
     format: &str,
     seconds: f64,
 ) -> Result<String, String> {
-    let (settings, labelled, results) = judge(object, settings, overrides).map_err(|problem| {
+    let (_, parsed, results) = judge(object, settings, overrides).map_err(|problem| {
         let message = problem["message"].as_str().unwrap_or("invalid settings");
         format!("the settings are not valid: {message}")
     })?;
-    let text = |key: &str| {
-        (!labelled)
-            .then(|| settings.get(key).and_then(Value::as_str).map(str::to_owned))
-            .flatten()
+    // A clock reading from the page: whole seconds, never negative.
+    let seconds = if seconds.is_finite() && seconds > 0.0 {
+        seconds as u64
+    } else {
+        0
     };
-    let context = Context {
-        level: text("level").or_else(|| (!labelled).then(|| "baseline".to_owned())),
-        version: text("version").or_else(|| (!labelled).then(|| "latest".to_owned())),
-        // A clock reading from the page: whole seconds, never negative.
-        seconds: if seconds.is_finite() && seconds > 0.0 {
-            seconds as u64
-        } else {
-            0
-        },
-    };
+    let context = Context::new(Some(&parsed), seconds);
     let flavour = |flavour| kubernetes_reports(flavour, &context, &results);
     let value = match format {
         "policy-report" => flavour(Flavour::PolicyReport),
@@ -160,9 +152,9 @@ pub fn report(
 const DECIDED_BY_A_PSA_CONFIGURATION: [&str; 3] = ["level", "version", "namespaceLabels"];
 
 /// The settings editor's text (YAML or JSON; empty means `{}`) with the pickers' choices
-/// on top, validated, and whether they turn the namespace-labels mode on. An error is the
-/// `settings` member of the answer.
-fn read_settings(text: &str, overrides: &str) -> Result<(Value, bool), Value> {
+/// on top, validated: as written and as read. An error is the `settings` member of the
+/// answer.
+fn read_settings(text: &str, overrides: &str) -> Result<(Value, Settings), Value> {
     let mut settings = if text.trim().is_empty() {
         Value::Object(Map::new())
     } else {
@@ -196,7 +188,7 @@ fn read_settings(text: &str, overrides: &str) -> Result<(Value, bool), Value> {
         }
     }
     match Settings::from_value(&settings) {
-        Ok(read) => Ok((settings, read.namespace_labels)),
+        Ok(read) => Ok((settings, read)),
         Err(error) => {
             let mut problem = json!({"valid": false, "message": error.message()});
             // Point at the field at fault (or its nearest parent) in the settings text.

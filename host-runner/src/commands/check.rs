@@ -305,8 +305,8 @@ impl Check {
             eprintln!("podsec check: reading manifests from standard input (end with Ctrl-D; `podsec check --help` for files and folders)");
         }
         let files = expand_paths(&self.paths)?;
-        let labelled =
-            policy_core::Settings::from_value(&settings).is_ok_and(|s| s.namespace_labels);
+        let parsed = policy_core::Settings::from_value(&settings).ok();
+        let labelled = parsed.as_ref().is_some_and(|s| s.namespace_labels);
         if !labelled && !self.namespace_labels.is_empty() {
             bail!("--namespace-label needs the namespace-labels mode: add \"namespaceLabels\": true to the settings");
         }
@@ -378,18 +378,10 @@ impl Check {
                 } else {
                     Flavour::OpenReports
                 };
-                let text = |key: &str| {
-                    (!labelled)
-                        .then(|| settings.get(key).and_then(Value::as_str).map(str::to_owned))
-                        .flatten()
-                };
-                let context = Context {
-                    level: text("level").or_else(|| (!labelled).then(|| "baseline".to_owned())),
-                    version: text("version").or_else(|| (!labelled).then(|| "latest".to_owned())),
-                    seconds: std::time::SystemTime::now()
-                        .duration_since(std::time::UNIX_EPOCH)
-                        .map_or(0, |d| d.as_secs()),
-                };
+                let seconds = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.as_secs());
+                let context = Context::new(parsed.as_ref(), seconds);
                 let reports = kubernetes_reports(flavour, &context, &results);
                 serde_json::to_writer_pretty(&mut out, &reports)?;
                 writeln!(out)?;

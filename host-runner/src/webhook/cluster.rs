@@ -14,7 +14,7 @@ use kube::runtime::reflector::{self, ObjectRef, Store};
 use kube::runtime::{watcher, WatchStreamExt as _};
 use kube::{Client, ResourceExt as _};
 use policy_core::cluster::{
-    not_found, Cluster, GetResourceRequest, ListResourcesByNamespaceRequest,
+    not_found, pod_list, pods_only, Cluster, GetResourceRequest, ListResourcesByNamespaceRequest,
 };
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -154,12 +154,7 @@ impl Cluster for ClusterCache {
         &self,
         request: &ListResourcesByNamespaceRequest,
     ) -> Result<Vec<u8>, String> {
-        if request.api_version != "v1" || request.kind != "Pod" {
-            return Err(format!(
-                "podsec serve lists only v1/Pod, not {}/{}",
-                request.api_version, request.kind
-            ));
-        }
+        pods_only(request, "podsec serve")?;
         let items: Vec<std::sync::Arc<Pod>> = self
             .pods
             .state()
@@ -167,12 +162,6 @@ impl Cluster for ClusterCache {
             .filter(|pod| pod.metadata.namespace.as_deref() == Some(request.namespace.as_str()))
             .collect();
         let items: Vec<&Pod> = items.iter().map(|p| p.as_ref()).collect();
-        serde_json::to_vec(&serde_json::json!({
-            "apiVersion": "v1",
-            "kind": "PodList",
-            "metadata": {},
-            "items": items,
-        }))
-        .map_err(|e| e.to_string())
+        pod_list(&items)
     }
 }

@@ -787,6 +787,11 @@ fn check_writes_the_reports_the_ecosystem_reads() {
         assert_eq!(row["severity"], "high");
         assert_eq!(row["properties"]["path"], "spec.template.spec.hostNetwork");
         assert_eq!(row["properties"]["value"], "true");
+        // The fixed level judged at, from the settings as podsec reads them.
+        assert_eq!(
+            (&row["properties"]["level"], &row["properties"]["version"]),
+            (&serde_json::json!("baseline"), &serde_json::json!("latest"))
+        );
         assert_eq!(row["resources"][0]["kind"], "DaemonSet");
         assert_eq!(row["resources"][0]["apiVersion"], "apps/v1");
         // Objects read from a cluster keep their uid.
@@ -800,6 +805,54 @@ fn check_writes_the_reports_the_ecosystem_reads() {
             prod["results"][0]
         );
     }
+
+    let output = podsec(&[
+        "check",
+        "--format",
+        "openreports",
+        "--level",
+        "restricted",
+        "--version",
+        "v1.30",
+        "fixtures/manifests",
+    ]);
+    let list = json(&output);
+    let row = &list["items"][0]["results"][0];
+    assert_eq!(
+        (&row["properties"]["level"], &row["properties"]["version"]),
+        (
+            &serde_json::json!("restricted"),
+            &serde_json::json!("v1.30")
+        ),
+        "{row}"
+    );
+    let output = podsec(&[
+        "check",
+        "--format",
+        "policy-report",
+        "--settings-json",
+        r#"{"namespaceLabels": true}"#,
+        "fixtures/clusters/dump.json",
+    ]);
+    let list = json(&output);
+    let prod = list["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|r| r["metadata"]["namespace"] == "prod")
+        .expect("prod");
+    let row = &prod["results"][0];
+    assert!(
+        row["properties"].get("level").is_none(),
+        "each namespace has its own level: {row}"
+    );
+    assert!(
+        row["properties"]["namespacePolicy"]
+            .as_str()
+            .unwrap_or("")
+            .starts_with("enforce=restricted:v1.30"),
+        "{row}"
+    );
 
     let output = podsec(&["check", "--format", "sarif", "fixtures/manifests"]);
     let sarif = json(&output);
