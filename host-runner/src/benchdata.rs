@@ -230,6 +230,69 @@ pub fn admission_review(size: PodSize) -> Vec<u8> {
     serde_json::to_vec(&review).unwrap_or_default()
 }
 
+/// A cluster dump as `kubectl get pods,deploy,ds,ns -A -o json` prints it: a `List` of
+/// `objects` objects in 20 namespaces (a Namespace object for each, then Pods with a
+/// Deployment and a DaemonSet every tenth object), built from the typical pod. Every fifth
+/// workload fails, each in its own way: a host network, a privileged mesh sidecar, an added
+/// capability, a host port, a hostPath volume.
+pub fn cluster_dump(objects: usize) -> Value {
+    let pod = pod(PodSize::Typical);
+    let namespaces = 20usize.min(objects);
+    let mut items: Vec<Value> = (0..namespaces)
+        .map(|n| json!({"apiVersion": "v1", "kind": "Namespace",
+            "metadata": {"name": format!("team-{n}"), "uid": format!("10000000-0000-4000-8000-{n:012}")}}))
+        .collect();
+    for i in 0..objects.saturating_sub(namespaces) {
+        let mut object = pod.clone();
+        let namespace = format!("team-{}", i % 20);
+        object["metadata"]["name"] = json!(format!("pod-{i}"));
+        object["metadata"]["namespace"] = json!(namespace);
+        object["metadata"]["uid"] = json!(format!("00000000-0000-4000-8000-{i:012}"));
+        if i % 5 == 0 {
+            let spec = &mut object["spec"];
+            match (i / 5) % 5 {
+                0 => spec["hostNetwork"] = json!(true),
+                1 => {
+                    if let Some(containers) = spec["containers"].as_array_mut() {
+                        containers.push(json!({"name": "istio-proxy",
+                            "image": format!("docker.io/istio/proxyv2:1.2{}.0", i % 3),
+                            "securityContext": {"capabilities": {"add": ["NET_ADMIN", "NET_RAW"]}, "privileged": (i % 2 == 0)}}));
+                    }
+                }
+                2 => {
+                    spec["containers"][0]["securityContext"]["capabilities"]["add"] =
+                        json!(["SYS_ADMIN"])
+                }
+                3 => spec["containers"][0]["ports"][0]["hostPort"] = json!(8080 + (i % 4)),
+                _ => {
+                    if let Some(volumes) = spec["volumes"].as_array_mut() {
+                        volumes.push(json!({"name": "host-logs", "hostPath": {"path": format!("/var/log/team-{}", i % 3)}}));
+                    }
+                }
+            }
+        }
+        if i % 10 == 9 {
+            let meta = json!({"labels": object["metadata"]["labels"].clone()});
+            let kind = if i % 20 == 19 {
+                "DaemonSet"
+            } else {
+                "Deployment"
+            };
+            let mut workload = json!({"apiVersion": "apps/v1", "kind": kind,
+                "metadata": {"name": format!("app-{i}"), "namespace": object["metadata"]["namespace"].clone(),
+                    "uid": object["metadata"]["uid"].clone()},
+                "spec": {"selector": {"matchLabels": {"app": "web"}},
+                    "template": {"metadata": meta, "spec": object["spec"].clone()}}});
+            if kind == "Deployment" {
+                workload["spec"]["replicas"] = json!(3);
+            }
+            object = workload;
+        }
+        items.push(object);
+    }
+    json!({"apiVersion": "v1", "kind": "List", "items": items})
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,14 +11,15 @@
 //!   `list_resources_by_namespace`) and returns PSA's warnings; an exempt namespace with a
 //!   policy of its own gets PSA's "is exempt" warning.
 
-use crate::checks::{checks_for, run_checks, Context, Finding};
+use crate::checks::{checks_for, run_checks, Context};
 use crate::cluster::{
     controller_uid, Cluster, GetResourceRequest, ListResourcesByNamespaceRequest, PodList,
 };
 use crate::evaluate::AUDIT_ANNOTATION;
 use crate::evaluate::{forbidden_detail, Evaluation};
 use crate::exemptions::{
-    exclude_containers, object_exemption, request_exemption, runtime_class_exemption,
+    apply_check_exemptions, exclude_containers, object_exemption, request_exemption,
+    runtime_class_exemption, Checked,
 };
 use crate::namespace_policy::{
     aggregate, policy_for_labels, LabelError, LevelVersion, NamespacePolicy, AUDIT_LEVEL_LABEL,
@@ -141,19 +142,20 @@ pub(crate) fn conclude(
     errors: &[LabelError],
     object_label: Option<String>,
 ) -> Evaluation {
-    let (spec_path, meta_path) = kind.pod_paths();
-    let mut cache: Vec<(Level, u32, Vec<Finding>)> = Vec::with_capacity(3);
-    let mut evaluate = |lv: &LevelVersion| -> Vec<Finding> {
+    let paths = kind.pod_paths();
+    let namespace = verdict.namespace.clone().unwrap_or_default();
+    let mut cache: Vec<(Level, u32, Checked)> = Vec::with_capacity(3);
+    let mut evaluate = |lv: &LevelVersion| -> Checked {
         let minor = lv.version.minor();
-        if let Some((_, _, findings)) = cache
+        if let Some((_, _, checked)) = cache
             .iter()
             .find(|(level, m, _)| *level == lv.level && *m == minor)
         {
-            return findings.clone();
+            return checked.clone();
         }
-        let findings = findings_at(lv.level, minor, spec, meta, settings, spec_path, meta_path);
-        cache.push((lv.level, minor, findings.clone()));
-        findings
+        let checked = findings_at(lv.level, minor, spec, meta, settings, paths, &namespace);
+        cache.push((lv.level, minor, checked.clone()));
+        checked
     };
     // Warnings and audit annotations are PSA's text; a denied workload (which PSA never
     // denies) names the object, as podsec's fixed-level mode does.
@@ -166,55 +168,60 @@ pub(crate) fn conclude(
         );
     }
     let mut response = ValidationResponse::accept();
-    let mut shown = Vec::new();
+    let mut shown = Checked::default();
     if enforces(kind, settings) {
         annotations.insert(
             ENFORCE_POLICY_ANNOTATION.to_owned(),
             policy.enforce.to_string(),
         );
-        let findings = evaluate(&policy.enforce);
-        if !findings.is_empty() {
+        let enforced = evaluate(&policy.enforce);
+        if !enforced.findings.is_empty() {
             let message = format!(
                 "{prefix}violates PodSecurity \"{}\": {}",
                 policy.enforce,
-                forbidden_detail(&findings)
+                forbidden_detail(&enforced.findings)
             );
             verdict.allowed = false;
             verdict.message = Some(message.clone());
             response = ValidationResponse::reject(message, 403);
-            shown = findings;
+            shown = enforced;
         }
     }
     let audit = evaluate(&policy.audit);
-    if !audit.is_empty() {
+    if !audit.findings.is_empty() {
         annotations.insert(
             AUDIT_ANNOTATION.to_owned(),
             format!(
                 "would violate PodSecurity \"{}\": {}",
                 policy.audit,
-                forbidden_detail(&audit)
+                forbidden_detail(&audit.findings)
             ),
         );
     }
     if response.accepted {
         let warn = evaluate(&policy.warn);
-        if !warn.is_empty() {
+        if !warn.findings.is_empty() {
             let warning = format!(
                 "would violate PodSecurity \"{}\": {}",
                 policy.warn,
-                forbidden_detail(&warn)
+                forbidden_detail(&warn.findings)
             );
             verdict.warnings.push(warning.clone());
             response.warnings = Some(vec![warning]);
             shown = warn;
-        } else if shown.is_empty() {
-            shown = audit;
+        } else if shown.findings.is_empty() && shown.exempted.is_empty() {
+            shown = if audit.findings.is_empty() && audit.exempted.is_empty() {
+                warn
+            } else {
+                audit
+            };
         }
     }
     if !annotations.is_empty() {
         response.audit_annotations = Some(annotations);
     }
-    verdict.findings = shown;
+    verdict.findings = shown.findings;
+    verdict.exempted = shown.exempted;
     verdict.policy = Some(policy.describe());
     Evaluation { response, verdict }
 }
@@ -227,11 +234,12 @@ pub(crate) fn findings_at(
     spec: &PodSpec<'_>,
     meta: &ObjectMeta<'_>,
     settings: &Settings,
-    spec_path: &str,
-    meta_path: &str,
-) -> Vec<Finding> {
+    paths: (&str, &str),
+    namespace: &str,
+) -> Checked {
     let mut checks = checks_for(level, minor);
     checks.retain(|c| !settings.disabled_checks.contains(c));
+    let (spec_path, meta_path) = paths;
     let ctx = Context {
         spec,
         meta,
@@ -240,7 +248,7 @@ pub(crate) fn findings_at(
         spec_path,
         meta_path,
     };
-    run_checks(&checks, &ctx)
+    apply_check_exemptions(run_checks(&checks, &ctx), &ctx, namespace, settings)
 }
 
 /// A Namespace request in the namespace-labels mode.
@@ -453,7 +461,7 @@ fn check_existing_pods(
     let checked = first.len();
     // (reasons, lexically first pod name, pod count), in first-seen order.
     let mut groups: Vec<(String, String, usize)> = Vec::new();
-    let (spec_path, meta_path) = ResourceKind::Pod.pod_paths();
+    let paths = ResourceKind::Pod.pod_paths();
     for index in first {
         let Some(pod) = items.get_mut(index) else {
             continue;
@@ -473,9 +481,10 @@ fn check_existing_pods(
             &spec,
             &meta,
             settings,
-            spec_path,
-            meta_path,
-        );
+            paths,
+            namespace,
+        )
+        .findings;
         if findings.is_empty() {
             continue;
         }

@@ -10,7 +10,7 @@ use crate::manifest::{documents, identity, located_documents, request_for, Docum
 use crate::response::{EvaluateAnswer, Violation};
 use crate::workload::ResourceKind;
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
+use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 
 /// Something that decides Kubewarden `ValidationRequest`s.
@@ -100,6 +100,9 @@ pub struct ObjectResult {
     /// Each field at fault.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub violations: Option<Vec<Violation>>,
+    /// Each field at fault that an `exemptions` entry let through, with the entry's index.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exempted: Option<Vec<Violation>>,
     /// Why the checks did not run (a kind podsec does not evaluate, an exemption).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
@@ -113,12 +116,154 @@ pub struct ObjectResult {
     /// Why the document could not be evaluated.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
+    /// The object's containers, when [`Options::containers`] asked for them and something
+    /// failed or was exempted (not part of the JSON rows).
+    #[serde(skip)]
+    pub containers: Vec<ContainerRef>,
     /// Where a document that could not be read goes wrong: line…
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_line: Option<usize>,
     /// …and column.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_column: Option<usize>,
+}
+
+/// One container of an object: where it is, its name and image.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ContainerRef {
+    /// Its field path in the object, e.g. `spec.template.spec.containers[1]`.
+    pub path: String,
+    /// `name`.
+    pub name: String,
+    /// `image` (empty when not set).
+    pub image: String,
+}
+
+/// The containers of a pod or of a workload's pod template, in PSA's order.
+pub fn containers_of(object: &Value) -> Vec<ContainerRef> {
+    let mut out = Vec::new();
+    for spec_path in [
+        "spec",
+        "spec.template.spec",
+        "spec.jobTemplate.spec.template.spec",
+    ] {
+        let spec = spec_path
+            .split('.')
+            .try_fold(object, |value, key| value.get(key));
+        let Some(spec) = spec else { continue };
+        for list in ["initContainers", "containers", "ephemeralContainers"] {
+            let Some(Value::Array(items)) = spec.get(list) else {
+                continue;
+            };
+            for (index, item) in items.iter().enumerate() {
+                let text = |key: &str| {
+                    item.get(key)
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .to_owned()
+                };
+                out.push(ContainerRef {
+                    path: format!("{spec_path}.{list}[{index}]"),
+                    name: text("name"),
+                    image: text("image"),
+                });
+            }
+        }
+        if !out.is_empty() {
+            break;
+        }
+    }
+    out
+}
+
+/// The container a violation's field belongs to: a field below it, or its seccomp or
+/// AppArmor annotation.
+fn owner<'c>(containers: &'c [ContainerRef], path: &str) -> Option<&'c ContainerRef> {
+    containers.iter().find(|c| {
+        let below = path
+            .strip_prefix(c.path.as_str())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'));
+        let annotation = (path
+            .contains(".annotations[container.apparmor.security.beta.kubernetes.io/")
+            || path.contains(".annotations[container.seccomp.security.alpha.kubernetes.io/"))
+            && path
+                .strip_suffix(']')
+                .is_some_and(|p| p.rsplit_once('/').is_some_and(|(_, name)| name == c.name));
+        below || annotation
+    })
+}
+
+/// A field's value as an `exemptions` entry lists it, for values that are text.
+fn value_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Number(number) => Some(number.to_string()),
+        Value::Bool(flag) => Some(flag.to_string()),
+        _ => None,
+    }
+}
+
+/// The narrowest `exemptions` entries (the list form) under which every violation of
+/// `results` passes: one per check and scope, where the scope is the container's image
+/// (its name when it has no image) or, for a field of the pod, every image of the pod; the
+/// namespace when the object has one; and the values, when every field has one. The
+/// results must come from [`Options::containers`].
+pub fn generate_exemptions(results: &[ObjectResult]) -> Vec<Value> {
+    use std::collections::BTreeSet;
+    // (check, images, containers, namespace) -> (values, a field without a value)
+    type Scope = (String, BTreeSet<String>, BTreeSet<String>, Option<String>);
+    let mut entries: BTreeMap<Scope, (BTreeSet<String>, bool)> = BTreeMap::new();
+    for result in results {
+        for violation in result.violations.iter().flatten() {
+            let path = violation.path.as_str();
+            let (images, names): (BTreeSet<String>, BTreeSet<String>) =
+                match owner(&result.containers, path) {
+                    Some(c) if !c.image.is_empty() => ([c.image.clone()].into(), BTreeSet::new()),
+                    Some(c) => (BTreeSet::new(), [c.name.clone()].into()),
+                    None if result.containers.iter().all(|c| !c.image.is_empty()) => (
+                        result.containers.iter().map(|c| c.image.clone()).collect(),
+                        BTreeSet::new(),
+                    ),
+                    None => (
+                        BTreeSet::new(),
+                        result.containers.iter().map(|c| c.name.clone()).collect(),
+                    ),
+                };
+            let scope = (
+                violation.check.as_str().to_owned(),
+                images,
+                names,
+                result.namespace.clone(),
+            );
+            let entry = entries.entry(scope).or_default();
+            match value_text(&violation.value) {
+                Some(text) => {
+                    entry.0.insert(text);
+                }
+                None => entry.1 = true,
+            }
+        }
+    }
+    entries
+        .into_iter()
+        .map(|((check, images, names, namespace), (values, unvalued))| {
+            let mut entry = Map::new();
+            entry.insert("checks".to_owned(), Value::from(vec![check]));
+            if !images.is_empty() {
+                entry.insert("images".to_owned(), Value::from_iter(images));
+            }
+            if !names.is_empty() {
+                entry.insert("containers".to_owned(), Value::from_iter(names));
+            }
+            if let Some(namespace) = namespace {
+                entry.insert("namespaces".to_owned(), Value::from(vec![namespace]));
+            }
+            if !unvalued && !values.is_empty() {
+                entry.insert("values".to_owned(), Value::from_iter(values));
+            }
+            Value::Object(entry)
+        })
+        .collect()
 }
 
 /// What a result counts as.
@@ -142,6 +287,168 @@ pub fn outcome(result: &ObjectResult) -> Outcome {
         (None, _, Some(_)) => Outcome::Skipped,
         (None, Some(true), None) => Outcome::Allowed,
         (None, None, None) => Outcome::Error,
+    }
+}
+
+/// Counts over all results.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    /// Results in all.
+    pub objects: usize,
+    /// Evaluated and allowed.
+    pub allowed: usize,
+    /// Denied.
+    pub denied: usize,
+    /// Not evaluated: kinds podsec does not evaluate, exemptions, files that are not
+    /// Kubernetes objects.
+    pub skipped: usize,
+    /// Not evaluated because of an error.
+    pub errors: usize,
+}
+
+impl Summary {
+    /// Counts `results`.
+    pub fn of(results: &[ObjectResult]) -> Summary {
+        let mut summary = Summary {
+            objects: results.len(),
+            ..Summary::default()
+        };
+        for result in results {
+            match outcome(result) {
+                Outcome::Allowed => summary.allowed = summary.allowed.saturating_add(1),
+                Outcome::Denied => summary.denied = summary.denied.saturating_add(1),
+                Outcome::Skipped => summary.skipped = summary.skipped.saturating_add(1),
+                Outcome::Error => summary.errors = summary.errors.saturating_add(1),
+            }
+        }
+        summary
+    }
+}
+
+/// Compliance at a glance: for each check, the objects that fail it and their namespaces;
+/// for each namespace, its counts; and the exempted objects.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Overview {
+    /// One row per check that any object fails, most failing objects first.
+    pub checks: Vec<CheckRow>,
+    /// One row per namespace (objects without one under `""`), by name.
+    pub namespaces: Vec<NamespaceRow>,
+    /// The objects an exemption skipped: `Kind namespace/name: why`.
+    pub exempted: Vec<String>,
+}
+
+/// The objects that fail one check.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CheckRow {
+    /// The check's id.
+    pub check: String,
+    /// The level it belongs to.
+    pub level: String,
+    /// How many objects fail it (denied, or warned under `effect: audit` or a warn label).
+    pub non_compliant: usize,
+    /// The namespaces they are in.
+    pub namespaces: Vec<String>,
+    /// The objects, as `Kind namespace/name`.
+    pub objects: Vec<String>,
+    /// How many objects an `exemptions` entry lets through on this check.
+    pub exempted: usize,
+}
+
+/// One namespace's counts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NamespaceRow {
+    /// The namespace (`""` for cluster-scoped objects and unreadable documents).
+    pub namespace: String,
+    /// Evaluated and allowed.
+    pub allowed: usize,
+    /// Denied.
+    pub denied: usize,
+    /// Skipped.
+    pub skipped: usize,
+    /// Errors.
+    pub errors: usize,
+    /// Objects that fail at least one check.
+    pub non_compliant: usize,
+}
+
+impl Overview {
+    /// The overview of `results`.
+    pub fn of(results: &[ObjectResult]) -> Overview {
+        use std::collections::{BTreeMap, BTreeSet};
+        // check -> (level, namespaces of failing objects, failing objects, exempted objects)
+        type Row = (&'static str, BTreeSet<String>, Vec<String>, usize);
+        let mut checks: BTreeMap<String, Row> = BTreeMap::new();
+        let mut namespaces: BTreeMap<String, NamespaceRow> = BTreeMap::new();
+        let mut exempted = Vec::new();
+        for result in results {
+            let namespace = result.namespace.clone().unwrap_or_default();
+            let row = namespaces
+                .entry(namespace.clone())
+                .or_insert_with(|| NamespaceRow {
+                    namespace: namespace.clone(),
+                    ..NamespaceRow::default()
+                });
+            match outcome(result) {
+                Outcome::Allowed => row.allowed = row.allowed.saturating_add(1),
+                Outcome::Denied => row.denied = row.denied.saturating_add(1),
+                Outcome::Skipped => row.skipped = row.skipped.saturating_add(1),
+                Outcome::Error => row.errors = row.errors.saturating_add(1),
+            }
+            let by_check = |rows: &Option<Vec<Violation>>| -> BTreeMap<&'static str, &'static str> {
+                rows.iter()
+                    .flatten()
+                    .map(|v| (v.check.as_str(), v.check.info().level.as_str()))
+                    .collect()
+            };
+            let failed = by_check(&result.violations);
+            if !failed.is_empty() {
+                row.non_compliant = row.non_compliant.saturating_add(1);
+            }
+            for (check, level) in failed {
+                let entry = checks
+                    .entry(check.to_owned())
+                    .or_insert_with(|| (level, BTreeSet::new(), Vec::new(), 0));
+                entry.1.insert(namespace.clone());
+                entry.2.push(object_name(result));
+            }
+            for (check, level) in by_check(&result.exempted) {
+                let entry = checks
+                    .entry(check.to_owned())
+                    .or_insert_with(|| (level, BTreeSet::new(), Vec::new(), 0));
+                entry.3 = entry.3.saturating_add(1);
+            }
+            if let Some(why) = result
+                .skipped
+                .as_deref()
+                .filter(|w| w.starts_with("exempt"))
+            {
+                exempted.push(format!("{}: {why}", object_name(result)));
+            }
+        }
+        let mut checks: Vec<CheckRow> = checks
+            .into_iter()
+            .map(|(check, (level, namespaces, objects, exempted))| CheckRow {
+                level: level.to_owned(),
+                non_compliant: objects.len(),
+                namespaces: namespaces.into_iter().collect(),
+                objects,
+                check,
+                exempted,
+            })
+            .collect();
+        checks.sort_by(|a, b| {
+            b.non_compliant
+                .cmp(&a.non_compliant)
+                .then(b.exempted.cmp(&a.exempted))
+                .then(a.check.cmp(&b.check))
+        });
+        Overview {
+            checks,
+            namespaces: namespaces.into_values().collect(),
+            exempted,
+        }
     }
 }
 
@@ -176,6 +483,9 @@ pub struct Options {
     pub namespace: Option<String>,
     /// Objects that are probably a mistake ([`doubtful_object`]) are errors, not skipped.
     pub strict: bool,
+    /// Whether a result with violations records its containers ([`ObjectResult::containers`],
+    /// what [`generate_exemptions`] reads).
+    pub containers: bool,
 }
 
 impl Options {
@@ -453,13 +763,22 @@ pub fn check_document(
             }) => {
                 let verdict = verdict.unwrap_or_default();
                 let mut violations = verdict.violations();
-                if let Some(locator) = located.locator(!violations.is_empty()) {
-                    for violation in &mut violations {
+                let mut exempted = verdict.exemptions();
+                let any = !violations.is_empty() || !exempted.is_empty();
+                if let Some(locator) = located.locator(any) {
+                    for violation in violations.iter_mut().chain(exempted.iter_mut()) {
                         let full = violation.path.under(&prefix);
                         if let Some(at) = locator.locate(base.document, &full) {
                             violation.locate_at(at);
                         }
                     }
+                }
+                if !exempted.is_empty() {
+                    result.exempted = Some(exempted);
+                }
+                if options.containers && any {
+                    let object = request.get("request").and_then(|r| r.get("object"));
+                    result.containers = object.map(containers_of).unwrap_or_default();
                 }
                 result.allowed = Some(response.accepted);
                 result.message = response.message;

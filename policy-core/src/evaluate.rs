@@ -236,18 +236,18 @@ pub fn evaluate_request_with(
         ));
     }
 
-    let (spec_path, meta_path) = kind.pod_paths();
-    let findings = admission::findings_at(
+    let checked = admission::findings_at(
         settings.level,
         settings.version.minor(),
         &spec,
         pod.pod_meta(),
         settings,
-        spec_path,
-        meta_path,
+        kind.pod_paths(),
+        head.namespace.unwrap_or(""),
     );
+    verdict.exempted = checked.exempted;
     let object = (kind != ResourceKind::Pod).then(|| object_label(kind, verdict.name.as_deref()));
-    Ok(conclude(verdict, findings, settings, object))
+    Ok(conclude(verdict, checked.findings, settings, object))
 }
 
 /// The fields of a request that decide whether the checks run at all.

@@ -3,9 +3,13 @@
 //! exemptions plus podsec's patterns), by object (label selector, runtime class: PSA's
 //! runtime-class exemption), and by container (`excludedContainers`, `excludedImages`).
 
-use crate::pod::{Container, PodSpec};
+use crate::checks::{run_checks, seccomp_container_annotation, CheckId, Context, Field, Finding};
+use crate::field_path::FieldPath;
+use crate::pod::{Container, ContainerList, PodSpec};
 use crate::settings::{matches_pattern, Settings};
 use crate::workload::PodUnderReview;
+use serde_json::Value;
+use std::borrow::Cow;
 
 /// An exemption: PSA's name for it (`namespace`, `user`, `runtimeClass`; empty for
 /// podsec's own scoping, which PSA does not have) and why it applies.
@@ -112,4 +116,229 @@ pub(crate) fn exclude_containers(spec: &mut PodSpec<'_>, settings: &Settings) {
     spec.init_containers.retain(keep);
     spec.containers.retain(keep);
     spec.ephemeral_containers.retain(keep);
+}
+
+/// One entry of `exemptions` given as a list: the checks it exempts from, narrowed by
+/// image patterns, container names, namespace patterns and the fields' values. An empty
+/// list narrows nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CheckExemption {
+    /// The checks (required).
+    pub checks: Vec<CheckId>,
+    /// Image patterns; `*` stands for any run of characters (`*/istio/proxyv2*`).
+    pub images: Vec<String>,
+    /// Container names.
+    pub containers: Vec<String>,
+    /// Namespace patterns, as for `excludedNamespaces`.
+    pub namespaces: Vec<String>,
+    /// The values exempted (a capability, a sysctl, a port, a profile type, a volume type…),
+    /// compared with each field's value as text; empty exempts every value.
+    pub values: Vec<String>,
+}
+
+impl CheckExemption {
+    /// Whether a container matches the entry's containers and images.
+    fn matches_container(&self, container: &Container<'_>) -> bool {
+        let image = container.image.as_deref().unwrap_or("");
+        (self.containers.is_empty() || self.containers.iter().any(|n| *n == container.name))
+            && (self.images.is_empty() || self.images.iter().any(|p| glob_matches(p, image)))
+    }
+
+    /// Whether a value matches the entry's values.
+    fn matches_value(&self, value: &Value) -> bool {
+        if self.values.is_empty() {
+            return true;
+        }
+        let text = match value {
+            Value::String(text) => Cow::Borrowed(text.as_str()),
+            Value::Number(number) => Cow::Owned(number.to_string()),
+            Value::Bool(flag) => Cow::Borrowed(if *flag { "true" } else { "false" }),
+            _ => return false,
+        };
+        self.values.iter().any(|v| *v == text)
+    }
+}
+
+/// `*` matches any run of characters, everything else itself.
+pub fn glob_matches(pattern: &str, text: &str) -> bool {
+    let pattern = pattern.as_bytes();
+    let text = text.as_bytes();
+    let (mut p, mut t) = (0usize, 0usize);
+    // Where the last `*` was and the text position it was tried at.
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match (pattern.get(p), text.get(t)) {
+            (Some(b'*'), _) => {
+                star = Some((p, t));
+                p = p.saturating_add(1);
+            }
+            (Some(a), Some(b)) if a == b => {
+                p = p.saturating_add(1);
+                t = t.saturating_add(1);
+            }
+            _ => match star {
+                Some((star_p, star_t)) => {
+                    p = star_p.saturating_add(1);
+                    t = star_t.saturating_add(1);
+                    star = Some((star_p, t));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern.iter().skip(p).all(|&c| c == b'*')
+}
+
+/// A finding, or part of one, that a check-scoped exemption let through.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Exempted {
+    /// The index of the entry in `exemptions`.
+    pub exemption: usize,
+    /// The check's finding, with only the fields that entry exempts.
+    pub finding: Finding,
+}
+
+/// The findings of one pod spec: what fails and what an exemption let through.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Checked {
+    /// Violations.
+    pub findings: Vec<Finding>,
+    /// Exempted by `exemptions` entries.
+    pub exempted: Vec<Exempted>,
+}
+
+/// The container a field path belongs to: a field below the container, or the container's
+/// seccomp or AppArmor annotation.
+fn owner<'s, 'a>(
+    path: &FieldPath,
+    spec: &'s PodSpec<'a>,
+    spec_path: &str,
+    meta_path: &str,
+) -> Option<&'s Container<'a>> {
+    let text = path.as_str();
+    spec.all_containers().find(|container| {
+        let base = container.path(spec_path);
+        let below = text
+            .strip_prefix(base.as_str())
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'));
+        below
+            || [
+                seccomp_container_annotation(&container.name),
+                format!("{APPARMOR_CONTAINER_PREFIX}{}", container.name),
+            ]
+            .iter()
+            .any(|key| FieldPath::of(meta_path, "annotations").key(key) == *path)
+    })
+}
+
+/// AppArmor's per-container annotation key, before the container's name.
+const APPARMOR_CONTAINER_PREFIX: &str = "container.apparmor.security.beta.kubernetes.io/";
+
+/// Splits findings by `settings.check_exemptions`: a field below a container (or its
+/// annotation) is exempt when an entry for the check matches the container and the value;
+/// a field of the pod when the entry matches every container. A finding whose fields are
+/// all exempt moves to `exempted`; one that keeps some is run again without the containers
+/// whose every field is exempt, so its message names only what still fails.
+pub(crate) fn apply_check_exemptions(
+    findings: Vec<Finding>,
+    ctx: &Context<'_, '_>,
+    namespace: &str,
+    settings: &Settings,
+) -> Checked {
+    let mut checked = Checked::default();
+    if settings.check_exemptions.is_empty() {
+        checked.findings = findings;
+        return checked;
+    }
+    for finding in findings {
+        let entries: Vec<(usize, &CheckExemption)> = settings
+            .check_exemptions
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| {
+                e.checks.contains(&finding.check)
+                    && (e.namespaces.is_empty()
+                        || e.namespaces.iter().any(|p| matches_pattern(p, namespace)))
+            })
+            .collect();
+        if entries.is_empty() {
+            checked.findings.push(finding);
+            continue;
+        }
+        let mut kept: Vec<Field> = Vec::new();
+        let mut by_entry: Vec<(usize, Vec<Field>)> = Vec::new();
+        // Containers with a field that still fails.
+        let mut failing: Vec<(ContainerList, usize)> = Vec::new();
+        let mut exempt_containers: Vec<(ContainerList, usize)> = Vec::new();
+        for field in &finding.fields {
+            let container = owner(&field.path, ctx.spec, ctx.spec_path, ctx.meta_path);
+            let entry = entries.iter().find(|(_, e)| {
+                let scope = match container {
+                    Some(c) => e.matches_container(c),
+                    None => ctx.spec.all_containers().all(|c| e.matches_container(c)),
+                };
+                scope && e.matches_value(&field.value)
+            });
+            let key = container.map(|c| (c.list, c.index));
+            match entry {
+                Some((index, _)) => {
+                    match by_entry.iter_mut().find(|(i, _)| i == index) {
+                        Some((_, fields)) => fields.push(field.clone()),
+                        None => by_entry.push((*index, vec![field.clone()])),
+                    }
+                    if let Some(key) = key {
+                        exempt_containers.push(key);
+                    }
+                }
+                None => {
+                    kept.push(field.clone());
+                    if let Some(key) = key {
+                        failing.push(key);
+                    }
+                }
+            }
+        }
+        for (exemption, fields) in by_entry {
+            checked.exempted.push(Exempted {
+                exemption,
+                finding: Finding {
+                    fields,
+                    ..finding.clone()
+                },
+            });
+        }
+        if kept.is_empty() {
+            continue;
+        }
+        exempt_containers.retain(|key| !failing.contains(key));
+        if exempt_containers.is_empty() {
+            checked.findings.push(Finding {
+                fields: kept,
+                ..finding
+            });
+            continue;
+        }
+        let mut spec = ctx.spec.clone();
+        let keep = |c: &Container<'_>| !exempt_containers.contains(&(c.list, c.index));
+        spec.init_containers.retain(keep);
+        spec.containers.retain(keep);
+        spec.ephemeral_containers.retain(keep);
+        let again = Context {
+            spec: &spec,
+            ..*ctx
+        };
+        match run_checks(&[finding.check], &again).into_iter().next() {
+            // The message of the run without the exempt containers; the fields that still
+            // fail keep the values the first run read.
+            Some(rerun) => checked.findings.push(Finding {
+                fields: kept,
+                ..rerun
+            }),
+            None => checked.findings.push(Finding {
+                fields: kept,
+                ..finding
+            }),
+        }
+    }
+    checked
 }

@@ -36,7 +36,7 @@ mod deser;
 pub mod documents;
 pub mod error;
 pub mod evaluate;
-mod exemptions;
+pub mod exemptions;
 pub mod field_path;
 mod json_path;
 pub mod level;

@@ -175,40 +175,54 @@ fn results_for(context: &Context, result: &CheckResult) -> Vec<Value> {
         )],
         Outcome::Allowed | Outcome::Denied => {
             let violations = result.violations.as_deref().unwrap_or_default();
-            if violations.is_empty() {
-                return vec![report_result(
-                    context,
-                    result,
-                    None,
-                    "pass",
-                    "passes every Pod Security check".to_owned(),
-                    base,
-                )];
-            }
+            let exempted = result.exempted.as_deref().unwrap_or_default();
             let verdict = if outcome(result) == Outcome::Denied {
                 "fail"
             } else {
                 "warn"
             };
-            violations
-                .iter()
-                .map(|violation| {
-                    let mut properties = base.clone();
-                    properties.insert("path".to_owned(), json!(violation.path.to_string()));
-                    properties.insert("value".to_owned(), json!(violation.value.to_string()));
-                    let mut row = report_result(
-                        context,
-                        result,
-                        Some(violation.check.as_str()),
-                        verdict,
-                        format!("{} ({})", violation.reason, violation.detail),
-                        properties,
+            let field_row = |violation: &Violation, verdict: &str| {
+                let mut properties = base.clone();
+                properties.insert("path".to_owned(), json!(violation.path.to_string()));
+                properties.insert("value".to_owned(), json!(violation.value.to_string()));
+                let mut message = format!("{} ({})", violation.reason, violation.detail);
+                if let Some(entry) = violation.exemption {
+                    properties.insert(
+                        "exemption".to_owned(),
+                        json!(format!("exemptions[{entry}]")),
                     );
-                    put(&mut row, "severity", json!(severity(violation)));
-                    put(&mut row, "category", json!(category(violation)));
-                    row
-                })
-                .collect()
+                    message = format!("exempted by exemptions[{entry}]: {message}");
+                }
+                let mut row = report_result(
+                    context,
+                    result,
+                    Some(violation.check.as_str()),
+                    verdict,
+                    message,
+                    properties,
+                );
+                put(&mut row, "severity", json!(severity(violation)));
+                put(&mut row, "category", json!(category(violation)));
+                row
+            };
+            let mut rows: Vec<Value> = violations.iter().map(|v| field_row(v, verdict)).collect();
+            if rows.is_empty() {
+                let message = if exempted.is_empty() {
+                    "passes every Pod Security check"
+                } else {
+                    "passes every Pod Security check, with exemptions"
+                };
+                rows.push(report_result(
+                    context,
+                    result,
+                    None,
+                    "pass",
+                    message.to_owned(),
+                    base.clone(),
+                ));
+            }
+            rows.extend(exempted.iter().map(|v| field_row(v, "skip")));
+            rows
         }
     }
 }
@@ -313,7 +327,8 @@ pub fn sarif(results: &[CheckResult]) -> Value {
                 } else {
                     "warning"
                 };
-                for violation in result.violations.iter().flatten() {
+                let exempted = result.exempted.iter().flatten();
+                for violation in result.violations.iter().flatten().chain(exempted) {
                     let id = violation.check.as_str();
                     let info = violation.check.info();
                     let at = rule_index(id, &|| {
@@ -326,13 +341,24 @@ pub fn sarif(results: &[CheckResult]) -> Value {
                             "properties": {"level": info.level.as_str(), "security-severity": if severity(violation) == "high" { "8.0" } else { "5.0" }},
                         })
                     });
-                    out.push(json!({
+                    let mut row = json!({
                         "ruleId": id,
                         "ruleIndex": at,
                         "level": level,
                         "message": {"text": format!("{}: {} ({}): {} = {}", object_name(result), violation.reason, violation.detail, violation.path, violation.value)},
                         "locations": location(violation.line, violation.column),
-                    }));
+                    });
+                    // An exempted field is a result the settings suppress, as SARIF says it.
+                    if let Some(entry) = violation.exemption {
+                        put(&mut row, "level", json!("note"));
+                        put(
+                            &mut row,
+                            "suppressions",
+                            json!([{"kind": "external", "status": "accepted",
+                            "justification": format!("podsec settings, exemptions[{entry}]")}]),
+                        );
+                    }
+                    out.push(row);
                 }
             }
         }
@@ -439,11 +465,20 @@ pub fn junit(results: &[CheckResult]) -> String {
                 )),
                 Outcome::Allowed => {}
             }
-            let warnings = result.warnings.as_deref().unwrap_or_default();
-            if !warnings.is_empty() {
+            let mut notes: Vec<String> = result.warnings.clone().unwrap_or_default();
+            for violation in result.exempted.iter().flatten() {
+                notes.push(format!(
+                    "exempted by exemptions[{}]: {}: {} = {}",
+                    violation.exemption.unwrap_or(0),
+                    violation.check.as_str(),
+                    violation.path,
+                    violation.value
+                ));
+            }
+            if !notes.is_empty() {
                 out.push_str(&format!(
                     "      <system-out>{}</system-out>\n",
-                    xml(&warnings.join("\n"))
+                    xml(&notes.join("\n"))
                 ));
             }
             out.push_str("    </testcase>\n");

@@ -2,6 +2,7 @@
 //! and the machine-readable [`Verdict`] behind them.
 
 use crate::checks::{Field, Finding};
+use crate::exemptions::Exempted;
 use crate::field_path::FieldPath;
 use crate::{CheckId, Error};
 use serde::{Deserialize, Serialize};
@@ -85,6 +86,9 @@ pub struct Violation {
     /// …and whether the field itself exists (false: the line is its nearest parent's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exact: Option<bool>,
+    /// For an exempted field, the index of the `exemptions` entry that let it through.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exemption: Option<usize>,
 }
 
 impl Violation {
@@ -120,6 +124,15 @@ impl Violation {
             line: None,
             column: None,
             exact: None,
+            exemption: None,
+        })
+    }
+
+    /// One violation per exempted field, naming the entry.
+    pub fn from_exempted(exempted: &Exempted) -> impl Iterator<Item = Violation> + '_ {
+        Violation::from_finding(&exempted.finding).map(|mut violation| {
+            violation.exemption = Some(exempted.exemption);
+            violation
         })
     }
 }
@@ -158,6 +171,15 @@ pub struct Verdict {
     /// that is not evaluated, an insignificant update).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub skipped: Option<String>,
+    /// The fields at fault that an entry of `exemptions` (the list form) let through, each
+    /// with the entry's index: reported as skipped, never dropped.
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        serialize_with = "serialize_exempted",
+        deserialize_with = "deserialize_exempted"
+    )]
+    pub exempted: Vec<Exempted>,
     /// In the namespace-labels mode, the namespace's policy:
     /// `enforce=baseline:latest, audit=restricted:latest, warn=restricted:latest`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -172,6 +194,54 @@ impl Verdict {
             .flat_map(Violation::from_finding)
             .collect()
     }
+
+    /// Every exempted field, with the entry that let it through.
+    pub fn exemptions(&self) -> Vec<Violation> {
+        self.exempted
+            .iter()
+            .flat_map(Violation::from_exempted)
+            .collect()
+    }
+}
+
+fn serialize_exempted<S: serde::Serializer>(
+    exempted: &[Exempted],
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    serializer.collect_seq(exempted.iter().flat_map(Violation::from_exempted))
+}
+
+fn deserialize_exempted<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<Vec<Exempted>, D::Error> {
+    let violations = Vec::<Violation>::deserialize(deserializer)?;
+    let mut exempted: Vec<Exempted> = Vec::new();
+    for violation in violations {
+        let exemption = violation.exemption.unwrap_or(0);
+        let same = exempted.last().is_some_and(|last| {
+            last.exemption == exemption
+                && last.finding.check == violation.check
+                && last.finding.reason == violation.reason
+                && last.finding.detail == violation.detail
+        });
+        let field = Field {
+            path: violation.path,
+            value: violation.value,
+        };
+        match exempted.last_mut() {
+            Some(last) if same => last.finding.fields.push(field),
+            _ => exempted.push(Exempted {
+                exemption,
+                finding: Finding {
+                    check: violation.check,
+                    reason: Cow::Owned(violation.reason),
+                    detail: violation.detail,
+                    fields: vec![field],
+                },
+            }),
+        }
+    }
+    Ok(exempted)
 }
 
 fn serialize_violations<S: serde::Serializer>(

@@ -10,6 +10,7 @@ use crate::catalog::{
 };
 use crate::checks::{AllowedHostPath, CheckParams};
 use crate::error::SettingsError;
+use crate::exemptions::CheckExemption;
 use crate::namespace_policy::{LevelVersion, NamespacePolicy, LEVEL_ERROR, VERSION_ERROR};
 use crate::selector::{LabelSelector, Operator, Requirement};
 use crate::{CheckId, Error, FieldPath, Level, PolicyVersion};
@@ -82,6 +83,9 @@ pub struct Settings {
     pub enforce_workloads: bool,
     /// `kubernetesVersion`: the cluster's minor version, what `latest` means.
     pub kubernetes_minor: Option<u32>,
+    /// `exemptions` given as a list: exemptions scoped to checks (and images, containers,
+    /// namespaces, values). PSA's `exemptions` object fills the fields above instead.
+    pub check_exemptions: Vec<CheckExemption>,
 }
 
 impl Default for Settings {
@@ -104,6 +108,7 @@ impl Default for Settings {
             defaults: NamespacePolicy::privileged(&PolicyVersion::latest()),
             enforce_workloads: true,
             kubernetes_minor: None,
+            check_exemptions: Vec::new(),
         }
     }
 }
@@ -315,8 +320,8 @@ fn parse_preset(value: &Value) -> Result<Preset, Error> {
     }
 }
 
-fn parse_checks(value: &Value) -> Result<Vec<CheckId>, Error> {
-    let names = expect_strings("disabledChecks", value)?;
+fn parse_checks(field: &str, value: &Value) -> Result<Vec<CheckId>, Error> {
+    let names = expect_strings(field, value)?;
     names
         .iter()
         .enumerate()
@@ -324,13 +329,93 @@ fn parse_checks(value: &Value) -> Result<Vec<CheckId>, Error> {
             CheckId::parse(name).ok_or_else(|| {
                 let known: Vec<&str> = CheckId::all().map(CheckId::as_str).collect();
                 invalid(
-                    format!("disabledChecks[{i}]"),
+                    format!("{field}[{i}]"),
                     format!(
-                        "disabledChecks[{i}] {name:?} is not a check id; the ids are {}",
+                        "{field}[{i}] {name:?} is not a check id; the ids are {}",
                         known.join(", ")
                     ),
                 )
             })
+        })
+        .collect()
+}
+
+/// `exemptions` as a list: each entry names the checks it exempts from and narrows them
+/// by image patterns, container names, namespace patterns and values.
+fn parse_check_exemptions(items: &[Value]) -> Result<Vec<CheckExemption>, Error> {
+    let mut exemptions = Vec::with_capacity(items.len());
+    for (i, item) in items.iter().enumerate() {
+        let at = format!("exemptions[{i}]");
+        let Value::Object(entry) = item else {
+            return Err(invalid(
+                at.clone(),
+                format!(
+                    "{at} must be an object with checks and any of images, containers, namespaces and values, not {}",
+                    type_name(item)
+                ),
+            ));
+        };
+        let mut exemption = CheckExemption::default();
+        for (key, value) in entry {
+            let field = format!("{at}.{key}");
+            if value.is_null() {
+                continue;
+            }
+            match key.as_str() {
+                "checks" => exemption.checks = parse_checks(&field, value)?,
+                "images" => exemption.images = expect_strings(&field, value)?,
+                "containers" => exemption.containers = expect_strings(&field, value)?,
+                "namespaces" => exemption.namespaces = expect_patterns(&field, value)?,
+                "values" => exemption.values = expect_values(&field, value)?,
+                other => {
+                    return Err(invalid(
+                        field.clone(),
+                        format!("{at} has unknown field {other:?}: use checks, images, containers, namespaces and values"),
+                    ))
+                }
+            }
+        }
+        if exemption.checks.is_empty() {
+            return Err(invalid(
+                format!("{at}.checks"),
+                format!("{at}.checks is required: the check ids this exemption applies to (use disabledChecks to turn a check off everywhere)"),
+            ));
+        }
+        for (j, pattern) in exemption.images.iter().enumerate() {
+            if pattern.is_empty() {
+                return Err(invalid(
+                    format!("{at}.images[{j}]"),
+                    format!("{at}.images[{j}] is empty: give an image or a pattern with *"),
+                ));
+            }
+        }
+        exemptions.push(exemption);
+    }
+    Ok(exemptions)
+}
+
+/// A list of values compared with the fields' values as text: strings, numbers, booleans.
+fn expect_values(field: &str, value: &Value) -> Result<Vec<String>, Error> {
+    let Value::Array(items) = value else {
+        return Err(invalid(
+            field.to_owned(),
+            format!("{field} must be a list of values, not {}", type_name(value)),
+        ));
+    };
+    items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| match item {
+            Value::String(text) => Ok(text.clone()),
+            Value::Number(number) => Ok(number.to_string()),
+            Value::Bool(flag) => Ok(flag.to_string()),
+            other => Err(invalid(
+                format!("{field}[{i}]"),
+                format!(
+                    "{field}[{i}] must be a string, a number or a boolean, not {}",
+                    type_name(other)
+                ),
+            )),
         })
         .collect()
 }
@@ -578,7 +663,9 @@ impl Settings {
                 "version" => settings.version = parse_version(value)?,
                 "preset" => settings.preset = Some(parse_preset(value)?),
                 "effect" => settings.effect = parse_effect(value)?,
-                "disabledChecks" => settings.disabled_checks = parse_checks(value)?,
+                "disabledChecks" => {
+                    settings.disabled_checks = parse_checks("disabledChecks", value)?
+                }
                 "excludedNamespaces" => {
                     settings.excluded_namespaces = expect_patterns("excludedNamespaces", value)?
                 }
@@ -615,7 +702,12 @@ impl Settings {
                     settings.namespace_labels = expect_bool("namespaceLabels", value)?
                 }
                 "defaults" => defaults = Some(value),
-                "exemptions" => exemptions = Some(value),
+                "exemptions" => match value {
+                    Value::Array(items) => {
+                        settings.check_exemptions = parse_check_exemptions(items)?
+                    }
+                    _ => exemptions = Some(value),
+                },
                 "enforceWorkloads" => {
                     settings.enforce_workloads = expect_bool("enforceWorkloads", value)?
                 }
@@ -735,7 +827,7 @@ impl Settings {
             return Err(invalid(
                 "exemptions".to_owned(),
                 format!(
-                    "exemptions must be an object with usernames, namespaces and runtimeClasses, not {}",
+                    "exemptions must be PSA's object with usernames, namespaces and runtimeClasses, or a list of exemptions scoped to checks, not {}",
                     type_name(value)
                 ),
             ));

@@ -7,10 +7,12 @@ use crate::module::InCluster;
 use anyhow::{bail, Result};
 use clap::{Args, ValueEnum};
 use policy_core::audit::{
-    check_document, check_text, gather, unreadable, DocumentText, Evaluator, Locate, ObjectResult,
-    Options,
+    check_document, check_text, gather, generate_exemptions, unreadable, DocumentText, Evaluator,
+    Locate, ObjectResult, Options,
 };
-pub use policy_core::audit::{object_name, outcome, Outcome};
+pub use policy_core::audit::{
+    object_name, outcome, CheckRow, NamespaceRow, Outcome, Overview, Summary,
+};
 use policy_core::cluster::Snapshot;
 use policy_core::documents::Document;
 use policy_core::reports::{junit, kubernetes_reports, sarif, Context, Flavour};
@@ -61,6 +63,11 @@ pub struct Check {
     /// evaluates under another API group (extensions/v1beta1 DaemonSet), a misspelt kind.
     #[arg(long)]
     pub strict: bool,
+    /// Print the settings, with the narrowest `exemptions` entries (per check, image,
+    /// namespace and value) under which every violation of the input passes, instead of the
+    /// results: a start for moving a cluster to a stricter level.
+    #[arg(long)]
+    pub generate_exemptions: bool,
     /// Colour in human output: auto (on a terminal, unless NO_COLOR is set), always, never.
     #[arg(long, value_enum, default_value_t = ColorChoice::Auto, value_name = "WHEN")]
     pub color: ColorChoice,
@@ -77,6 +84,7 @@ Examples:
   helm template ./chart | podsec check - --level restricted
   kubectl get pods,deploy -A -o yaml | podsec check - --format json
   kubectl get pods -A -o json | jq -c '.items[]' | podsec check -
+  kubectl get pods,deploy -A -o json | podsec check - --level restricted --generate-exemptions > settings.json
   kubectl get ns,pods,deploy -A -o yaml | podsec check - --settings-json '{\"namespaceLabels\": true}'
   kubectl get ns,pods -A -o yaml | podsec check - --settings-json '{\"namespaceLabels\": true}' --namespace-label shop:pod-security.kubernetes.io/enforce=restricted";
 
@@ -136,163 +144,15 @@ pub struct Report<'r> {
     pub overview: &'r Overview,
 }
 
-/// Counts over all results.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Summary {
-    /// Results in all.
-    pub objects: usize,
-    /// Evaluated and allowed.
-    pub allowed: usize,
-    /// Denied.
-    pub denied: usize,
-    /// Not evaluated: kinds podsec does not evaluate, exemptions, files that are not
-    /// Kubernetes objects.
-    pub skipped: usize,
-    /// Not evaluated because of an error.
-    pub errors: usize,
-}
-
-impl Summary {
-    /// Counts `results`.
-    pub fn of(results: &[CheckResult]) -> Summary {
-        let mut summary = Summary {
-            objects: results.len(),
-            ..Summary::default()
-        };
-        for result in results {
-            match outcome(result) {
-                Outcome::Allowed => summary.allowed += 1,
-                Outcome::Denied => summary.denied += 1,
-                Outcome::Skipped => summary.skipped += 1,
-                Outcome::Error => summary.errors += 1,
-            }
-        }
-        summary
-    }
-
-    /// The exit status for these counts.
-    pub fn exit_code(&self) -> u8 {
-        if self.errors > 0 {
-            exit::ERROR
-        } else if self.denied > 0 {
-            exit::DENIED
-        } else {
-            exit::ALLOWED
-        }
-    }
-}
-
-/// Compliance at a glance: for each check, the objects that fail it and their namespaces;
-/// for each namespace, its counts; and the exempted objects.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct Overview {
-    /// One row per check that any object fails, most failing objects first.
-    pub checks: Vec<CheckRow>,
-    /// One row per namespace (objects without one under `""`), by name.
-    pub namespaces: Vec<NamespaceRow>,
-    /// The objects an exemption skipped: `Kind namespace/name: why`.
-    pub exempted: Vec<String>,
-}
-
-/// The objects that fail one check.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct CheckRow {
-    /// The check's id.
-    pub check: String,
-    /// The level it belongs to.
-    pub level: String,
-    /// How many objects fail it (denied, or warned under `effect: audit` or a warn label).
-    pub non_compliant: usize,
-    /// The namespaces they are in.
-    pub namespaces: Vec<String>,
-    /// The objects, as `Kind namespace/name`.
-    pub objects: Vec<String>,
-}
-
-/// One namespace's counts.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct NamespaceRow {
-    /// The namespace (`""` for cluster-scoped objects and unreadable documents).
-    pub namespace: String,
-    /// Evaluated and allowed.
-    pub allowed: usize,
-    /// Denied.
-    pub denied: usize,
-    /// Skipped.
-    pub skipped: usize,
-    /// Errors.
-    pub errors: usize,
-    /// Objects that fail at least one check.
-    pub non_compliant: usize,
-}
-
-impl Overview {
-    /// The overview of `results`.
-    pub fn of(results: &[CheckResult]) -> Overview {
-        use std::collections::{BTreeMap, BTreeSet};
-        let mut checks: BTreeMap<String, (&'static str, BTreeSet<String>, Vec<String>)> =
-            BTreeMap::new();
-        let mut namespaces: BTreeMap<String, NamespaceRow> = BTreeMap::new();
-        let mut exempted = Vec::new();
-        for result in results {
-            let namespace = result.namespace.clone().unwrap_or_default();
-            let row = namespaces
-                .entry(namespace.clone())
-                .or_insert_with(|| NamespaceRow {
-                    namespace: namespace.clone(),
-                    ..NamespaceRow::default()
-                });
-            match outcome(result) {
-                Outcome::Allowed => row.allowed += 1,
-                Outcome::Denied => row.denied += 1,
-                Outcome::Skipped => row.skipped += 1,
-                Outcome::Error => row.errors += 1,
-            }
-            let failed: BTreeMap<&str, &'static str> = result
-                .violations
-                .iter()
-                .flatten()
-                .map(|v| (v.check.as_str(), v.check.info().level.as_str()))
-                .collect();
-            if !failed.is_empty() {
-                row.non_compliant += 1;
-            }
-            for (check, level) in failed {
-                let entry = checks
-                    .entry(check.to_owned())
-                    .or_insert_with(|| (level, BTreeSet::new(), Vec::new()));
-                entry.1.insert(namespace.clone());
-                entry.2.push(object_name(result));
-            }
-            if let Some(why) = result
-                .skipped
-                .as_deref()
-                .filter(|w| w.starts_with("exempt"))
-            {
-                exempted.push(format!("{}: {why}", object_name(result)));
-            }
-        }
-        let mut checks: Vec<CheckRow> = checks
-            .into_iter()
-            .map(|(check, (level, namespaces, objects))| CheckRow {
-                level: level.to_owned(),
-                non_compliant: objects.len(),
-                namespaces: namespaces.into_iter().collect(),
-                objects,
-                check,
-            })
-            .collect();
-        checks.sort_by(|a, b| {
-            b.non_compliant
-                .cmp(&a.non_compliant)
-                .then(a.check.cmp(&b.check))
-        });
-        Overview {
-            checks,
-            namespaces: namespaces.into_values().collect(),
-            exempted,
-        }
+/// The exit status for a summary's counts: 2 when something could not be evaluated, 1
+/// when something was denied, else 0.
+pub fn exit_code(summary: &Summary) -> u8 {
+    if summary.errors > 0 {
+        exit::ERROR
+    } else if summary.denied > 0 {
+        exit::DENIED
+    } else {
+        exit::ALLOWED
     }
 }
 
@@ -319,6 +179,7 @@ impl Check {
             } else {
                 Locate::No
             },
+            containers: self.generate_exemptions,
         };
         let results = if labelled {
             let (cluster, dry_runs) = cluster_of(&files, &self.namespace_labels)?;
@@ -360,6 +221,9 @@ impl Check {
             return Ok(exit::ERROR);
         }
         let summary = Summary::of(&results);
+        if self.generate_exemptions {
+            return print_exemptions(&settings, &results, &summary);
+        }
         let overview = Overview::of(&results);
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         match self.format {
@@ -402,8 +266,53 @@ impl Check {
             }
         }
         out.flush()?;
-        Ok(summary.exit_code())
+        Ok(exit_code(&summary))
     }
+}
+
+/// `--generate-exemptions`: the settings in use with the generated entries added to their
+/// `exemptions` list. Exit 0, or 2 when some documents could not be evaluated (they are
+/// not covered).
+fn print_exemptions(settings: &Value, results: &[CheckResult], summary: &Summary) -> Result<u8> {
+    let generated = generate_exemptions(results);
+    let mut settings = match settings {
+        Value::Object(map) => map.clone(),
+        _ => serde_json::Map::new(),
+    };
+    let mut entries = match settings.remove("exemptions") {
+        None | Some(Value::Null) => Vec::new(),
+        Some(Value::Array(entries)) => entries,
+        Some(_) => bail!(
+            "these settings hold PSA's exemptions object (usernames, namespaces, runtimeClasses); exemptions scoped to checks are the list form of the same field: move PSA's exemptions to excludedUsernames, excludedNamespaces and excludedRuntimeClasses first"
+        ),
+    };
+    let added = generated.len();
+    entries.extend(generated);
+    if !entries.is_empty() {
+        settings.insert("exemptions".to_owned(), Value::Array(entries));
+    }
+    let mut out = std::io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &Value::Object(settings))?;
+    writeln!(out)?;
+    eprintln!(
+        "podsec: {} for {} denied and {} warned objects",
+        plural(added, "exemption"),
+        summary.denied,
+        results
+            .iter()
+            .filter(|r| outcome(r) == Outcome::Allowed
+                && r.violations.as_ref().is_some_and(|v| !v.is_empty()))
+            .count()
+    );
+    if summary.errors > 0 {
+        eprintln!(
+            "podsec: {} could not be evaluated and {} not covered",
+            plural(summary.errors, "document"),
+            if summary.errors == 1 { "is" } else { "are" }
+        );
+        return Ok(exit::ERROR);
+    }
+    Ok(exit::ALLOWED)
 }
 
 /// Reads and judges `files` on every core (one file at a time per worker), keeping the
@@ -593,6 +502,7 @@ impl Human {
                     let value = &violation.value;
                     writeln!(out, "           {check:<28} {path} = {value}")?;
                 }
+                self.print_exempted(out, result)?;
                 self.print_audit(out, result)?;
             }
             Outcome::Skipped => {
@@ -614,8 +524,28 @@ impl Human {
                         self.paint(YELLOW, &format!("warning: {warning}"))
                     )?;
                 }
+                self.print_exempted(out, result)?;
                 self.print_audit(out, result)?;
             }
+        }
+        Ok(())
+    }
+
+    /// The fields an `exemptions` entry let through: skipped, and said so.
+    fn print_exempted(
+        &self,
+        out: &mut impl std::io::Write,
+        result: &CheckResult,
+    ) -> std::io::Result<()> {
+        for violation in result.exempted.iter().flatten() {
+            let line = format!(
+                "           {:<28} {} = {}  exempt: exemptions[{}]",
+                violation.check.as_str(),
+                violation.path,
+                violation.value,
+                violation.exemption.unwrap_or(0)
+            );
+            writeln!(out, "{}", self.paint(DIM, &line))?;
         }
         Ok(())
     }
@@ -646,7 +576,12 @@ impl Human {
             return Ok(());
         }
         writeln!(out)?;
-        if overview.checks.is_empty() {
+        let failing: Vec<&CheckRow> = overview
+            .checks
+            .iter()
+            .filter(|r| r.non_compliant > 0)
+            .collect();
+        if failing.is_empty() {
             writeln!(
                 out,
                 "{}",
@@ -654,13 +589,33 @@ impl Human {
             )?;
         } else {
             writeln!(out, "{}", self.paint(BOLD, "checks failed"))?;
-            for row in &overview.checks {
+            for row in failing {
                 let objects = plural(row.non_compliant, "object");
                 let namespaces = shown_list(&row.namespaces);
-                writeln!(
-                    out,
+                let mut line = format!(
                     "  {:<28} {:<11} {objects} in {}",
                     row.check, row.level, namespaces
+                );
+                if row.exempted > 0 {
+                    line.push_str(&format!(", {} exempted", row.exempted));
+                }
+                writeln!(out, "{line}")?;
+            }
+        }
+        let exempt_only: Vec<&CheckRow> = overview
+            .checks
+            .iter()
+            .filter(|r| r.non_compliant == 0 && r.exempted > 0)
+            .collect();
+        if !exempt_only.is_empty() {
+            writeln!(out, "{}", self.paint(BOLD, "checks passed with exemptions"))?;
+            for row in exempt_only {
+                writeln!(
+                    out,
+                    "  {:<28} {:<11} {} exempted",
+                    row.check,
+                    row.level,
+                    plural(row.exempted, "object")
                 )?;
             }
         }

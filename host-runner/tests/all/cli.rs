@@ -602,6 +602,18 @@ fn run_replays_a_kwctl_session() {
         .starts_with("would violate PodSecurity \"restricted:latest\""));
 }
 
+/// SARIF 2.1.0's objects as podsec writes them (test data, see its description).
+fn sarif_schema() -> Value {
+    serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/data/sarif-2.1.0-subset.schema.json"
+        ))
+        .expect("the SARIF schema"),
+    )
+    .expect("the SARIF schema is JSON")
+}
+
 /// Checks `value` against the subset of OpenAPI v3 a CRD's structural schema uses (`type`,
 /// `enum`, `required`, `properties`, `additionalProperties`, `items`, and `$ref` into
 /// `definitions`); a field the schema does not know is an error too (the API server would
@@ -626,6 +638,14 @@ fn schema_errors(schema: &Value, root: &Value, value: &Value, path: &str, out: &
     if let Some(allowed) = schema.get("enum").and_then(Value::as_array) {
         if !allowed.contains(value) {
             out.push(format!("{path}: {value} is not one of {allowed:?}"));
+        }
+    }
+    if let (Some(minimum), Some(number)) = (
+        schema.get("minimum").and_then(Value::as_i64),
+        value.as_i64(),
+    ) {
+        if number < minimum {
+            out.push(format!("{path}: {number} is less than {minimum}"));
         }
     }
     if let Some(items) = value.as_array() {
@@ -857,6 +877,10 @@ fn check_writes_the_reports_the_ecosystem_reads() {
     let output = podsec(&["check", "--format", "sarif", "fixtures/manifests"]);
     let sarif = json(&output);
     assert_eq!(sarif["version"], "2.1.0");
+    let sarif_schema = sarif_schema();
+    let mut errors = Vec::new();
+    schema_errors(&sarif_schema, &sarif_schema, &sarif, "sarif", &mut errors);
+    assert!(errors.is_empty(), "{errors:#?}");
     let run = &sarif["runs"][0];
     assert_eq!(run["tool"]["driver"]["name"], "podsec");
     let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
@@ -905,4 +929,256 @@ fn check_writes_the_reports_the_ecosystem_reads() {
         xml.matches("</testsuite>").count()
     );
     assert!(xml.contains("message=\"DaemonSet &quot;node-agent&quot;: violates PodSecurity &quot;baseline:latest&quot;"), "{xml}");
+}
+
+/// A fresh scratch directory for one test.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("podsec-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("scratch directory");
+    dir
+}
+
+/// Each object's failing (or, with `exempted`, exempted) fields as `file#doc item: check
+/// path=value`, sorted.
+fn fields_of(report: &Value, key: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for row in report["results"].as_array().expect("results") {
+        for v in row[key].as_array().into_iter().flatten() {
+            out.push(format!(
+                "{}#{} {}: {} {}={}",
+                row["source"].as_str().unwrap_or(""),
+                row["document"],
+                row["item"].as_str().unwrap_or(""),
+                v["check"].as_str().unwrap_or(""),
+                v["path"].as_str().unwrap_or(""),
+                v["value"]
+            ));
+        }
+    }
+    out.sort();
+    out
+}
+
+/// `--generate-exemptions` then `check` with those settings passes; taking any one entry
+/// out brings back exactly the fields it exempted; a value or check the entries do not name
+/// still fails.
+fn exemptions_round_trip(paths: &[&str], level: &str, sample: usize) {
+    let dir = scratch(&format!("exemptions-{level}-{}", paths.len()));
+    let mut args = vec!["check", "--level", level, "--format", "json"];
+    args.extend_from_slice(paths);
+    let before = podsec(&args);
+    assert_eq!(
+        before.status.code(),
+        Some(1),
+        "the input must fail to start with"
+    );
+    let failing = fields_of(&json(&before), "violations");
+
+    let mut generate = vec!["check", "--level", level, "--generate-exemptions"];
+    generate.extend_from_slice(paths);
+    let generated = podsec(&generate);
+    assert_eq!(
+        generated.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&generated.stderr)
+    );
+    let settings = json(&generated);
+    assert_eq!(settings["level"], serde_json::json!(level));
+    let entries = settings["exemptions"]
+        .as_array()
+        .expect("exemptions")
+        .clone();
+    assert!(!entries.is_empty());
+    let file = dir.join(format!(
+        "settings-{}.json",
+        paths.join("-").replace('/', "_")
+    ));
+    std::fs::write(&file, settings.to_string()).unwrap();
+    let file_arg = file.to_str().unwrap();
+
+    let mut with = vec!["check", "--settings", file_arg, "--format", "json"];
+    with.extend_from_slice(paths);
+    let after = podsec(&with);
+    let report = json(&after);
+    assert_eq!(after.status.code(), Some(0), "{}", report["summary"]);
+    assert!(fields_of(&report, "violations").is_empty());
+    // Nothing is dropped: what failed is now reported as exempted, field for field.
+    assert_eq!(fields_of(&report, "exempted"), failing);
+
+    // Without one entry, exactly the fields it exempted fail again.
+    let step = (entries.len() / sample.max(1)).max(1);
+    for index in (0..entries.len()).step_by(step) {
+        let mut fewer = settings.clone();
+        fewer["exemptions"].as_array_mut().unwrap().remove(index);
+        std::fs::write(&file, fewer.to_string()).unwrap();
+        let again = json(&podsec(&with));
+        // The fields entry `index` exempted, from the run with every entry.
+        let exempted_by_it: Vec<String> = {
+            let mut out = Vec::new();
+            for row in report["results"].as_array().unwrap() {
+                for v in row["exempted"].as_array().into_iter().flatten() {
+                    if v["exemption"] == serde_json::json!(index) {
+                        out.push(format!(
+                            "{}#{} {}: {} {}={}",
+                            row["source"].as_str().unwrap_or(""),
+                            row["document"],
+                            row["item"].as_str().unwrap_or(""),
+                            v["check"].as_str().unwrap_or(""),
+                            v["path"].as_str().unwrap_or(""),
+                            v["value"]
+                        ));
+                    }
+                }
+            }
+            out.sort();
+            out
+        };
+        assert!(!exempted_by_it.is_empty(), "entry {index} exempts nothing");
+        assert_eq!(
+            fields_of(&again, "violations"),
+            exempted_by_it,
+            "entry {index}: {}",
+            entries[index]
+        );
+    }
+}
+
+#[test]
+fn generated_exemptions_round_trip_on_the_sample_manifests() {
+    exemptions_round_trip(&["fixtures/manifests"], "restricted", 100);
+}
+
+#[test]
+fn generated_exemptions_round_trip_on_a_cluster_dump() {
+    let dir = scratch("exemptions-dump");
+    let dump = dir.join("dump.json");
+    std::fs::write(&dump, podsec::benchdata::cluster_dump(400).to_string()).unwrap();
+    exemptions_round_trip(&[dump.to_str().unwrap()], "baseline", 12);
+    exemptions_round_trip(&[dump.to_str().unwrap()], "restricted", 6);
+}
+
+#[test]
+fn exemptions_keep_other_values_and_checks_failing() {
+    // A sidecar exempted for NET_ADMIN: SYS_ADMIN on it, and the app's own NET_ADMIN, fail.
+    let manifest = r#"{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "mesh"},
+      "spec": {"containers": [
+        {"name": "app", "image": "example.com/web:1", "securityContext": {"capabilities": {"add": ["NET_ADMIN"]}}},
+        {"name": "istio-proxy", "image": "docker.io/istio/proxyv2:1.24.0",
+         "securityContext": {"capabilities": {"add": ["NET_ADMIN", "SYS_ADMIN"]}}}]}}"#;
+    let settings = r#"{"exemptions": [{"checks": ["capabilities_baseline"], "images": ["*/istio/proxyv2*"], "values": ["NET_ADMIN"]}]}"#;
+    let output = podsec_stdin(
+        &[
+            "check",
+            "-",
+            "--settings-json",
+            settings,
+            "--format",
+            "json",
+        ],
+        manifest,
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let report = json(&output);
+    let failing = fields_of(&report, "violations");
+    assert_eq!(failing.len(), 2, "{failing:?}");
+    assert!(failing[0]
+        .ends_with("spec.containers[0].securityContext.capabilities.add[0]=\"NET_ADMIN\""));
+    assert!(failing[1]
+        .ends_with("spec.containers[1].securityContext.capabilities.add[1]=\"SYS_ADMIN\""));
+    let exempted = fields_of(&report, "exempted");
+    assert_eq!(exempted.len(), 1);
+    assert!(exempted[0]
+        .ends_with("spec.containers[1].securityContext.capabilities.add[0]=\"NET_ADMIN\""));
+    assert_eq!(
+        report["overview"]["checks"][0]["exempted"],
+        serde_json::json!(1)
+    );
+
+    // Human output says what was exempted, and by which entry.
+    let human = podsec_stdin(
+        &[
+            "check",
+            "-",
+            "--settings-json",
+            settings,
+            "--color",
+            "never",
+        ],
+        manifest,
+    );
+    let text = String::from_utf8_lossy(&human.stdout);
+    assert!(
+        text.contains("spec.containers[1].securityContext.capabilities.add[0] = \"NET_ADMIN\"  exempt: exemptions[0]"),
+        "{text}"
+    );
+
+    // Reports: the exempted field is a skip result (PolicyReport) and a suppressed one (SARIF).
+    let reports = json(&podsec_stdin(
+        &[
+            "check",
+            "-",
+            "--settings-json",
+            settings,
+            "--format",
+            "policy-report",
+        ],
+        manifest,
+    ));
+    let rows = reports["items"][0]["results"].as_array().unwrap();
+    let skipped: Vec<&Value> = rows.iter().filter(|r| r["result"] == "skip").collect();
+    assert_eq!(skipped.len(), 1);
+    assert_eq!(skipped[0]["properties"]["exemption"], "exemptions[0]");
+    assert!(skipped[0]["message"]
+        .as_str()
+        .unwrap()
+        .starts_with("exempted by exemptions[0]: "));
+    let sarif = json(&podsec_stdin(
+        &[
+            "check",
+            "-",
+            "--settings-json",
+            settings,
+            "--format",
+            "sarif",
+        ],
+        manifest,
+    ));
+    let suppressed: Vec<&Value> = sarif["runs"][0]["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r.get("suppressions").is_some())
+        .collect();
+    assert_eq!(suppressed.len(), 1);
+    assert_eq!(suppressed[0]["suppressions"][0]["kind"], "external");
+    let schema = sarif_schema();
+    let mut errors = Vec::new();
+    schema_errors(&schema, &schema, &sarif, "sarif", &mut errors);
+    assert!(errors.is_empty(), "{errors:#?}");
+    // The schema catches what a SARIF reader would refuse.
+    let mut broken = sarif.clone();
+    broken["runs"][0]["results"][0]["level"] = serde_json::json!("fatal");
+    broken["runs"][0]["results"][0]["suppressions"] = serde_json::json!([{"status": "accepted"}]);
+    broken["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"] =
+        serde_json::json!(0);
+    broken["runs"][0]["tool"]["driver"]["rulez"] = serde_json::json!([]);
+    let mut errors = Vec::new();
+    schema_errors(&schema, &schema, &broken, "sarif", &mut errors);
+    assert_eq!(errors.len(), 4, "{errors:#?}");
+
+    // PSA's exemptions object cannot take generated entries.
+    let psa = podsec_stdin(
+        &[
+            "check",
+            "-",
+            "--settings-json",
+            r#"{"exemptions": {"namespaces": ["kube-system"]}}"#,
+            "--generate-exemptions",
+        ],
+        manifest,
+    );
+    assert_eq!(psa.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&psa.stderr).contains("PSA's exemptions object"));
 }
