@@ -75,6 +75,7 @@ playground-test: playground need-browser ## The playground's browser tests in he
 .PHONY: bench
 bench: build playground need-browser ## Benchmarks: criterion latencies, check throughput, cold start, webhook load, the playground; writes docs/BENCHMARKS.md
 	$(CARGO) bench -p podsec --bench evaluate -- --noplot
+	$(CARGO) run --release -p bench-report -- --dump target/playground/dump-5000.json
 	cd playground && node measure.mjs
 	$(CARGO) run --release -p bench-report
 

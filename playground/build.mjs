@@ -118,15 +118,33 @@ function examples() {
 async function bundle() {
   mkdirSync(outDir, { recursive: true });
   writeFileSync(join(targetDir, "examples.json"), JSON.stringify(examples()));
+  // The cluster dumps the audit offers to pick: fixtures/clusters.
+  const clusters = join(root, "fixtures/clusters");
+  const dumps = readdirSync(clusters).sort().map((name) => ({ name, text: readFileSync(join(clusters, name), "utf8") }));
+  writeFileSync(join(targetDir, "dumps.json"), JSON.stringify(dumps));
   const version = JSON.parse(readFileSync(join(here, "package.json"), "utf8")).version ?? "";
+  // The audit worker: its own script, without the engine's bytes (the page posts them),
+  // inlined in the page's script as text and started from a blob: URL, so the page still
+  // works from any static server and from the file system.
+  await esbuild.build({
+    entryPoints: [join(here, "src/worker.js")],
+    bundle: true,
+    format: "iife",
+    minify: true,
+    target: ["chrome110", "firefox110", "safari16"],
+    alias: { "podsec-engine": join(pkgDir, "engine.js") },
+    outfile: join(targetDir, "worker.txt"),
+    logLevel: "warning",
+    logOverride: { "empty-import-meta": "silent" },
+  });
   await esbuild.build({
     entryPoints: [join(here, "src/main.js")],
     bundle: true,
     format: "iife",
     minify: true,
     target: ["chrome110", "firefox110", "safari16"],
-    loader: { ".wasm": "binary" },
-    alias: { "podsec-engine": join(pkgDir, "engine.js"), "podsec-engine-wasm": join(pkgDir, "engine_bg.wasm"), "podsec-examples": join(targetDir, "examples.json") },
+    loader: { ".wasm": "binary", ".txt": "text" },
+    alias: { "podsec-engine": join(pkgDir, "engine.js"), "podsec-engine-wasm": join(pkgDir, "engine_bg.wasm"), "podsec-examples": join(targetDir, "examples.json"), "podsec-worker": join(targetDir, "worker.txt"), "podsec-dumps": join(targetDir, "dumps.json") },
     define: { PLAYGROUND_VERSION: JSON.stringify(version) },
     outfile: join(outDir, "playground.js"),
     logLevel: "warning",

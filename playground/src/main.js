@@ -4,6 +4,8 @@
 import init, { about, evaluate, report } from "podsec-engine";
 import engineBytes from "podsec-engine-wasm";
 import examples from "podsec-examples";
+import dumps from "podsec-dumps";
+import workerSource from "podsec-worker";
 import { createEditor, highlightLine, markLines, setText } from "./editor.js";
 import { decodeState, encodeState } from "./share.js";
 
@@ -271,13 +273,18 @@ function exportAs(format) {
     $("share-status").textContent = `Nothing exported: ${error}`;
     return;
   }
+  download(text, target);
+  $("share-status").textContent = `Exported ${target.file}.`;
+}
+
+/// Saves `text` as the file `target.file`.
+function download(text, target) {
   const url = URL.createObjectURL(new Blob([text], { type: target.type }));
   const link = element("a", { href: url, download: target.file });
   document.body.append(link);
   link.click();
   link.remove();
   setTimeout(() => URL.revokeObjectURL(url), 0);
-  $("share-status").textContent = `Exported ${target.file}.`;
 }
 
 async function share() {
@@ -333,6 +340,227 @@ function setUpControls() {
   });
 }
 
+// The audit of a whole cluster dump, in a Web Worker.
+const AUDIT_SHOWN = 300;
+const audit = { worker: null, ready: null, next: 1, waiting: new Map(), result: null, check: "", namespace: "" };
+
+function startWorker() {
+  if (audit.worker) return audit.ready;
+  const url = URL.createObjectURL(new Blob([workerSource], { type: "text/javascript" }));
+  audit.worker = new Worker(url);
+  audit.ready = new Promise((resolve, reject) => {
+    audit.worker.onmessage = ({ data }) => {
+      if (data.type === "ready") {
+        resolve();
+        return;
+      }
+      if (data.type === "progress") {
+        showProgress(data.done, data.total);
+        return;
+      }
+      const waiting = audit.waiting.get(data.id);
+      if (!waiting) return;
+      audit.waiting.delete(data.id);
+      if (data.type === "error") waiting.reject(new Error(data.message));
+      else waiting.resolve(data);
+    };
+    audit.worker.onerror = (event) => reject(new Error(event.message));
+  });
+  // A copy of the engine's bytes: the page keeps its own.
+  audit.worker.postMessage({ type: "init", bytes: engineBytes.slice() });
+  return audit.ready;
+}
+
+async function ask(request) {
+  await startWorker();
+  const id = audit.next++;
+  return new Promise((resolve, reject) => {
+    audit.waiting.set(id, { resolve, reject });
+    audit.worker.postMessage({ ...request, id });
+  });
+}
+
+function showProgress(done, total) {
+  const bar = $("audit-progress");
+  bar.hidden = false;
+  bar.max = Math.max(total, 1);
+  bar.value = done;
+  $("audit-status").textContent = `Evaluating ${done.toLocaleString("en")} of ${total.toLocaleString("en")} objects…`;
+  window.podsecPlayground.auditProgress = (window.podsecPlayground.auditProgress ?? 0) + 1;
+}
+
+async function runAudit(text, label, chosen = performance.now()) {
+  $("audit-export").disabled = true;
+  $("audit-body").hidden = true;
+  $("audit-status").textContent = `Reading ${label}…`;
+  window.podsecPlayground.auditProgress = 0;
+  let answer;
+  try {
+    answer = await ask({ type: "audit", text, settings: state.settings, overrides: overrides() });
+  } catch (error) {
+    $("audit-progress").hidden = true;
+    $("audit-status").textContent = `Nothing audited: ${error.message}`;
+    return;
+  }
+  audit.result = answer.audit;
+  window.podsecPlayground.audit = answer.audit;
+  audit.check = "";
+  audit.namespace = "";
+  renderAudit();
+  const { summary } = audit.result;
+  $("audit-progress").hidden = true;
+  $("audit-status").textContent = `${label}: ${summary.objects.toLocaleString("en")} objects, ${summary.allowed} allowed, ${summary.denied} denied, ${summary.skipped} skipped, ${summary.errors} errors (${Math.round(answer.ms)} ms).`;
+  $("audit-export").disabled = false;
+  // From choosing the input to the overview on screen (for `make bench`).
+  window.podsecPlayground.auditMs = performance.now() - chosen;
+  document.body.dataset.audits = String(Number(document.body.dataset.audits ?? 0) + 1);
+}
+
+function failingChecks(result) {
+  return new Set((result.violations ?? []).map((v) => v.check));
+}
+
+function renderAudit() {
+  const { overview, results } = audit.result;
+  // The per-check chart: one bar per check, clickable to filter.
+  const most = Math.max(1, ...overview.checks.map((row) => row.nonCompliant));
+  $("audit-checks").replaceChildren(
+    ...(overview.checks.length === 0
+      ? [element("p", {}, "Every evaluated object passes.")]
+      : overview.checks.map((row) =>
+          element(
+            "button",
+            {
+              type: "button",
+              "data-check": row.check,
+              "aria-pressed": String(audit.check === row.check),
+              onclick: () => {
+                audit.check = audit.check === row.check ? "" : row.check;
+                $("audit-filter-check").value = audit.check;
+                renderAudit();
+              },
+            },
+            element("span", {}, row.check, element("small", {}, ` ${row.level}`)),
+            element("span", { class: row.nonCompliant ? "bar" : "bar exempt", style: `width: ${(100 * Math.max(row.nonCompliant, row.exempted ? 0.5 : 0)) / most}%` }),
+            element("span", {}, row.nonCompliant ? String(row.nonCompliant) : `${row.exempted} exempt`),
+          ),
+        )),
+  );
+  $("audit-namespaces").replaceChildren(
+    ...overview.namespaces.map((row) =>
+      element(
+        "tr",
+        { "data-namespace": row.namespace },
+        element("th", { scope: "row" }, row.namespace || "(none)"),
+        ...[row.allowed, row.denied, row.skipped, row.errors, row.nonCompliant].map((n) => element("td", {}, String(n))),
+      ),
+    ),
+  );
+  const checkFilter = $("audit-filter-check");
+  checkFilter.replaceChildren(element("option", { value: "" }, "every check"), ...overview.checks.map((row) => element("option", { value: row.check }, row.check)));
+  checkFilter.value = audit.check;
+  const namespaceFilter = $("audit-filter-namespace");
+  namespaceFilter.replaceChildren(
+    element("option", { value: "" }, "every namespace"),
+    ...overview.namespaces.map((row) => element("option", { value: row.namespace }, row.namespace || "(none)")),
+  );
+  namespaceFilter.value = audit.namespace;
+  // The objects that fail (or could not be read), filtered.
+  const rows = [];
+  results.forEach((result, index) => {
+    const failing = failingChecks(result);
+    if (failing.size === 0 && !result.error) return;
+    if (audit.check && !failing.has(audit.check)) return;
+    if (audit.namespace && (result.namespace ?? "") !== audit.namespace) return;
+    rows.push([result, index, failing]);
+  });
+  const shown = rows.slice(0, AUDIT_SHOWN);
+  $("audit-count").textContent =
+    rows.length > shown.length ? `${rows.length} objects, the first ${shown.length} shown` : `${rows.length} ${rows.length === 1 ? "object" : "objects"}`;
+  $("audit-objects").replaceChildren(
+    ...shown.map(([result, index, failing]) => {
+      const status = result.error ? "error" : result.allowed === false ? "denied" : "warned";
+      const detail = result.error ?? [...failing].join(", ");
+      return element(
+        "li",
+        {},
+        element(
+          "button",
+          { type: "button", "data-index": String(index), onclick: () => openObject(index) },
+          element("span", { class: status }, status.toUpperCase()),
+          ` ${identity(result)}`,
+          element("small", {}, detail),
+        ),
+      );
+    }),
+  );
+  $("audit-body").hidden = false;
+}
+
+/// Opens row `index`'s object in the object editor, where its lines are marked.
+async function openObject(index) {
+  const { text } = await ask({ type: "object", index });
+  if (!text) {
+    $("audit-status").textContent = "That document could not be read: it has no object to open.";
+    return;
+  }
+  $("examples").value = "";
+  applyState({ ...state, object: text });
+  $("object-editor").scrollIntoView({ block: "start" });
+}
+
+const AUDIT_EXPORTS = { ...EXPORTS, json: { file: "podsec-audit.json", type: "application/json" } };
+
+async function exportAudit(format) {
+  const target = AUDIT_EXPORTS[format];
+  if (!target || !audit.result) return;
+  const { text } = await ask({ type: "report", format, seconds: Date.now() / 1000 });
+  download(text, target);
+  $("audit-status").textContent = `Exported ${target.file}.`;
+}
+
+function setUpAudit() {
+  for (const dump of dumps) $("audit-pick").append(element("option", { value: dump.name }, dump.name));
+  $("audit-pick").addEventListener("change", (event) => {
+    const dump = dumps.find((d) => d.name === event.target.value);
+    event.target.value = "";
+    if (dump) runAudit(dump.text, dump.name);
+  });
+  const readFile = async (file) => {
+    const chosen = performance.now();
+    runAudit(await file.text(), file.name, chosen);
+  };
+  $("audit-file").addEventListener("change", (event) => {
+    const [file] = event.target.files;
+    if (file) readFile(file);
+  });
+  const drop = $("audit-drop");
+  drop.addEventListener("dragover", (event) => {
+    event.preventDefault();
+    drop.classList.add("over");
+  });
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (event) => {
+    event.preventDefault();
+    drop.classList.remove("over");
+    const [file] = event.dataTransfer.files;
+    if (file) readFile(file);
+  });
+  $("audit-editor").addEventListener("click", () => runAudit(state.object, "the object editor's text"));
+  $("audit-filter-check").addEventListener("change", (event) => {
+    audit.check = event.target.value;
+    renderAudit();
+  });
+  $("audit-filter-namespace").addEventListener("change", (event) => {
+    audit.namespace = event.target.value;
+    renderAudit();
+  });
+  $("audit-export").addEventListener("change", (event) => {
+    exportAudit(event.target.value);
+    event.target.value = "";
+  });
+}
+
 async function start() {
   // Timings for `make bench` (milliseconds since navigation start).
   window.podsecPlayground = { scriptStartMs: started, engineReadyMs: null, firstEvaluationMs: null, examples: examples.length, timeEvaluation };
@@ -349,6 +577,7 @@ async function start() {
     edited();
   }, "Settings");
   setUpControls();
+  setUpAudit();
   const restored = await decodeState(location.hash);
   if (restored) applyState(restored);
   else {

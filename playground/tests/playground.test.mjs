@@ -45,6 +45,26 @@ function podsecBinary() {
   return candidates[0];
 }
 
+/// A cluster dump as `kubectl get ns,pods,deploy -A -o json` prints it: `count` objects in
+/// `namespaces` namespaces, every seventh failing baseline in one of three ways.
+function clusterDump(count, namespaces = 12) {
+  const items = [];
+  for (let n = 0; n < namespaces; n += 1) items.push({ apiVersion: "v1", kind: "Namespace", metadata: { name: `team-${n}` } });
+  for (let i = items.length; i < count; i += 1) {
+    const spec = { containers: [{ name: "app", image: `registry.example.com/app-${i % 9}:1.0`, securityContext: { allowPrivilegeEscalation: false } }] };
+    if (i % 7 === 0) spec.hostNetwork = true;
+    if (i % 7 === 3) spec.containers[0].securityContext.privileged = true;
+    if (i % 7 === 5) spec.containers[0].securityContext.capabilities = { add: ["SYS_ADMIN"] };
+    const metadata = { name: `app-${i}`, namespace: `team-${i % namespaces}` };
+    items.push(
+      i % 10 === 9
+        ? { apiVersion: "apps/v1", kind: "Deployment", metadata, spec: { selector: { matchLabels: { app: "x" } }, template: { metadata: { labels: { app: "x" } }, spec } } }
+        : { apiVersion: "v1", kind: "Pod", metadata, spec },
+    );
+  }
+  return JSON.stringify({ apiVersion: "v1", kind: "List", items });
+}
+
 /// `podsec check --format json` on `text` with `settings`; the report.
 function podsecCheck(text, settings = {}) {
   const dir = mkdtempSync(join(tmpdir(), "podsec-playground-"));
@@ -52,7 +72,7 @@ function podsecCheck(text, settings = {}) {
   writeFileSync(file, text);
   let output;
   try {
-    output = execFileSync(podsecBinary(), ["check", "--format", "json", "--settings-json", JSON.stringify(settings), file], { encoding: "utf8" });
+    output = execFileSync(podsecBinary(), ["check", "--format", "json", "--settings-json", JSON.stringify(settings), file], { encoding: "utf8", maxBuffer: 1 << 28 });
   } catch (error) {
     output = error.stdout; // exit status 1: something was denied
   }
@@ -383,6 +403,87 @@ metadata:
     await context.close();
   });
 
+  test("audit: a dropped cluster dump gives podsec check's overview, in a worker, with filters and a click to the object", async () => {
+    const { page, errors, context } = await open();
+    const dump = clusterDump(4000);
+    const cli = podsecCheck(dump, { level: "baseline" });
+    // The page must stay free while the worker judges: a timer set when the audit starts
+    // fires before the audit ends, and progress arrives in several batches.
+    await page.evaluate(() => {
+      window.timerFired = null;
+      document.getElementById("audit-file").addEventListener("change", () => {
+        setTimeout(() => {
+          window.timerFired = !window.podsecPlayground.audit;
+        }, 0);
+      });
+    });
+    await page.getByTestId("audit-file").setInputFiles({ name: "dump.json", mimeType: "application/json", buffer: Buffer.from(dump) });
+    await page.waitForFunction(() => Number(document.body.dataset.audits) > 0, null, { timeout: 60000 });
+    const shown = await page.evaluate(() => ({ audit: window.podsecPlayground.audit, progress: window.podsecPlayground.auditProgress, timerFired: window.timerFired }));
+    assert.equal(shown.timerFired, true, "the page was blocked during the audit");
+    assert.ok(shown.progress > 3, `progress reported ${shown.progress} times`);
+    assert.deepEqual(shown.audit.summary, cli.summary);
+    assert.deepEqual(shown.audit.overview, cli.overview);
+    assert.match(await page.getByTestId("audit-status").textContent(), /^dump\.json: 4,000 objects, /);
+
+    // The chart has a bar per failing check; a bar filters the objects to that check.
+    const bars = page.locator("[data-testid=audit-checks] button");
+    assert.equal(await bars.count(), cli.overview.checks.length);
+    const privileged = cli.overview.checks.find((row) => row.check === "privileged");
+    await page.locator("[data-testid=audit-checks] button[data-check=privileged]").click();
+    assert.equal(await page.getByTestId("audit-filter-check").inputValue(), "privileged");
+    assert.match(await page.getByTestId("audit-count").textContent(), new RegExp(`^${privileged.nonCompliant} objects, the first 300 shown$`));
+    // The namespace table and filter.
+    const rows = await page.locator("[data-testid=audit-namespaces] tbody tr").count();
+    assert.equal(rows, cli.overview.namespaces.length);
+    await page.getByTestId("audit-filter-namespace").selectOption("team-3");
+    const inTeam3 = cli.results.filter((r) => r.namespace === "team-3" && (r.violations ?? []).some((v) => v.check === "privileged")).length;
+    assert.equal(await page.getByTestId("audit-count").textContent(), `${inTeam3} objects`);
+    const names = await page.locator("[data-testid=audit-objects] button").allTextContents();
+    assert.ok(names.every((n) => n.includes("team-3/")), names.join("\n"));
+
+    // A click opens the object in the editor, judged there with its lines marked.
+    const before = await page.evaluate(() => Number(document.body.dataset.evaluations));
+    await page.locator("[data-testid=audit-objects] button").first().click();
+    await page.waitForFunction((n) => Number(document.body.dataset.evaluations) > n, before);
+    assert.deepEqual(await checksShown(page), ["privileged"]);
+    assert.equal(await page.locator("[data-testid=object-editor] .cm-line.cm-podsec-violation").count(), 1);
+
+    // Export: the audit as a PolicyReport List.
+    const [download] = await Promise.all([page.waitForEvent("download"), page.getByTestId("audit-export").selectOption("policy-report")]);
+    assert.equal(download.suggestedFilename(), "podsec-policyreport.json");
+    const list = JSON.parse(readFileSync(await download.path(), "utf8"));
+    const fails = list.items.flatMap((report) => report.results).filter((r) => r.result === "fail").length;
+    assert.equal(fails, cli.results.flatMap((r) => (r.allowed === false ? r.violations : [])).length);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test("audit: a picked sample dump and bad input", async () => {
+    const { page, errors, context } = await open();
+    await page.getByTestId("audit-pick").selectOption("dump.json");
+    await page.waitForFunction(() => Number(document.body.dataset.audits) > 0);
+    const cli = JSON.parse(
+      (() => {
+        try {
+          return execFileSync(podsecBinary(), ["check", "--format", "json", join(root, "fixtures/clusters/dump.json")], { encoding: "utf8" });
+        } catch (error) {
+          return error.stdout;
+        }
+      })(),
+    );
+    const audit = await page.evaluate(() => window.podsecPlayground.audit);
+    assert.deepEqual(audit.overview, cli.overview);
+    // The object editor's own text, unreadable: an error row, nothing to open.
+    await typeObject(page, "kind: Pod\nmetadata: [");
+    await page.getByTestId("audit-editor").click();
+    await page.waitForFunction(() => Number(document.body.dataset.audits) > 1);
+    assert.match(await page.getByTestId("audit-status").textContent(), /1 errors/);
+    assert.match(await page.getByTestId("audit-objects").textContent(), /^ERROR/);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
   test("invalid YAML shows an error with its line, and marks it", async () => {
     const { page, context } = await open();
     await typeObject(page, "apiVersion: v1\nkind: Pod\nspec:\n  containers: [\n    {name: app\n");
@@ -416,6 +517,9 @@ metadata:
   test("fits a narrow screen without sideways scrolling", async () => {
     const { page, errors, context } = await open(base, { width: 390, height: 844 });
     await typeObject(page, PRIVILEGED_POD);
+    // The audit dashboard too.
+    await page.getByTestId("audit-pick").selectOption("dump.json");
+    await page.waitForFunction(() => Number(document.body.dataset.audits) > 0);
     const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     assert.ok(overflow <= 0, `page is ${overflow}px wider than the screen`);
     const editor = await page.getByTestId("object-editor").boundingBox();

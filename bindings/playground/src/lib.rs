@@ -12,18 +12,28 @@
 //!   the Namespaces and Pods in the object editor are the cluster the policy asks about.
 //! - `report(object, settings, overrides, format, seconds)`: the same judgement as a report
 //!   (`policy-report`, `openreports`, `sarif`, `junit`), as `podsec check --format` writes it.
+//! - The audit of a whole cluster dump, a batch at a time so a Web Worker can report
+//!   progress: `audit_start(text, settings, overrides)` reads the dump and answers how many
+//!   objects it holds; `audit_step(count)` judges the next `count` and answers how many are
+//!   done; `audit_finish()` answers `{"results", "summary", "overview"}`, the rows, counts
+//!   and overview of `podsec check --format json`; `audit_object(index)` the object of row
+//!   `index` as JSON text (to open it in the editor); `audit_report(format, seconds)` the
+//!   audit as a report.
 
 use policy_core::audit::{
-    check_text, gather, NativeEngine, NativeInCluster, ObjectResult, Options,
+    check_document, check_text, gather, DocumentText, NativeEngine, NativeInCluster, ObjectResult,
+    Options, Overview, Summary,
 };
 use policy_core::checks::CheckId;
 use policy_core::cluster::Snapshot;
 use policy_core::documents::yaml_error_text;
+use policy_core::documents::{parse_documents, Document};
 use policy_core::level::LATEST_MINOR;
 use policy_core::locate::Locator;
 use policy_core::reports::{junit, kubernetes_reports, sarif, Context, Flavour};
 use policy_core::Settings;
 use serde_json::{json, Map, Value};
+use std::cell::RefCell;
 use wasm_bindgen::prelude::wasm_bindgen;
 
 /// The name parse errors give the object editor's text.
@@ -145,6 +155,206 @@ pub fn report(
         other => return Err(format!("no report format {other:?}")),
     };
     serde_json::to_string_pretty(&value).map_err(|e| e.to_string())
+}
+
+/// One object of an audit: its document (a `List`'s item taken out, with its index) and
+/// the object itself, kept to open it in the editor.
+struct Unit {
+    document: Document,
+    item: Option<usize>,
+}
+
+/// The audit in progress.
+struct Audit {
+    settings: Value,
+    parsed: Settings,
+    cluster: Option<Snapshot>,
+    units: Vec<Unit>,
+    next: usize,
+    results: Vec<ObjectResult>,
+    /// For each row of `results`, the unit it came from.
+    origin: Vec<usize>,
+}
+
+thread_local! {
+    static AUDIT: RefCell<Option<Audit>> = const { RefCell::new(None) };
+}
+
+/// Reads a cluster dump and the settings for an audit; answers how many objects it holds.
+#[wasm_bindgen]
+pub fn audit_start(text: &str, settings: &str, overrides: &str) -> Result<usize, String> {
+    let (settings, parsed) = read_settings(settings, overrides).map_err(|problem| {
+        let message = problem["message"].as_str().unwrap_or("invalid settings");
+        format!("the settings are not valid: {message}")
+    })?;
+    let cluster = parsed.namespace_labels.then(|| {
+        let mut cluster = Snapshot::new();
+        gather(&mut cluster, OBJECT_SOURCE, text);
+        cluster
+    });
+    let mut units = Vec::new();
+    for mut document in parse_documents(OBJECT_SOURCE, text) {
+        let is_list = document.content.as_ref().is_ok_and(|value| {
+            value
+                .get("kind")
+                .and_then(Value::as_str)
+                .is_some_and(|k| k.ends_with("List"))
+                && value.get("items").is_some_and(Value::is_array)
+        });
+        if !is_list {
+            units.push(Unit {
+                document,
+                item: None,
+            });
+            continue;
+        }
+        let items = match document.content.as_mut() {
+            Ok(Value::Object(map)) => match map.remove("items") {
+                Some(Value::Array(items)) => items,
+                _ => Vec::new(),
+            },
+            _ => Vec::new(),
+        };
+        for (index, item) in items.into_iter().enumerate() {
+            units.push(Unit {
+                document: Document {
+                    source: document.source.clone(),
+                    index: document.index,
+                    line: document.line,
+                    content: Ok(item),
+                    error_at: None,
+                },
+                item: Some(index),
+            });
+        }
+    }
+    let count = units.len();
+    AUDIT.with(|audit| {
+        *audit.borrow_mut() = Some(Audit {
+            settings,
+            parsed,
+            cluster,
+            units,
+            next: 0,
+            results: Vec::with_capacity(count),
+            origin: Vec::with_capacity(count),
+        });
+    });
+    Ok(count)
+}
+
+/// Judges the next `count` objects of the audit; answers how many are done.
+#[wasm_bindgen]
+pub fn audit_step(count: usize) -> usize {
+    AUDIT.with(|audit| {
+        let mut audit = audit.borrow_mut();
+        let Some(audit) = audit.as_mut() else {
+            return 0;
+        };
+        let end = audit.next.saturating_add(count).min(audit.units.len());
+        let options = Options::default();
+        for index in audit.next..end {
+            let Some(unit) = audit.units.get(index) else {
+                break;
+            };
+            let document = Document {
+                source: unit.document.source.clone(),
+                index: unit.document.index,
+                line: unit.document.line,
+                content: unit.document.content.clone(),
+                error_at: unit.document.error_at,
+            };
+            let before = audit.results.len();
+            match &audit.cluster {
+                Some(cluster) => check_document(
+                    &NativeInCluster(cluster),
+                    &audit.settings,
+                    document,
+                    &DocumentText::none(),
+                    &options,
+                    &mut audit.results,
+                ),
+                None => check_document(
+                    &NativeEngine,
+                    &audit.settings,
+                    document,
+                    &DocumentText::none(),
+                    &options,
+                    &mut audit.results,
+                ),
+            }
+            let item = unit.item;
+            for result in audit.results.iter_mut().skip(before) {
+                if let Some(item) = item {
+                    let inner = result.item.take();
+                    result.item = Some(match inner {
+                        Some(inner) => format!("items[{item}].{inner}"),
+                        None => format!("items[{item}]"),
+                    });
+                }
+                audit.origin.push(index);
+            }
+        }
+        audit.next = end;
+        end
+    })
+}
+
+/// The audit's rows, counts and overview, as `podsec check --format json` writes them.
+#[wasm_bindgen]
+pub fn audit_finish() -> String {
+    AUDIT.with(|audit| {
+        let audit = audit.borrow();
+        let Some(audit) = audit.as_ref() else {
+            return json!({"results": [], "summary": Summary::default(), "overview": Overview::default()}).to_string();
+        };
+        json!({
+            "results": audit.results,
+            "summary": Summary::of(&audit.results),
+            "overview": Overview::of(&audit.results),
+        })
+        .to_string()
+    })
+}
+
+/// The object of the audit's row `index`, as indented JSON; empty when there is none.
+#[wasm_bindgen]
+pub fn audit_object(index: usize) -> String {
+    AUDIT.with(|audit| {
+        let audit = audit.borrow();
+        audit
+            .as_ref()
+            .and_then(|audit| audit.units.get(*audit.origin.get(index)?))
+            .and_then(|unit| unit.document.content.as_ref().ok())
+            .and_then(|value| serde_json::to_string_pretty(value).ok())
+            .unwrap_or_default()
+    })
+}
+
+/// The audit as a report (`policy-report`, `openreports`, `sarif`, `junit`, `json`).
+#[wasm_bindgen]
+pub fn audit_report(format: &str, seconds: f64) -> Result<String, String> {
+    AUDIT.with(|audit| {
+        let audit = audit.borrow();
+        let audit = audit.as_ref().ok_or("no audit has run")?;
+        let seconds = if seconds.is_finite() && seconds > 0.0 {
+            seconds as u64
+        } else {
+            0
+        };
+        let context = Context::new(Some(&audit.parsed), seconds);
+        let results = &audit.results;
+        let value = match format {
+            "policy-report" => kubernetes_reports(Flavour::PolicyReport, &context, results),
+            "openreports" => kubernetes_reports(Flavour::OpenReports, &context, results),
+            "sarif" => sarif(results),
+            "junit" => return Ok(junit(results)),
+            "json" => json!({"results": results, "summary": Summary::of(results),
+                "overview": Overview::of(results)}),
+            other => return Err(format!("no report format {other:?}")),
+        };
+        serde_json::to_string_pretty(&value).map_err(|e| e.to_string())
+    })
 }
 
 /// The override keys a PSA configuration file decides for itself: its `kind` turns the

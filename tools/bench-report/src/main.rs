@@ -34,6 +34,14 @@ fn run() -> Result<(), String> {
     // `--only check|cold-start|webhook`: measure one part and print it, writing nothing.
     let mut args = std::env::args().skip(1);
     if let Some(flag) = args.next() {
+        // `--dump PATH`: write the 5,000-object cluster dump the formats table and the
+        // playground's audit figure measure (`make bench` gives it to playground/measure.mjs).
+        if flag == "--dump" {
+            let path = args.next().ok_or("usage: bench-report --dump PATH")?;
+            std::fs::write(&path, benchdata::cluster_dump(DUMP_OBJECTS).to_string())
+                .map_err(|e| format!("{path}: {e}"))?;
+            return Ok(());
+        }
         let part = match (flag.as_str(), args.next().as_deref()) {
             ("--only", Some("check")) => check_throughput(&podsec)?,
             ("--only", Some("formats")) => check_formats(&podsec)?,
@@ -222,32 +230,20 @@ fn criterion_figures(dir: &Path) -> Value {
     figures
 }
 
-/// `podsec check` of one 5,000-object cluster dump (a `List`, as `kubectl get -A -o json`
-/// prints it: pods and deployments in 20 namespaces, a fifth of them failing baseline) in
-/// each output format: the median of 3 runs per format.
+/// The objects of the benchmarks' cluster dump.
+const DUMP_OBJECTS: usize = 5_000;
+
+/// `podsec check` of one 5,000-object cluster dump ([`benchdata::cluster_dump`]: a `List`
+/// as `kubectl get -A -o json` prints it, Namespaces, Pods, Deployments and DaemonSets in 20
+/// namespaces, a fifth of the workloads failing baseline) in each output format: the median
+/// of 3 runs per format.
 fn check_formats(podsec: &Path) -> Result<Value, String> {
     let dir = std::env::temp_dir().join(format!("podsec-bench-formats-{}", std::process::id()));
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
-    let pod = benchdata::pod(PodSize::Typical);
-    let objects = 5_000;
-    let items: Vec<Value> = (0..objects)
-        .map(|i| {
-            let mut object = pod.clone();
-            object["metadata"]["name"] = json!(format!("pod-{i}"));
-            object["metadata"]["namespace"] = json!(format!("team-{}", i % 20));
-            object["metadata"]["uid"] = json!(format!("00000000-0000-4000-8000-{i:012}"));
-            if i % 5 == 0 {
-                object["spec"]["hostNetwork"] = json!(true);
-            }
-            object
-        })
-        .collect();
+    let objects = DUMP_OBJECTS;
     let dump = dir.join("dump.json");
-    std::fs::write(
-        &dump,
-        json!({"apiVersion": "v1", "kind": "List", "items": items}).to_string(),
-    )
-    .map_err(|e| e.to_string())?;
+    std::fs::write(&dump, benchdata::cluster_dump(objects).to_string())
+        .map_err(|e| e.to_string())?;
     let bytes = std::fs::metadata(&dump).map(|m| m.len()).unwrap_or(0);
     let mut rows = Vec::new();
     for format in [
@@ -870,7 +866,7 @@ each review timed from its actual send.\n\n",
     ));
     let formats = &report["check_formats"];
     out.push_str(&format!(
-        "- `podsec check` of one {}-object cluster dump ({} bytes, a `List` of typical pods in 20 namespaces, a fifth denied), median of 3 runs per format:\n\n| format | seconds | objects/s |\n| --- | --- | --- |\n",
+        "- `podsec check` of one {}-object cluster dump ({} bytes, `benchdata::cluster_dump`: a `List` of Namespaces, typical pods, Deployments and DaemonSets in 20 namespaces, a fifth of the workloads denied), median of 3 runs per format:\n\n| format | seconds | objects/s |\n| --- | --- | --- |\n",
         formats["objects"], formats["bytes"]
     ));
     for row in formats["formats"].as_array().into_iter().flatten() {
@@ -896,7 +892,10 @@ each review timed from its actual send.\n\n",
 `playground.js` with the engine inlined: {} bytes; stylesheet {} bytes.\n\
 - First evaluation on screen, from navigation start: {} ms median of {} fresh pages \
 (min {} ms, max {} ms); the engine is ready at {} ms.\n\
-- One evaluation of the default example in the page (YAML read, evaluation, field lines): {} µs.\n",
+- One evaluation of the default example in the page (YAML read, evaluation, field lines): {} µs.\n\
+- Audit of the same {}-object cluster dump as `podsec check` above, from choosing the file to the \
+full overview on screen (read, evaluated in the Web Worker with progress, overview drawn): {} ms \
+median of {} runs (min {} ms, max {} ms).\n",
             p["engine_wasm_bytes"],
             p["script_bytes"],
             p["stylesheet_bytes"],
@@ -905,7 +904,12 @@ each review timed from its actual send.\n\n",
             p["first_evaluation_ms_min"],
             p["first_evaluation_ms_max"],
             p["engine_ready_ms"],
-            p["evaluation_us"]
+            p["evaluation_us"],
+            p["audit"]["objects"],
+            p["audit"]["ms"],
+            p["audit"]["runs"],
+            p["audit"]["ms_min"],
+            p["audit"]["ms_max"]
         ));
     }
     out.push_str(NOTES);
