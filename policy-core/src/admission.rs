@@ -248,7 +248,14 @@ pub(crate) fn findings_at(
         spec_path,
         meta_path,
     };
-    apply_check_exemptions(run_checks(&checks, &ctx), &ctx, namespace, settings)
+    let findings = run_checks(&checks, &ctx);
+    if settings.check_exemptions.is_empty() {
+        return Checked {
+            findings,
+            exempted: Vec::new(),
+        };
+    }
+    apply_check_exemptions(findings, &ctx, namespace, settings)
 }
 
 /// A Namespace request in the namespace-labels mode.

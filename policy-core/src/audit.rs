@@ -335,6 +335,124 @@ pub struct Overview {
     pub namespaces: Vec<NamespaceRow>,
     /// The objects an exemption skipped: `Kind namespace/name: why`.
     pub exempted: Vec<String>,
+    /// With a preset, one row per control of the initiative it stands for (Azure Policy's
+    /// compliance view): compliant and non-compliant objects.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub controls: Vec<ControlRow>,
+}
+
+/// One control of a preset's initiative.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ControlRow {
+    /// The control's name in the initiative.
+    pub control: String,
+    /// The checks (and, for host namespaces, the fields) it stands for.
+    pub checks: Vec<String>,
+    /// Evaluated objects that pass it.
+    pub compliant: usize,
+    /// Evaluated objects that fail it.
+    pub non_compliant: usize,
+    /// The namespaces of those that fail it.
+    pub namespaces: Vec<String>,
+}
+
+/// The controls of Azure Policy's initiative "Kubernetes cluster pod security baseline
+/// standards for Linux-based workloads", each with the checks it stands for and, where a
+/// control takes part of a check, the field names it takes (`hostNetwork` of
+/// `hostNamespaces`).
+const AZURE_BASELINE_CONTROLS: [(&str, &str, &[&str]); 6] = [
+    (
+        "Kubernetes cluster should not allow privileged containers",
+        "privileged",
+        &[],
+    ),
+    (
+        "Kubernetes cluster pods should only use approved host network and port range",
+        "hostNamespaces",
+        &["hostNetwork"],
+    ),
+    (
+        "Kubernetes cluster pods should only use approved host network and port range",
+        "hostPorts",
+        &[],
+    ),
+    (
+        "Kubernetes cluster containers should not share host process ID or host IPC namespace",
+        "hostNamespaces",
+        &["hostPID", "hostIPC"],
+    ),
+    (
+        "Kubernetes cluster containers should only use allowed capabilities",
+        "capabilities_baseline",
+        &[],
+    ),
+    (
+        "Kubernetes cluster pod hostPath volumes should only use allowed host paths",
+        "hostPathVolumes",
+        &[],
+    ),
+];
+
+/// The preset's controls over `results`.
+fn control_rows(results: &[ObjectResult]) -> Vec<ControlRow> {
+    let mut rows: Vec<ControlRow> = Vec::new();
+    let mut failing: Vec<std::collections::BTreeSet<usize>> = Vec::new();
+    for (control, check, fields) in AZURE_BASELINE_CONTROLS {
+        let label = if fields.is_empty() {
+            check.to_owned()
+        } else {
+            format!("{check} ({})", fields.join(", "))
+        };
+        match rows.iter().position(|r| r.control == control) {
+            Some(at) => {
+                if let Some(row) = rows.get_mut(at) {
+                    row.checks.push(label);
+                }
+            }
+            None => {
+                rows.push(ControlRow {
+                    control: control.to_owned(),
+                    checks: vec![label],
+                    ..ControlRow::default()
+                });
+                failing.push(std::collections::BTreeSet::new());
+            }
+        }
+    }
+    let evaluated: Vec<(usize, &ObjectResult)> = results
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            matches!(outcome(r), Outcome::Allowed | Outcome::Denied) && r.skipped.is_none()
+        })
+        .collect();
+    for &(index, result) in &evaluated {
+        for violation in result.violations.iter().flatten() {
+            let field = violation.path.as_str().rsplit('.').next().unwrap_or("");
+            let control = AZURE_BASELINE_CONTROLS.iter().find(|(_, check, fields)| {
+                violation.check.as_str() == *check && (fields.is_empty() || fields.contains(&field))
+            });
+            if let Some((control, _, _)) = control {
+                if let Some(at) = rows.iter().position(|r| r.control == *control) {
+                    if let Some(set) = failing.get_mut(at) {
+                        set.insert(index);
+                    }
+                }
+            }
+        }
+    }
+    for (row, set) in rows.iter_mut().zip(&failing) {
+        row.non_compliant = set.len();
+        row.compliant = evaluated.len().saturating_sub(set.len());
+        let namespaces: std::collections::BTreeSet<String> = set
+            .iter()
+            .filter_map(|&i| results.get(i))
+            .map(|r| r.namespace.clone().unwrap_or_default())
+            .collect();
+        row.namespaces = namespaces.into_iter().collect();
+    }
+    rows
 }
 
 /// The objects that fail one check.
@@ -374,6 +492,15 @@ pub struct NamespaceRow {
 }
 
 impl Overview {
+    /// The overview of `results` judged under `settings`: with a preset, its controls too.
+    pub fn with_settings(results: &[ObjectResult], settings: Option<&crate::Settings>) -> Overview {
+        let mut overview = Overview::of(results);
+        if settings.and_then(|s| s.preset) == Some(crate::settings::Preset::AzureBaseline) {
+            overview.controls = control_rows(results);
+        }
+        overview
+    }
+
     /// The overview of `results`.
     pub fn of(results: &[ObjectResult]) -> Overview {
         use std::collections::{BTreeMap, BTreeSet};
@@ -448,6 +575,7 @@ impl Overview {
             checks,
             namespaces: namespaces.into_values().collect(),
             exempted,
+            controls: Vec::new(),
         }
     }
 }

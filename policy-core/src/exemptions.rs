@@ -239,6 +239,7 @@ const APPARMOR_CONTAINER_PREFIX: &str = "container.apparmor.security.beta.kubern
 /// a field of the pod when the entry matches every container. A finding whose fields are
 /// all exempt moves to `exempted`; one that keeps some is run again without the containers
 /// whose every field is exempt, so its message names only what still fails.
+#[inline(never)]
 pub(crate) fn apply_check_exemptions(
     findings: Vec<Finding>,
     ctx: &Context<'_, '_>,

@@ -311,7 +311,7 @@ pub fn audit_finish() -> String {
         json!({
             "results": audit.results,
             "summary": Summary::of(&audit.results),
-            "overview": Overview::of(&audit.results),
+            "overview": Overview::with_settings(&audit.results, Some(&audit.parsed)),
         })
         .to_string()
     })
@@ -350,7 +350,7 @@ pub fn audit_report(format: &str, seconds: f64) -> Result<String, String> {
             "sarif" => sarif(results),
             "junit" => return Ok(junit(results)),
             "json" => json!({"results": results, "summary": Summary::of(results),
-                "overview": Overview::of(results)}),
+                "overview": Overview::with_settings(results, Some(&audit.parsed))}),
             other => return Err(format!("no report format {other:?}")),
         };
         serde_json::to_string_pretty(&value).map_err(|e| e.to_string())

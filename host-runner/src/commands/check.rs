@@ -224,7 +224,7 @@ impl Check {
         if self.generate_exemptions {
             return print_exemptions(&settings, &results, &summary);
         }
-        let overview = Overview::of(&results);
+        let overview = Overview::with_settings(&results, parsed.as_ref());
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
         match self.format {
             Format::Json => {
@@ -638,6 +638,20 @@ impl Human {
                     out,
                     "  {name:<28} {:>8} {:>8} {:>8} {:>8} {:>14}",
                     row.allowed, row.denied, row.skipped, row.errors, row.non_compliant
+                )?;
+            }
+        }
+        if !overview.controls.is_empty() {
+            writeln!(
+                out,
+                "{}",
+                self.paint(BOLD, "controls (preset azure-baseline)")
+            )?;
+            for row in &overview.controls {
+                writeln!(
+                    out,
+                    "  {:<86} {:>5} compliant {:>5} non-compliant",
+                    row.control, row.compliant, row.non_compliant
                 )?;
             }
         }

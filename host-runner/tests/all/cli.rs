@@ -1182,3 +1182,83 @@ fn exemptions_keep_other_values_and_checks_failing() {
     assert_eq!(psa.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&psa.stderr).contains("PSA's exemptions object"));
 }
+
+#[test]
+fn the_azure_preset_overview_has_its_controls() {
+    let output = podsec(&[
+        "check",
+        "--settings-json",
+        r#"{"preset": "azure-baseline"}"#,
+        "--format",
+        "json",
+        "fixtures/manifests",
+        "fixtures/clusters/dump.json",
+    ]);
+    let report = json(&output);
+    let controls = report["overview"]["controls"].as_array().expect("controls");
+    assert_eq!(controls.len(), 5);
+    let rows = report["results"].as_array().unwrap();
+    let evaluated = rows
+        .iter()
+        .filter(|r| r["allowed"].is_boolean() && r["skipped"].is_null() && r["error"].is_null())
+        .count();
+    // Each control's counts are the rows': the objects failing its checks (for host
+    // namespaces, its fields), and the other evaluated objects.
+    for (control, matches) in [
+        (
+            "Kubernetes cluster should not allow privileged containers",
+            &(|c: &str, _: &str| c == "privileged") as &dyn Fn(&str, &str) -> bool,
+        ),
+        (
+            "Kubernetes cluster pods should only use approved host network and port range",
+            &|c: &str, p: &str| {
+                c == "hostPorts" || (c == "hostNamespaces" && p.ends_with(".hostNetwork"))
+            },
+        ),
+        (
+            "Kubernetes cluster containers should not share host process ID or host IPC namespace",
+            &|c: &str, p: &str| c == "hostNamespaces" && !p.ends_with(".hostNetwork"),
+        ),
+    ] {
+        let failing = rows
+            .iter()
+            .filter(|r| {
+                r["violations"].as_array().into_iter().flatten().any(|v| {
+                    matches(
+                        v["check"].as_str().unwrap_or(""),
+                        v["path"].as_str().unwrap_or(""),
+                    )
+                })
+            })
+            .count();
+        let row = controls
+            .iter()
+            .find(|r| r["control"] == control)
+            .expect(control);
+        assert_eq!(row["nonCompliant"], serde_json::json!(failing), "{control}");
+        assert_eq!(
+            row["compliant"],
+            serde_json::json!(evaluated - failing),
+            "{control}"
+        );
+        assert!(failing > 0, "{control}: the fixtures fail it");
+    }
+    let human = podsec(&[
+        "check",
+        "--settings-json",
+        r#"{"preset": "azure-baseline"}"#,
+        "--summary",
+        "--color",
+        "never",
+        "fixtures/manifests",
+    ]);
+    assert!(String::from_utf8_lossy(&human.stdout).contains("controls (preset azure-baseline)"));
+    // Without a preset there are none.
+    let plain = json(&podsec(&[
+        "check",
+        "--format",
+        "json",
+        "fixtures/manifests",
+    ]));
+    assert!(plain["overview"].get("controls").is_none());
+}
