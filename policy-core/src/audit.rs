@@ -193,16 +193,6 @@ fn owner<'c>(containers: &'c [ContainerRef], path: &str) -> Option<&'c Container
     })
 }
 
-/// A field's value as an `exemptions` entry lists it, for values that are text.
-fn value_text(value: &Value) -> Option<String> {
-    match value {
-        Value::String(text) => Some(text.clone()),
-        Value::Number(number) => Some(number.to_string()),
-        Value::Bool(flag) => Some(flag.to_string()),
-        _ => None,
-    }
-}
-
 /// The narrowest `exemptions` entries (the list form) under which every violation of
 /// `results` passes: one per check and scope, where the scope is the container's image
 /// (its name when it has no image) or, for a field of the pod, every image of the pod; the
@@ -236,9 +226,9 @@ pub fn generate_exemptions(results: &[ObjectResult]) -> Vec<Value> {
                 result.namespace.clone(),
             );
             let entry = entries.entry(scope).or_default();
-            match value_text(&violation.value) {
+            match crate::exemptions::value_text(&violation.value) {
                 Some(text) => {
-                    entry.0.insert(text);
+                    entry.0.insert(text.into_owned());
                 }
                 None => entry.1 = true,
             }

@@ -149,13 +149,21 @@ impl CheckExemption {
         if self.values.is_empty() {
             return true;
         }
-        let text = match value {
-            Value::String(text) => Cow::Borrowed(text.as_str()),
-            Value::Number(number) => Cow::Owned(number.to_string()),
-            Value::Bool(flag) => Cow::Borrowed(if *flag { "true" } else { "false" }),
-            _ => return false,
-        };
-        self.values.iter().any(|v| *v == text)
+        match value_text(value) {
+            Some(text) => self.values.iter().any(|v| *v == text),
+            None => false,
+        }
+    }
+}
+
+/// A value as `values` lists it: a string, a number or a boolean as text; `None` for the
+/// rest (a missing field's `null`, a list).
+pub fn value_text(value: &Value) -> Option<Cow<'_, str>> {
+    match value {
+        Value::String(text) => Some(Cow::Borrowed(text.as_str())),
+        Value::Number(number) => Some(Cow::Owned(number.to_string())),
+        Value::Bool(flag) => Some(Cow::Borrowed(if *flag { "true" } else { "false" })),
+        _ => None,
     }
 }
 

@@ -405,15 +405,13 @@ fn expect_values(field: &str, value: &Value) -> Result<Vec<String>, Error> {
     items
         .iter()
         .enumerate()
-        .map(|(i, item)| match item {
-            Value::String(text) => Ok(text.clone()),
-            Value::Number(number) => Ok(number.to_string()),
-            Value::Bool(flag) => Ok(flag.to_string()),
-            other => Err(invalid(
+        .map(|(i, item)| match crate::exemptions::value_text(item) {
+            Some(text) => Ok(text.into_owned()),
+            None => Err(invalid(
                 format!("{field}[{i}]"),
                 format!(
                     "{field}[{i}] must be a string, a number or a boolean, not {}",
-                    type_name(other)
+                    type_name(item)
                 ),
             )),
         })
