@@ -179,18 +179,9 @@ pub fn containers_of(object: &Value) -> Vec<ContainerRef> {
 /// The container a violation's field belongs to: a field below it, or its seccomp or
 /// AppArmor annotation.
 fn owner<'c>(containers: &'c [ContainerRef], path: &str) -> Option<&'c ContainerRef> {
-    containers.iter().find(|c| {
-        let below = path
-            .strip_prefix(c.path.as_str())
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'));
-        let annotation = (path
-            .contains(".annotations[container.apparmor.security.beta.kubernetes.io/")
-            || path.contains(".annotations[container.seccomp.security.alpha.kubernetes.io/"))
-            && path
-                .strip_suffix(']')
-                .is_some_and(|p| p.rsplit_once('/').is_some_and(|(_, name)| name == c.name));
-        below || annotation
-    })
+    containers
+        .iter()
+        .find(|c| crate::exemptions::belongs_to(path, &c.path, &c.name))
 }
 
 /// The narrowest `exemptions` entries (the list form) under which every violation of

@@ -215,28 +215,35 @@ pub struct Checked {
     pub exempted: Vec<Exempted>,
 }
 
-/// The container a field path belongs to: a field below the container, or the container's
-/// seccomp or AppArmor annotation.
+/// Whether the field at `path` belongs to the container at `container_path` named `name`:
+/// a field below it, or its seccomp or AppArmor annotation (`…annotations[KEY]`). The one
+/// rule for the exemptions and for `--generate-exemptions`.
+pub fn belongs_to(path: &str, container_path: &str, name: &str) -> bool {
+    let below = path
+        .strip_prefix(container_path)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'));
+    below
+        || path
+            .strip_suffix(']')
+            .and_then(|p| p.rsplit_once(".annotations["))
+            .is_some_and(|(_, key)| {
+                [
+                    seccomp_container_annotation(name),
+                    format!("{APPARMOR_CONTAINER_PREFIX}{name}"),
+                ]
+                .iter()
+                .any(|k| k == key)
+            })
+}
+
+/// The container a field path belongs to ([`belongs_to`]).
 fn owner<'s, 'a>(
     path: &FieldPath,
     spec: &'s PodSpec<'a>,
     spec_path: &str,
-    meta_path: &str,
 ) -> Option<&'s Container<'a>> {
-    let text = path.as_str();
-    spec.all_containers().find(|container| {
-        let base = container.path(spec_path);
-        let below = text
-            .strip_prefix(base.as_str())
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'));
-        below
-            || [
-                seccomp_container_annotation(&container.name),
-                format!("{APPARMOR_CONTAINER_PREFIX}{}", container.name),
-            ]
-            .iter()
-            .any(|key| FieldPath::of(meta_path, "annotations").key(key) == *path)
-    })
+    spec.all_containers()
+        .find(|c| belongs_to(path.as_str(), c.path(spec_path).as_str(), &c.name))
 }
 
 /// AppArmor's per-container annotation key, before the container's name.
@@ -280,7 +287,7 @@ pub(crate) fn apply_check_exemptions(
         let mut failing: Vec<(ContainerList, usize)> = Vec::new();
         let mut exempt_containers: Vec<(ContainerList, usize)> = Vec::new();
         for field in &finding.fields {
-            let container = owner(&field.path, ctx.spec, ctx.spec_path, ctx.meta_path);
+            let container = owner(&field.path, ctx.spec, ctx.spec_path);
             let entry = entries.iter().find(|(_, e)| {
                 let scope = match container {
                     Some(c) => e.matches_container(c),

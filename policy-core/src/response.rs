@@ -215,33 +215,13 @@ fn deserialize_exempted<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Vec<Exempted>, D::Error> {
     let violations = Vec::<Violation>::deserialize(deserializer)?;
-    let mut exempted: Vec<Exempted> = Vec::new();
-    for violation in violations {
-        let exemption = violation.exemption.unwrap_or(0);
-        let same = exempted.last().is_some_and(|last| {
-            last.exemption == exemption
-                && last.finding.check == violation.check
-                && last.finding.reason == violation.reason
-                && last.finding.detail == violation.detail
-        });
-        let field = Field {
-            path: violation.path,
-            value: violation.value,
-        };
-        match exempted.last_mut() {
-            Some(last) if same => last.finding.fields.push(field),
-            _ => exempted.push(Exempted {
-                exemption,
-                finding: Finding {
-                    check: violation.check,
-                    reason: Cow::Owned(violation.reason),
-                    detail: violation.detail,
-                    fields: vec![field],
-                },
-            }),
-        }
-    }
-    Ok(exempted)
+    Ok(group_violations(violations)
+        .into_iter()
+        .map(|(exemption, finding)| Exempted {
+            exemption: exemption.unwrap_or(0),
+            finding,
+        })
+        .collect())
 }
 
 fn serialize_violations<S: serde::Serializer>(
@@ -251,35 +231,48 @@ fn serialize_violations<S: serde::Serializer>(
     serializer.collect_seq(findings.iter().flat_map(Violation::from_finding))
 }
 
-/// Reads `violations` back into findings: consecutive violations of one check with the same
-/// reason and detail are the fields of one finding, as [`serialize_violations`] wrote them.
+/// Reads `violations` back into findings, as [`serialize_violations`] wrote them.
 fn deserialize_findings<'de, D: serde::Deserializer<'de>>(
     deserializer: D,
 ) -> Result<Vec<Finding>, D::Error> {
     let violations = Vec::<Violation>::deserialize(deserializer)?;
-    let mut findings: Vec<Finding> = Vec::new();
+    Ok(group_violations(violations)
+        .into_iter()
+        .map(|(_, finding)| finding)
+        .collect())
+}
+
+/// Violations back into findings: consecutive violations of one check with the same
+/// reason, detail and exemption entry are the fields of one finding, as one finding's
+/// fields are written one after another.
+fn group_violations(violations: Vec<Violation>) -> Vec<(Option<usize>, Finding)> {
+    let mut groups: Vec<(Option<usize>, Finding)> = Vec::new();
     for violation in violations {
         let field = Field {
             path: violation.path,
             value: violation.value,
         };
-        match findings.last_mut() {
-            Some(last)
-                if last.check == violation.check
+        match groups.last_mut() {
+            Some((exemption, last))
+                if *exemption == violation.exemption
+                    && last.check == violation.check
                     && last.reason == violation.reason
                     && last.detail == violation.detail =>
             {
                 last.fields.push(field);
             }
-            _ => findings.push(Finding {
-                check: violation.check,
-                reason: Cow::Owned(violation.reason),
-                detail: violation.detail,
-                fields: vec![field],
-            }),
+            _ => groups.push((
+                violation.exemption,
+                Finding {
+                    check: violation.check,
+                    reason: Cow::Owned(violation.reason),
+                    detail: violation.detail,
+                    fields: vec![field],
+                },
+            )),
         }
     }
-    Ok(findings)
+    groups
 }
 
 /// What podsec's own `evaluate` operation answers: the response a host returns, plus the

@@ -234,3 +234,42 @@ fn image_patterns() {
     assert!(!glob_matches("a*b*c", "aXXbYY"));
     assert!(glob_matches("**a", "bba"));
 }
+
+#[test]
+fn a_containers_annotation_belongs_to_it() {
+    use policy_core::exemptions::belongs_to;
+    let object = |settings: Value| {
+        serde_json::to_vec(&json!({
+            "request": {"uid": "1", "operation": "CREATE", "namespace": "default",
+                "kind": {"group": "", "version": "v1", "kind": "Pod"},
+                "object": {"metadata": {"name": "p", "annotations": {
+                    "container.apparmor.security.beta.kubernetes.io/app": "unconfined"}},
+                    "spec": {"containers": [{"name": "app", "image": "nginx"}]}}},
+            "settings": settings,
+        }))
+        .unwrap()
+    };
+    let exempt =
+        |name: &str| json!({"exemptions": [{"checks": ["appArmorProfile"], "containers": [name]}]});
+    assert!(!evaluate(&object(json!({}))).unwrap().response.accepted);
+    assert!(evaluate(&object(exempt("app"))).unwrap().response.accepted);
+    assert!(
+        !evaluate(&object(exempt("other")))
+            .unwrap()
+            .response
+            .accepted
+    );
+    let path = "metadata.annotations[container.seccomp.security.alpha.kubernetes.io/app]";
+    assert!(belongs_to(path, "spec.containers[0]", "app"));
+    assert!(!belongs_to(path, "spec.containers[0]", "ap"));
+    assert!(belongs_to(
+        "spec.containers[0].securityContext",
+        "spec.containers[0]",
+        "x"
+    ));
+    assert!(!belongs_to(
+        "spec.containers[10].securityContext",
+        "spec.containers[1]",
+        "x"
+    ));
+}
