@@ -38,6 +38,7 @@ pub mod error;
 pub mod evaluate;
 pub mod exemptions;
 pub mod field_path;
+pub mod fix;
 mod json_path;
 pub mod level;
 pub mod limits;
