@@ -15,8 +15,11 @@
 //! reported as cannot be fixed instead.
 
 use crate::checks::{Field, Finding};
+use crate::cluster::Cluster;
 use crate::field_path::{FieldPath, Segment};
+use crate::response::ValidationResponse;
 use crate::response::Verdict;
+use crate::settings::Effect;
 use crate::workload::object_kind;
 use crate::{CheckId, Error};
 use serde::ser::SerializeMap;
@@ -228,9 +231,76 @@ pub fn verdict_of(object: &Value, settings: &crate::Settings) -> Result<Verdict,
     let request = crate::manifest::create_request(object.clone());
     let text = serde_json::to_string(&request)
         .map_err(|e| Error::InvalidRequest(format!("the object does not serialise: {e}")))?;
-    let request: crate::request::AdmissionRequest<'_> = serde_json::from_str(&text)
-        .map_err(|_| Error::InvalidObject(crate::request::describe_object_error(&text)))?;
-    Ok(crate::evaluate::evaluate_request(request, settings)?.verdict)
+    match serde_json::from_str::<crate::request::AdmissionRequest<'_>>(&text) {
+        Ok(request) => Ok(crate::evaluate::evaluate_request(request, settings)?.verdict),
+        // An object of a kind podsec does not evaluate may hold anything: nothing to fix.
+        Err(_) if object_kind(object).is_none() => Ok(Verdict {
+            allowed: true,
+            skipped: Some("not a kind podsec evaluates".to_owned()),
+            ..Verdict::default()
+        }),
+        Err(_) => Err(Error::InvalidObject(crate::request::describe_object_error(
+            &text,
+        ))),
+    }
+}
+
+/// Kubewarden's `validate` in the mutating mode (setting `mutate: true`): a request that
+/// is refused for its violations, and that the fixes the settings allow make pass, is
+/// accepted with the fixed object as `mutated_object` (the host computes the patch) and a
+/// warning naming each change. Everything else is answered as [`crate::validate_with`]
+/// answers it: accepted requests untouched, and the denial when the fixes do not make the
+/// object pass. Only CREATE and UPDATE requests are changed, and never with `effect: audit`.
+pub fn validate_or_mutate(input: &[u8], cluster: &dyn Cluster) -> ValidationResponse {
+    let response = crate::validate_with(input, cluster);
+    // The mode is off unless the settings say `mutate`: a denial costs one scan for the key.
+    if response.accepted
+        || response.code != Some(403)
+        || memchr::memmem::find(input, b"\"mutate\"").is_none()
+    {
+        return response;
+    }
+    mutate(input, cluster).unwrap_or(response)
+}
+
+/// The mutating answer for a refused request, or `None` to keep the refusal.
+fn mutate(input: &[u8], cluster: &dyn Cluster) -> Option<ValidationResponse> {
+    let mut request: Value = serde_json::from_slice(input).ok()?;
+    let settings =
+        crate::Settings::from_value(request.get("settings").unwrap_or(&Value::Null)).ok()?;
+    if !settings.mutate || settings.effect != Effect::Deny {
+        return None;
+    }
+    let operation = request
+        .pointer("/request/operation")
+        .and_then(Value::as_str);
+    if !matches!(operation, Some("CREATE" | "UPDATE")) {
+        return None;
+    }
+    let object = request.pointer_mut("/request/object")?.take();
+    let mut last = None;
+    let fixed = fix_with(object, settings.fix, |candidate| {
+        if let Some(slot) = request.pointer_mut("/request/object") {
+            *slot = candidate.clone();
+        }
+        let bytes = serde_json::to_vec(&request)
+            .map_err(|e| Error::InvalidRequest(format!("the request does not serialise: {e}")))?;
+        let evaluation = crate::evaluate_with(&bytes, cluster)?;
+        last = Some(evaluation.response);
+        Ok(evaluation.verdict)
+    })
+    .ok()?;
+    if fixed.changes.is_empty() || !fixed.verdict.allowed {
+        return None;
+    }
+    let mut response = last?;
+    let changes: Vec<String> = fixed.changes.iter().map(Change::describe).collect();
+    response.warnings.get_or_insert_with(Vec::new).push(format!(
+        "podsec changed the object to pass: {}",
+        changes.join("; ")
+    ));
+    response.mutated_object = Some(fixed.object);
+    Some(response)
 }
 
 /// One round: every fault in `findings` that has a fix allowed by `options`, applied to
@@ -921,5 +991,79 @@ mod tests {
                 "append \"ALL\" to spec.containers[0].securityContext.capabilities.drop".to_owned()
             ))
         );
+    }
+
+    fn review(settings: Value, object: Value, operation: &str) -> Vec<u8> {
+        let request = json!({"settings": settings, "request": {
+            "uid": "1", "operation": operation, "namespace": "default",
+            "kind": {"group": "", "version": "v1", "kind": "Pod"},
+            "resource": {"group": "", "version": "v1", "resource": "pods"},
+            "userInfo": {"username": "u"}, "object": object}});
+        serde_json::to_vec(&request).unwrap_or_default()
+    }
+
+    #[test]
+    fn the_mutating_mode_accepts_what_safe_fixes_make_pass() {
+        let runs_as_non_root = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"securityContext": {"runAsNonRoot": true},
+                     "containers": [{"name": "app", "image": "nginx"}]}});
+        let on = json!({"level": "restricted", "mutate": true});
+        let response = validate_or_mutate(
+            &review(on.clone(), runs_as_non_root.clone(), "CREATE"),
+            &crate::cluster::NoCluster,
+        );
+        assert!(response.accepted, "{response:?}");
+        let Some(object) = &response.mutated_object else {
+            panic!("no mutated object")
+        };
+        assert_eq!(
+            object["spec"]["containers"][0]["securityContext"]["allowPrivilegeEscalation"],
+            json!(false)
+        );
+        let warnings = response.warnings.unwrap_or_default();
+        assert!(warnings.iter().any(|w| w.starts_with(
+            "podsec changed the object to pass: set spec.containers[0].securityContext = "
+        )));
+        // Off, or a fix that is not enough, or another operation: the plain answer.
+        let off = json!({"level": "restricted"});
+        let plain = crate::validate(&review(off.clone(), runs_as_non_root.clone(), "CREATE"));
+        assert!(!plain.accepted);
+        assert_eq!(
+            validate_or_mutate(
+                &review(off, runs_as_non_root.clone(), "CREATE"),
+                &crate::cluster::NoCluster
+            ),
+            plain
+        );
+        let root = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+            "spec": {"containers": [{"name": "app", "image": "nginx"}]}});
+        let refused = validate_or_mutate(
+            &review(on.clone(), root.clone(), "CREATE"),
+            &crate::cluster::NoCluster,
+        );
+        assert_eq!(
+            refused,
+            crate::validate(&review(on.clone(), root.clone(), "CREATE"))
+        );
+        assert!(!refused.accepted && refused.mutated_object.is_none());
+        // With the review fixes and a user id, the root pod passes too.
+        let review_on = json!({"level": "restricted", "mutate": true,
+            "fix": {"includeReview": true, "runAsUser": 1000}});
+        let fixed = validate_or_mutate(
+            &review(review_on, root.clone(), "CREATE"),
+            &crate::cluster::NoCluster,
+        );
+        assert!(fixed.accepted);
+        let spec = fixed
+            .mutated_object
+            .map(|o| o["spec"]["securityContext"].clone());
+        assert_eq!(
+            spec,
+            Some(
+                json!({"runAsNonRoot": true, "runAsUser": 1000, "seccompProfile": {"type": "RuntimeDefault"}})
+            )
+        );
+        let delete = validate_or_mutate(&review(on, root, "DELETE"), &crate::cluster::NoCluster);
+        assert!(delete.accepted && delete.mutated_object.is_none());
     }
 }

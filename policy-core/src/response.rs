@@ -28,7 +28,8 @@ pub struct ValidationResponse {
     /// Audit annotations (the `audit` effect).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit_annotations: Option<BTreeMap<String, String>>,
-    /// Absent from podsec's answers (it never mutates); other policies may set it.
+    /// The fixed object, in the mutating mode (`mutate: true`) only; the host computes the
+    /// patch. Other policies may set it too.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mutated_object: Option<Value>,
 }

@@ -11,6 +11,7 @@ use crate::catalog::{
 use crate::checks::{AllowedHostPath, CheckParams};
 use crate::error::SettingsError;
 use crate::exemptions::CheckExemption;
+use crate::fix::FixOptions;
 use crate::namespace_policy::{LevelVersion, NamespacePolicy, LEVEL_ERROR, VERSION_ERROR};
 use crate::selector::{LabelSelector, Operator, Requirement};
 use crate::{CheckId, Error, FieldPath, Level, PolicyVersion};
@@ -86,6 +87,12 @@ pub struct Settings {
     /// `exemptions` given as a list: exemptions scoped to checks (and images, containers,
     /// namespaces, values). PSA's `exemptions` object fills the fields above instead.
     pub check_exemptions: Vec<CheckExemption>,
+    /// `mutate`: the mutating mode. A request the safe fixes (and the needs-review ones,
+    /// with `fix.includeReview`) make pass is accepted with the fixed object.
+    pub mutate: bool,
+    /// `fix`: how far fixes go (`includeReview`, `runAsUser`), for the mutating mode and
+    /// `podsec fix`.
+    pub fix: FixOptions,
 }
 
 impl Default for Settings {
@@ -109,6 +116,8 @@ impl Default for Settings {
             enforce_workloads: true,
             kubernetes_minor: None,
             check_exemptions: Vec::new(),
+            mutate: false,
+            fix: FixOptions::default(),
         }
     }
 }
@@ -121,7 +130,7 @@ impl Default for Settings {
 // reader's messages do, and each error carries the field's path (`SettingsError`).
 
 /// Every field the settings accept, in documentation order.
-pub const FIELDS: [&str; 25] = [
+pub const FIELDS: [&str; 27] = [
     "level",
     "version",
     "preset",
@@ -145,6 +154,8 @@ pub const FIELDS: [&str; 25] = [
     "exemptions",
     "enforceWorkloads",
     "kubernetesVersion",
+    "mutate",
+    "fix",
     "apiVersion",
     "kind",
 ];
@@ -238,6 +249,50 @@ fn expect_port(field: &str, value: &Value) -> Result<i64, Error> {
             ),
         )),
     }
+}
+
+/// `fix`: `{includeReview: bool, runAsUser: int}`.
+fn parse_fix(value: &Value) -> Result<FixOptions, Error> {
+    let Value::Object(map) = value else {
+        return Err(invalid(
+            "fix".to_owned(),
+            format!(
+                "fix must be an object with includeReview and runAsUser, not {}",
+                type_name(value)
+            ),
+        ));
+    };
+    let mut options = FixOptions::default();
+    for (key, value) in map {
+        match key.as_str() {
+            _ if value.is_null() => {}
+            "includeReview" => options.include_review = expect_bool("fix.includeReview", value)?,
+            "runAsUser" => match value.as_i64() {
+                Some(uid) if (1..=2_147_483_647).contains(&uid) => options.run_as_user = Some(uid),
+                _ => {
+                    return Err(invalid(
+                        "fix.runAsUser".to_owned(),
+                        format!(
+                        "fix.runAsUser must be a user id from 1 to 2147483647 (not root), not {}",
+                        match value {
+                            Value::Number(n) => n.to_string(),
+                            other => type_name(other).to_owned(),
+                        }
+                    ),
+                    ))
+                }
+            },
+            other => {
+                return Err(invalid(
+                    format!("fix.{other}"),
+                    format!(
+                        "fix.{other} is not a field of fix; it has includeReview and runAsUser"
+                    ),
+                ))
+            }
+        }
+    }
+    Ok(options)
 }
 
 /// Checks a name pattern: exact, `prefix*`, `*suffix` or `*`.
@@ -712,6 +767,8 @@ impl Settings {
                 "kubernetesVersion" => {
                     settings.kubernetes_minor = Some(parse_kubernetes_version(value)?)
                 }
+                "mutate" => settings.mutate = expect_bool("mutate", value)?,
+                "fix" => settings.fix = parse_fix(value)?,
                 "apiVersion" => {
                     let text = expect_str("apiVersion", value)?;
                     if !PSA_CONFIG_VERSIONS.contains(&text) {
@@ -744,6 +801,12 @@ impl Settings {
                     "minPort ({}) must not be greater than maxPort ({})",
                     settings.params.min_port, settings.params.max_port
                 ),
+            ));
+        }
+        if settings.mutate && settings.effect == Effect::Audit {
+            return Err(invalid(
+                "mutate".to_owned(),
+                "mutate changes objects only with effect deny: with effect audit nothing is refused, so nothing is fixed".to_owned(),
             ));
         }
         if let Some(preset) = settings.preset {
@@ -1130,6 +1193,18 @@ mod tests {
         assert!(message(json!({"preset": "gcp"})).contains("preset \"gcp\""));
         assert!(message(json!([1])).contains("settings must be an object, not a list"));
         assert!(Settings::from_slice(b"{oops").is_err());
+        assert!(message(json!({"mutate": true, "effect": "audit"}))
+            .contains("mutate changes objects only with effect deny"));
+        assert!(message(json!({"mutate": "yes"})).contains("mutate must be true or false"));
+        assert!(message(json!({"fix": true})).contains("fix must be an object"));
+        assert!(message(json!({"fix": {"runAsUser": 0}}))
+            .contains("fix.runAsUser must be a user id from 1 to 2147483647 (not root), not 0"));
+        assert!(message(json!({"fix": {"includeReveiw": true}}))
+            .contains("fix.includeReveiw is not a field of fix"));
+        let fix = parse(json!({"mutate": true, "fix": {"includeReview": true, "runAsUser": 1000}}));
+        assert!(fix
+            .as_ref()
+            .is_ok_and(|s| s.mutate && s.fix.include_review && s.fix.run_as_user == Some(1000)));
     }
 
     #[test]

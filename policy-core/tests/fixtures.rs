@@ -3,8 +3,9 @@
 //! does not: workloads, updates, subresources, every setting, and bad input.
 
 use policy_core::cluster::Snapshot;
+use policy_core::fix::{fix_object, validate_or_mutate, FixClass, FixOptions, PatchOp};
 use policy_core::manifest::{documents, request_for, validation_request};
-use policy_core::{evaluate_with, validate_with};
+use policy_core::{evaluate_with, validate_with, Settings};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -66,6 +67,10 @@ struct Expect {
     /// The namespace policy the verdict names.
     #[serde(default)]
     policy: Option<String>,
+    /// In the mutating mode (`mutate: true`): the object the module admits instead (absent:
+    /// the mutating `validate` answers exactly as the validating one).
+    #[serde(default)]
+    mutated: Option<Value>,
 }
 
 fn request_bytes(fixture: &Fixture) -> Vec<u8> {
@@ -99,6 +104,20 @@ fn check_fixture(path: &Path) -> Result<(), String> {
     }
     let evaluate = |bytes: &[u8]| evaluate_with(bytes, &cluster);
     let validate = |bytes: &[u8]| validate_with(bytes, &cluster);
+    let mutating = validate_or_mutate(&bytes, &cluster);
+    match &expect.mutated {
+        Some(want) => {
+            if !mutating.accepted || mutating.mutated_object.as_ref() != Some(want) {
+                return Err(format!("mutated\n  got  {mutating:?}\n  want {want:?}"));
+            }
+        }
+        None if mutating != validate(&bytes) => {
+            return Err(format!(
+                "the mutating validate changed the answer: {mutating:?}"
+            ));
+        }
+        None => {}
+    }
     let evaluation = match evaluate(&bytes) {
         Err(error) => {
             let Some(want) = &expect.error else {
@@ -223,5 +242,95 @@ fn fixtures() {
         files.len() >= 50,
         "expected the fixture set, found {} files",
         files.len()
+    );
+}
+
+/// `podsec fix` on every fixture object judged without a cluster: with the needs-review
+/// fixes, what fails afterwards is classed cannot-fix; a second fix changes nothing; a
+/// Windows pod gets no field but `runAsNonRoot`.
+#[test]
+fn fixing_the_fixtures_leaves_only_what_cannot_be_fixed() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fixtures");
+    let mut fixed_objects = 0;
+    let mut failures = Vec::new();
+    for path in fixture_files(&root) {
+        let text = std::fs::read_to_string(&path).expect("readable");
+        let fixture: Fixture = serde_saphyr::from_str(&text).expect("a fixture");
+        let (Some(object), true) = (&fixture.object, fixture.cluster.is_empty()) else {
+            continue;
+        };
+        let Ok(settings) = Settings::from_value(&fixture.settings) else {
+            continue;
+        };
+        if settings.namespace_labels {
+            continue;
+        }
+        let name = path
+            .strip_prefix(&root)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        for object in documents(object.clone())
+            .into_iter()
+            .filter_map(|d| match d {
+                policy_core::manifest::Document::Object(object) => Some(object),
+                policy_core::manifest::Document::Request(_) => None,
+            })
+        {
+            let options = FixOptions {
+                include_review: true,
+                run_as_user: Some(1000),
+            };
+            let fixed = match fix_object(object.clone(), &settings, options) {
+                Ok(fixed) => fixed,
+                Err(error) => {
+                    if fixture.expect.error.is_none() {
+                        failures.push(format!("{name}: {error}"));
+                    }
+                    continue;
+                }
+            };
+            fixed_objects += 1;
+            for left in fixed
+                .remaining
+                .iter()
+                .filter(|r| r.class != FixClass::CannotFix)
+            {
+                failures.push(format!(
+                    "{name}: {} at {} left: {}",
+                    left.check.as_str(),
+                    left.field,
+                    left.reason
+                ));
+            }
+            let again = fix_object(fixed.object.clone(), &settings, options).expect("fixes again");
+            if !again.changes.is_empty() {
+                failures.push(format!("{name}: a second fix changed {:?}", again.changes));
+            }
+            if object.pointer("/spec/os/name") == Some(&Value::from("windows")) {
+                for change in &fixed.changes {
+                    let non_root = change.value == Some(serde_json::json!({"runAsNonRoot": true}))
+                        || change.path().ends_with("/runAsNonRoot");
+                    if change.op != PatchOp::Remove && !non_root {
+                        failures.push(format!(
+                            "{name}: Linux field on a Windows pod: {}",
+                            change.describe()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    for failure in &failures {
+        eprintln!("{failure}");
+    }
+    assert!(
+        failures.is_empty(),
+        "{} fixture fix failures",
+        failures.len()
+    );
+    assert!(
+        fixed_objects >= 40,
+        "only {fixed_objects} fixture objects were fixed"
     );
 }

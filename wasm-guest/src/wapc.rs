@@ -53,9 +53,11 @@ pub extern "C" fn wapc_init() {
     register_function("evaluate", evaluate);
 }
 
-/// `validate`: never fails at the waPC level; bad input is a rejection with a message.
+/// `validate`: never fails at the waPC level; bad input is a rejection with a message. In
+/// the mutating mode (setting `mutate`) a refusal the fixes undo is an acceptance with
+/// `mutated_object`.
 pub fn validate(payload: &[u8]) -> CallResult {
-    Ok(serde_json::to_vec(&policy_core::validate_with(
+    Ok(serde_json::to_vec(&policy_core::fix::validate_or_mutate(
         payload,
         &HostCluster,
     ))?)

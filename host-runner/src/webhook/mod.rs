@@ -366,6 +366,12 @@ async fn review(state: Arc<AppState>, bytes: Bytes) -> Response {
             if let Some(annotations) = answer.audit_annotations.filter(|a| !a.is_empty()) {
                 response["auditAnnotations"] = json!(annotations);
             }
+            if let Some(mutated) = &answer.mutated_object {
+                if let Some(patch) = admission_patch(raw_request.get(), mutated) {
+                    response["patchType"] = json!("JSONPatch");
+                    response["patch"] = json!(patch);
+                }
+            }
             let level = if answer.accepted {
                 Level::Debug
             } else {
@@ -395,6 +401,24 @@ async fn review(state: Arc<AppState>, bytes: Bytes) -> Response {
         body.to_string(),
     )
         .into_response()
+}
+
+/// The mutating mode's patch, as the API server takes it: the RFC 6902 operations that
+/// turn the request's object into `mutated`, as base64 of their JSON. `None` when the
+/// request has no object to patch or nothing differs.
+pub fn admission_patch(request: &str, mutated: &Value) -> Option<String> {
+    use base64::Engine as _;
+    #[derive(serde::Deserialize)]
+    struct WithObject {
+        object: Option<Value>,
+    }
+    let original = serde_json::from_str::<WithObject>(request).ok()?.object?;
+    let patch = json_patch::diff(&original, mutated);
+    if patch.0.is_empty() {
+        return None;
+    }
+    let text = serde_json::to_vec(&patch).ok()?;
+    Some(base64::engine::general_purpose::STANDARD.encode(text))
 }
 
 fn failure_response(state: &AppState, uid: &str, kind: &str, error: &CallError) -> Value {

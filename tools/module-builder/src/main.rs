@@ -2,7 +2,9 @@
 //! with the `module` profile, shrinks it with binaryen's `wasm-opt -O3`, then embeds
 //! `metadata.yml` as the
 //! `io.kubewarden.metadata` custom section (what `kwctl annotate` writes) and prints the
-//! module's size.
+//! module's size. Beside it, `podsec-mutating.wasm`: the same code with `mutating: true` in
+//! its metadata, for the mutating mode (setting `mutate: true`), since policy-server takes
+//! `mutated_object` only from a policy whose metadata says it mutates.
 //!
 //! Usage: `module-builder [--out dist/podsec.wasm] [--target-dir DIR] [--quiet]`
 
@@ -68,12 +70,17 @@ fn run() -> Result<(), String> {
     let module_path = optimise(&root, &module_path, &target_dir)?;
     let module =
         std::fs::read(&module_path).map_err(|e| format!("{}: {e}", module_path.display()))?;
-    let metadata = metadata_json(&root.join("metadata.yml"))?;
+    let metadata = metadata_json(&root.join("metadata.yml"), false)?;
+    let mutating_metadata = metadata_json(&root.join("metadata.yml"), true)?;
+    let mutating = with_custom_section(module.clone(), SECTION, mutating_metadata.as_bytes());
     let annotated = with_custom_section(module, SECTION, metadata.as_bytes());
     if let Some(dir) = out.parent() {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     }
     std::fs::write(&out, &annotated).map_err(|e| format!("{}: {e}", out.display()))?;
+    let mutating_out = mutating_path(&out);
+    std::fs::write(&mutating_out, &mutating)
+        .map_err(|e| format!("{}: {e}", mutating_out.display()))?;
     if quiet {
         return Ok(());
     }
@@ -124,8 +131,15 @@ fn optimise(root: &Path, module: &Path, target_dir: &Path) -> Result<PathBuf, St
     Ok(out)
 }
 
-/// `metadata.yml` as the JSON Kubewarden reads, with the protocol version the module speaks.
-fn metadata_json(path: &Path) -> Result<String, String> {
+/// `dist/podsec.wasm` → `dist/podsec-mutating.wasm`.
+fn mutating_path(out: &Path) -> PathBuf {
+    let stem = out.file_stem().and_then(|s| s.to_str()).unwrap_or("podsec");
+    out.with_file_name(format!("{stem}-mutating.wasm"))
+}
+
+/// `metadata.yml` as the JSON Kubewarden reads, with the protocol version the module speaks
+/// and, for the mutating module, `mutating: true`.
+fn metadata_json(path: &Path, mutating: bool) -> Result<String, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let mut metadata: serde_json::Value =
         serde_saphyr::from_str(&text).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -133,6 +147,18 @@ fn metadata_json(path: &Path) -> Result<String, String> {
         .as_object_mut()
         .ok_or_else(|| format!("{}: the metadata must be a mapping", path.display()))?;
     object.insert("protocolVersion".to_owned(), serde_json::Value::from("v1"));
+    if mutating {
+        object.insert("mutating".to_owned(), serde_json::Value::Bool(true));
+        if let Some(annotations) = object
+            .get_mut("annotations")
+            .and_then(serde_json::Value::as_object_mut)
+        {
+            annotations.insert(
+                "io.kubewarden.policy.title".to_owned(),
+                serde_json::Value::from("podsec-mutating"),
+            );
+        }
+    }
     serde_json::to_string(&metadata).map_err(|e| e.to_string())
 }
 
@@ -170,6 +196,14 @@ mod tests {
         assert_eq!(leb128(127), vec![0x7f]);
         assert_eq!(leb128(128), vec![0x80, 0x01]);
         assert_eq!(leb128(624485), vec![0xe5, 0x8e, 0x26]);
+    }
+
+    #[test]
+    fn the_mutating_module_sits_beside_the_module() {
+        assert_eq!(
+            mutating_path(Path::new("dist/podsec.wasm")),
+            PathBuf::from("dist/podsec-mutating.wasm")
+        );
     }
 
     #[test]
