@@ -51,6 +51,8 @@ pub mod pod;
 pub mod reports;
 pub mod request;
 pub mod response;
+#[cfg(feature = "yaml")]
+pub mod rewrite;
 pub mod selector;
 pub mod settings;
 mod update;
