@@ -1,7 +1,7 @@
 //! `podsec`: the Pod Security Standards, as one WebAssembly policy module and its host.
 
 use clap::{Parser, Subcommand};
-use podsec::commands::{bench::Bench, check::Check, exit, run::Run, serve::Serve};
+use podsec::commands::{bench::Bench, check::Check, exit, fix::Fix, run::Run, serve::Serve};
 use std::process::ExitCode;
 
 #[global_allocator]
@@ -19,6 +19,7 @@ struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Check(Check),
+    Fix(Fix),
     Run(Run),
     Serve(Serve),
     Bench(Bench),
@@ -28,6 +29,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
         Command::Check(check) => check.execute(),
+        Command::Fix(fix) => fix.execute(),
         Command::Run(run) => run.execute(),
         Command::Serve(serve) => serve.execute(),
         Command::Bench(bench) => bench.execute(),

@@ -19,6 +19,9 @@
 //!   and overview of `podsec check --format json`; `audit_object(index)` the object of row
 //!   `index` as JSON text (to open it in the editor); `audit_report(format, seconds)` the
 //!   audit as a report.
+//! - `fix(object, settings, overrides, include_review)`: the object editor's text fixed as
+//!   `podsec fix` fixes a file, with each object's changes (class, check, field, the RFC
+//!   6902 operation) and what is left.
 
 use policy_core::audit::{
     check_document, check_text, gather, DocumentText, NativeEngine, NativeInCluster, ObjectResult,
@@ -28,9 +31,11 @@ use policy_core::checks::CheckId;
 use policy_core::cluster::Snapshot;
 use policy_core::documents::yaml_error_text;
 use policy_core::documents::{parse_documents, Document};
+use policy_core::fix::FixOptions;
 use policy_core::level::LATEST_MINOR;
 use policy_core::locate::Locator;
 use policy_core::reports::{junit, kubernetes_reports, sarif, Context, Flavour};
+use policy_core::rewrite::fix_text;
 use policy_core::Settings;
 use serde_json::{json, Map, Value};
 use std::cell::RefCell;
@@ -49,6 +54,70 @@ pub fn about() -> String {
 #[wasm_bindgen]
 pub fn evaluate(object: &str, settings: &str, overrides: &str) -> String {
     evaluate_text(object, settings, overrides).to_string()
+}
+
+/// Fixes the object editor's text as `podsec fix` fixes a file; returns the JSON of
+/// [`fix_value`].
+#[wasm_bindgen]
+pub fn fix(object: &str, settings: &str, overrides: &str, include_review: bool) -> String {
+    fix_value(object, settings, overrides, include_review).to_string()
+}
+
+/// [`fix`] as a value: `{"settings": {"valid", "message"?}, "text", "changed", "errors",
+/// "objects": [{"document", "at", "name", "allowed", "changes": [{"op", "path", "value",
+/// "check", "class", "field", "description"}], "remaining": [{"check", "class", "field",
+/// "value", "reason"}], "error"?}]}`. The namespace-labels mode is refused: fixing works at
+/// one level.
+pub fn fix_value(object: &str, settings: &str, overrides: &str, include_review: bool) -> Value {
+    let (settings, parsed) = match read_settings(settings, overrides) {
+        Ok(read) => read,
+        Err(problem) => return json!({"settings": problem, "objects": []}),
+    };
+    if parsed.namespace_labels {
+        return json!({"settings": {"valid": false, "message": "Fix works at one level: choose \"one fixed level\"."}, "objects": []});
+    }
+    let options = FixOptions {
+        include_review: include_review || parsed.fix.include_review,
+        run_as_user: parsed.fix.run_as_user,
+    };
+    let fixed = fix_text(OBJECT_SOURCE, object, &settings, options, &NativeEngine);
+    let objects: Vec<Value> = fixed
+        .objects
+        .iter()
+        .map(|o| {
+            let mut row = json!({"document": o.document, "at": o.at, "name": o.name});
+            match &o.outcome {
+                Ok(outcome) => {
+                    let changes: Vec<Value> = outcome
+                        .changes
+                        .iter()
+                        .map(|change| {
+                            let mut value = serde_json::to_value(change).unwrap_or(Value::Null);
+                            set(&mut value, "description", json!(change.describe()));
+                            value
+                        })
+                        .collect();
+                    set(&mut row, "allowed", json!(outcome.verdict.allowed));
+                    set(
+                        &mut row,
+                        "skipped",
+                        json!(outcome.verdict.skipped.is_some()),
+                    );
+                    set(&mut row, "changes", json!(changes));
+                    set(&mut row, "remaining", json!(outcome.remaining));
+                }
+                Err(error) => set(&mut row, "error", json!(error)),
+            }
+            row
+        })
+        .collect();
+    json!({
+        "settings": {"valid": true},
+        "text": fixed.text,
+        "changed": fixed.changed(),
+        "errors": fixed.errors,
+        "objects": objects,
+    })
 }
 
 /// [`about`] as a value.

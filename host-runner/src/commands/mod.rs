@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod check;
+pub mod fix;
 pub mod run;
 pub mod serve;
 

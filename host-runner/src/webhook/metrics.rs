@@ -35,7 +35,7 @@ fn kind_label(kind: &str) -> &'static str {
 }
 
 impl Metrics {
-    /// Counts a decided request by verdict (`allowed`, `denied`, `error`) and kind. The
+    /// Counts a decided request by verdict (`allowed`, `mutated`, `denied`, `error`) and kind. The
     /// kind comes from the request, so only the kinds podsec evaluates are labels of their
     /// own; any other is `other`, or whoever sends requests could grow the series without
     /// bound.

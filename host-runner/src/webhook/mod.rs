@@ -1,7 +1,8 @@
 //! `podsec serve`: a ValidatingAdmissionWebhook (AdmissionReview v1) in front of the
 //! sandboxed policy module.
 //!
-//! Endpoints: `POST /validate`, `GET /healthz`, `GET /readyz`, `GET /metrics`. Requests
+//! Endpoints: `POST /validate`, `POST /mutate` (the mutating mode's JSON Patch answers),
+//! `GET /healthz`, `GET /readyz`, `GET /metrics`. Requests
 //! to podsec's own module of up to [`INLINE_MAX_BYTES`] are evaluated on the connection's
 //! own thread (a typical pod takes ~20 µs; handing it to another thread and back would cost
 //! as much again). Larger requests, and every request to a module given by path, are
@@ -66,7 +67,11 @@ pub struct WebhookConfig {
 /// Everything a request handler needs.
 pub struct AppState {
     module: PolicyModule,
+    /// The settings `/mutate` evaluates with.
     settings_json: String,
+    /// The settings `/validate` evaluates with: the same without `mutate`, so a validating
+    /// webhook never answers with a patch.
+    validating_settings_json: String,
     config: WebhookConfig,
     /// The webhook's metrics.
     pub metrics: Metrics,
@@ -98,9 +103,14 @@ impl AppState {
         config: WebhookConfig,
         cluster: Option<Arc<cluster::ClusterCache>>,
     ) -> Arc<AppState> {
+        let mut validating = settings.clone();
+        if let Value::Object(map) = &mut validating {
+            map.remove("mutate");
+        }
         Arc::new(AppState {
             module,
             settings_json: settings.to_string(),
+            validating_settings_json: validating.to_string(),
             workers: Semaphore::new(config.workers.max(1)),
             config,
             metrics: Metrics::default(),
@@ -119,6 +129,7 @@ impl AppState {
 pub fn router(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/validate", post(validate))
+        .route("/mutate", post(mutate))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics_text))
@@ -187,7 +198,25 @@ struct KindHead<'a> {
     kind: Cow<'a, str>,
 }
 
+/// Which webhook a request came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Hook {
+    /// `/validate`: a ValidatingWebhookConfiguration; never a patch.
+    Validate,
+    /// `/mutate`: a MutatingWebhookConfiguration; with `mutate: true` in the settings, a
+    /// refusal the fixes undo is an admission with a JSON Patch.
+    Mutate,
+}
+
 async fn validate(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    admit(state, headers, body, Hook::Validate).await
+}
+
+async fn mutate(State(state): State<Arc<AppState>>, headers: HeaderMap, body: Body) -> Response {
+    admit(state, headers, body, Hook::Mutate).await
+}
+
+async fn admit(state: Arc<AppState>, headers: HeaderMap, body: Body, hook: Hook) -> Response {
     let tracker = Arc::clone(&state);
     let _in_flight = tracker.metrics.in_flight();
     let limit = state.config.max_body_bytes;
@@ -231,7 +260,7 @@ async fn validate(State(state): State<Arc<AppState>>, headers: HeaderMap, body: 
             "podsec is at capacity; retry".to_owned(),
         );
     }
-    review(state, bytes).await
+    review(state, bytes, hook).await
 }
 
 fn too_large(state: &AppState, limit: usize) -> Response {
@@ -243,7 +272,7 @@ fn too_large(state: &AppState, limit: usize) -> Response {
     )
 }
 
-async fn review(state: Arc<AppState>, bytes: Bytes) -> Response {
+async fn review(state: Arc<AppState>, bytes: Bytes, hook: Hook) -> Response {
     let review: Review<'_> = match serde_json::from_slice(&bytes) {
         Ok(review) => review,
         Err(error) => {
@@ -296,12 +325,15 @@ async fn review(state: Arc<AppState>, bytes: Bytes) -> Response {
     let namespace = head.namespace.map(Cow::into_owned).unwrap_or_default();
     let name = head.name.map(Cow::into_owned).unwrap_or_default();
 
-    let mut payload =
-        String::with_capacity(raw_request.get().len() + state.settings_json.len() + 32);
+    let settings_json = match hook {
+        Hook::Validate => &state.validating_settings_json,
+        Hook::Mutate => &state.settings_json,
+    };
+    let mut payload = String::with_capacity(raw_request.get().len() + settings_json.len() + 32);
     payload.push_str("{\"request\":");
     payload.push_str(raw_request.get());
     payload.push_str(",\"settings\":");
-    payload.push_str(&state.settings_json);
+    payload.push_str(settings_json);
     payload.push('}');
 
     if let Some(cluster) = &state.cluster {
@@ -351,7 +383,15 @@ async fn review(state: Arc<AppState>, bytes: Bytes) -> Response {
 
     let response = match outcome {
         Ok(answer) => {
-            let verdict = if answer.accepted { "allowed" } else { "denied" };
+            let patch = match (hook, &answer.mutated_object) {
+                (Hook::Mutate, Some(mutated)) => admission_patch(raw_request.get(), mutated),
+                _ => None,
+            };
+            let verdict = match (answer.accepted, &patch) {
+                (false, _) => "denied",
+                (true, Some(_)) => "mutated",
+                (true, None) => "allowed",
+            };
             state.metrics.request(verdict, &kind);
             let mut response = json!({"uid": uid, "allowed": answer.accepted});
             if !answer.accepted {
@@ -366,13 +406,11 @@ async fn review(state: Arc<AppState>, bytes: Bytes) -> Response {
             if let Some(annotations) = answer.audit_annotations.filter(|a| !a.is_empty()) {
                 response["auditAnnotations"] = json!(annotations);
             }
-            if let Some(mutated) = &answer.mutated_object {
-                if let Some(patch) = admission_patch(raw_request.get(), mutated) {
-                    response["patchType"] = json!("JSONPatch");
-                    response["patch"] = json!(patch);
-                }
+            if let Some(patch) = patch {
+                response["patchType"] = json!("JSONPatch");
+                response["patch"] = json!(patch);
             }
-            let level = if answer.accepted {
+            let level = if verdict == "allowed" {
                 Level::Debug
             } else {
                 Level::Info

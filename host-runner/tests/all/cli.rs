@@ -5,7 +5,7 @@ use serde_json::Value;
 use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
 
-fn podsec(args: &[&str]) -> Output {
+pub(crate) fn podsec(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_podsec"))
         .args(args)
         .current_dir(repo_root())
@@ -17,7 +17,7 @@ fn podsec(args: &[&str]) -> Output {
         .expect("podsec runs")
 }
 
-fn podsec_stdin(args: &[&str], input: &str) -> Output {
+pub(crate) fn podsec_stdin(args: &[&str], input: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_podsec"))
         .args(args)
         .current_dir(repo_root())
@@ -36,7 +36,7 @@ fn podsec_stdin(args: &[&str], input: &str) -> Output {
     child.wait_with_output().expect("podsec ends")
 }
 
-fn json(output: &Output) -> Value {
+pub(crate) fn json(output: &Output) -> Value {
     serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
         panic!(
             "not JSON ({e}): {}\n{}",

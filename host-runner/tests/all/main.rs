@@ -3,6 +3,7 @@
 mod apiserver;
 mod cases;
 mod cli;
+mod fix;
 mod hostile;
 mod properties;
 mod runtimes;

@@ -126,9 +126,11 @@ fn compare(cases: &[Case]) -> usize {
             Some(cluster) => cluster.as_ref(),
             None => &NoCluster,
         };
-        let native: Value =
-            serde_json::to_value(policy_core::validate_with(&case.request, native_cluster))
-                .expect("native");
+        let native: Value = serde_json::to_value(policy_core::fix::validate_or_mutate(
+            &case.request,
+            native_cluster,
+        ))
+        .expect("native");
         let host_cluster = case.cluster.clone().map(|c| c as HostCluster);
         let in_podsec = podsec_host
             .validate_with(&case.request, host_cluster)
@@ -250,6 +252,78 @@ fn kubewarden_stack_speaks_the_protocol() {
         .as_str()
         .unwrap_or("")
         .contains("level \"strict\""));
+}
+
+/// Kubewarden's `ValidationResponse` as policy-evaluator reads a policy's answer
+/// (kubewarden/policy-sdk-rust `response.rs`): nothing else may be in it.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[expect(
+    dead_code,
+    reason = "the fields exist to be deserialized; the shape is the test"
+)]
+struct KubewardenResponse {
+    accepted: bool,
+    message: Option<String>,
+    code: Option<u16>,
+    mutated_object: Option<Value>,
+    audit_annotations: Option<std::collections::HashMap<String, String>>,
+    warnings: Option<Vec<String>>,
+}
+
+/// The mutating mode in the `wapc` + `wasmtime-provider` stack: the answer has the shape
+/// policy-evaluator reads, carries the whole fixed object, and equals the native one; the
+/// mutating module's metadata says it mutates.
+#[test]
+fn the_mutating_mode_answers_kubewarden_with_the_fixed_object() {
+    let pre = kubewarden_stack();
+    let pod = serde_json::json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"template": {"spec": {"securityContext": {"runAsNonRoot": true},
+            "containers": [{"name": "app", "image": "nginx",
+                "securityContext": {"seccompProfile": {"type": "Unconfined"}}}]}}}});
+    let request = serde_json::json!({
+        "settings": {"level": "restricted", "mutate": true},
+        "request": {"uid": "1", "operation": "CREATE", "namespace": "shop", "name": "web",
+            "kind": {"group": "apps", "version": "v1", "kind": "Deployment"},
+            "resource": {"group": "apps", "version": "v1", "resource": "deployments"},
+            "userInfo": {"username": "alice"}, "object": pod}});
+    let payload = serde_json::to_vec(&request).expect("serializes");
+    let answer = call_kubewarden_stack(&pre, "validate", &payload);
+    let typed: KubewardenResponse =
+        serde_json::from_slice(&answer).expect("policy-evaluator's shape");
+    assert!(typed.accepted);
+    let mutated = typed.mutated_object.expect("the fixed object");
+    assert_eq!(
+        mutated["spec"]["template"]["spec"]["containers"][0]["securityContext"],
+        serde_json::json!({"allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"}})
+    );
+    let native = serde_json::to_value(policy_core::fix::validate_or_mutate(&payload, &NoCluster))
+        .expect("native");
+    let answer: Value = serde_json::from_slice(&answer).expect("JSON");
+    assert_eq!(answer, native);
+    // The metadata of the mutating module module-builder writes beside the module.
+    let mutating = concat!(env!("OUT_DIR"), "/podsec-mutating.wasm");
+    match std::fs::read(mutating) {
+        Ok(module) => {
+            let section = custom_section(&module, "io.kubewarden.metadata").expect("metadata");
+            let metadata: Value = serde_json::from_slice(section).expect("JSON");
+            assert_eq!(metadata["mutating"], true);
+            assert_eq!(
+                metadata["annotations"]["io.kubewarden.policy.title"],
+                "podsec-mutating"
+            );
+            let main = custom_section(EMBEDDED_MODULE, "io.kubewarden.metadata").expect("metadata");
+            let main: Value = serde_json::from_slice(main).expect("JSON");
+            assert_eq!(metadata["rules"], main["rules"]);
+        }
+        // A prebuilt module given with PODSEC_MODULE comes without its mutating twin.
+        Err(_) => assert!(
+            option_env!("PODSEC_MODULE").is_some(),
+            "module-builder wrote no {mutating}"
+        ),
+    }
 }
 
 #[test]

@@ -512,3 +512,82 @@ async fn end_to_end_over_tls() {
         .expect("server task")
         .expect("server ends cleanly");
 }
+
+/// `/mutate` with `mutate: true`: the API server gets `patchType: JSONPatch` and a patch
+/// that, applied to the request's object with the `json-patch` crate, gives exactly the
+/// module's `mutated_object`; `/validate` on the same server never patches; a pod the
+/// fixes cannot make pass is denied on both.
+#[tokio::test]
+async fn the_mutating_webhook_answers_with_a_json_patch() {
+    use base64::Engine as _;
+    let settings = json!({"level": "restricted", "mutate": true});
+    let state = podsec_state(settings.clone());
+    let pod = json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "web", "namespace": "shop"},
+        "spec": {"securityContext": {"runAsNonRoot": true},
+                 "containers": [{"name": "app", "image": "nginx",
+                                 "securityContext": {"capabilities": {"drop": ["NET_RAW"]}}}]}});
+    let request = review("m-1", ("", "Pod"), pod.clone());
+    let post = |path: &str, body: &Value| {
+        Request::post(path)
+            .header("content-type", "application/json")
+            .body(Body::from(body.to_string()))
+            .expect("request")
+    };
+    let (status, body) = call(&state, post("/mutate", &request)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let answer: Value = serde_json::from_str(&body).expect("JSON");
+    let response = &answer["response"];
+    assert_eq!(response["uid"], "m-1");
+    assert_eq!(response["allowed"], true, "{response}");
+    assert_eq!(response["patchType"], "JSONPatch");
+    assert!(response["warnings"][0]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("podsec changed the object to pass: set spec.containers[0].securityContext.allowPrivilegeEscalation = false"));
+    let patch_bytes = base64::engine::general_purpose::STANDARD
+        .decode(response["patch"].as_str().expect("a base64 patch"))
+        .expect("base64");
+    let patch: json_patch::Patch = serde_json::from_slice(&patch_bytes).expect("an RFC 6902 patch");
+    let mut patched = pod.clone();
+    json_patch::patch(&mut patched, &patch).expect("the patch applies to the request's object");
+
+    let module = PolicyModule::load(None, sandbox()).expect("module");
+    let payload = json!({"request": request["request"], "settings": settings});
+    let direct = module
+        .validate(payload.to_string().as_bytes())
+        .expect("the module answers");
+    assert_eq!(direct.mutated_object.as_ref(), Some(&patched));
+    assert_eq!(
+        patched["spec"]["containers"][0]["securityContext"],
+        json!({"allowPrivilegeEscalation": false, "capabilities": {"drop": ["NET_RAW", "ALL"]}})
+    );
+    assert_eq!(
+        patched["spec"]["securityContext"]["seccompProfile"],
+        json!({"type": "RuntimeDefault"})
+    );
+
+    let (_, body) = call(&state, post("/validate", &request)).await;
+    let validated: Value = serde_json::from_str(&body).expect("JSON");
+    assert_eq!(validated["response"]["allowed"], false);
+    assert!(validated["response"].get("patch").is_none());
+
+    let denied = admit_at(
+        &state,
+        "/mutate",
+        &review("m-2", ("", "Pod"), privileged_pod()),
+    )
+    .await;
+    assert_eq!(denied["allowed"], false);
+    assert!(denied.get("patch").is_none() && denied.get("patchType").is_none());
+}
+
+async fn admit_at(state: &Arc<AppState>, path: &str, review: &Value) -> Value {
+    let request = Request::post(path)
+        .header("content-type", "application/json")
+        .body(Body::from(review.to_string()))
+        .expect("request");
+    let (status, body) = call(state, request).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let answer: Value = serde_json::from_str(&body).expect("JSON");
+    answer["response"].clone()
+}
