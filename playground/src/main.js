@@ -1,7 +1,7 @@
 // The playground page: two editors, the pickers, the examples menu and the verdict panel,
 // with podsec's engine (policy-core over wasm-bindgen) evaluating on every change.
 
-import init, { about, evaluate, report } from "podsec-engine";
+import init, { about, evaluate, fix, report } from "podsec-engine";
 import engineBytes from "podsec-engine-wasm";
 import examples from "podsec-examples";
 import dumps from "podsec-dumps";
@@ -205,6 +205,7 @@ function runEvaluation() {
     return;
   }
   render(answer);
+  if (!$("fix-panel").hidden) renderFix();
   evaluations += 1;
   if (evaluations === 1) window.podsecPlayground.firstEvaluationMs = performance.now();
   document.body.dataset.evaluations = String(evaluations);
@@ -337,6 +338,136 @@ function setUpControls() {
   window.addEventListener("hashchange", async () => {
     const restored = await decodeState(location.hash);
     if (restored) applyState(restored);
+  });
+}
+
+// The Fix panel: the object editor's text fixed as `podsec fix` fixes a file, shown as a
+// diff with each change's class, what is left, and the verdict on the fixed text; Apply
+// puts the fixed text in the editor.
+const fixer = { answer: null };
+
+/// The lines of `before` and `after` as a unified list of kept, removed and added lines
+/// (a longest-common-subsequence diff; the texts are a person's manifests, so small).
+function lineDiff(before, after) {
+  const a = before.split("\n");
+  const b = after.split("\n");
+  if (a.length * b.length > 4_000_000) {
+    return [...a.map((line) => ({ kind: "removed", line })), ...b.map((line) => ({ kind: "added", line }))];
+  }
+  const lcs = Array.from({ length: a.length + 1 }, () => new Uint32Array(b.length + 1));
+  for (let i = a.length - 1; i >= 0; i -= 1) {
+    for (let j = b.length - 1; j >= 0; j -= 1) {
+      lcs[i][j] = a[i] === b[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+    }
+  }
+  const out = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    if (i < a.length && j < b.length && a[i] === b[j]) {
+      out.push({ kind: "kept", line: a[i] });
+      i += 1;
+      j += 1;
+    } else if (j < b.length && (i === a.length || lcs[i][j + 1] >= lcs[i + 1][j])) {
+      out.push({ kind: "added", line: b[j] });
+      j += 1;
+    } else {
+      out.push({ kind: "removed", line: a[i] });
+      i += 1;
+    }
+  }
+  return out;
+}
+
+/// The diff with three kept lines of context around each change.
+function diffView(rows) {
+  const near = rows.map((row, index) => row.kind !== "kept" || rows.slice(Math.max(0, index - 3), index + 4).some((r) => r.kind !== "kept"));
+  const nodes = [];
+  let skipped = false;
+  rows.forEach((row, index) => {
+    if (!near[index]) {
+      if (!skipped) nodes.push(element("span", { class: "gap" }, "  …\n"));
+      skipped = true;
+      return;
+    }
+    skipped = false;
+    const sign = { kept: " ", added: "+", removed: "-" }[row.kind];
+    nodes.push(element("span", { class: row.kind, "data-testid": `diff-${row.kind}` }, `${sign} ${row.line}\n`));
+  });
+  return nodes;
+}
+
+function renderFix() {
+  let answer;
+  try {
+    answer = JSON.parse(fix(state.object, state.settings, overrides(), $("fix-review").checked));
+  } catch (error) {
+    $("fix-summary").textContent = `The engine failed: ${error}`;
+    return;
+  }
+  fixer.answer = answer;
+  const changes = [];
+  const remaining = [];
+  for (const object of answer.objects ?? []) {
+    for (const change of object.changes ?? []) {
+      changes.push(
+        element(
+          "li",
+          { "data-testid": "fix-change", "data-class": change.class, "data-check": change.check },
+          element("span", { class: `badge ${change.class}` }, change.class),
+          element("span", { class: "check" }, change.check),
+          `${object.name}: ${change.description}`,
+        ),
+      );
+    }
+    for (const left of object.remaining ?? []) {
+      remaining.push(
+        element(
+          "li",
+          { "data-testid": "fix-remaining", "data-class": left.class, "data-check": left.check },
+          element("span", { class: `badge ${left.class}` }, left.class),
+          element("span", { class: "check" }, left.check),
+          `${object.name}: ${left.field}: ${left.reason}`,
+        ),
+      );
+    }
+  }
+  $("fix-changes").replaceChildren(...changes);
+  $("fix-remaining").replaceChildren(...remaining);
+  if (!answer.settings.valid) {
+    $("fix-summary").textContent = answer.settings.message ?? "Fix the settings first.";
+    $("fix-diff").replaceChildren();
+    $("fix-apply").disabled = true;
+    return;
+  }
+  // The verdict on the fixed text, as the panel on the right would show it.
+  const after = JSON.parse(evaluate(answer.text, state.settings, overrides())).results.filter((r) => !r.error);
+  const denied = after.filter((r) => !r.allowed).length;
+  const counts = ["safe", "needs-review"].map((kind) => changes.filter((c) => c.dataset.class === kind).length);
+  const verdict = `after the fix: ${after.length - denied} allowed, ${denied} denied`;
+  $("fix-summary").textContent = answer.changed
+    ? `${changes.length} ${changes.length === 1 ? "change" : "changes"} (${counts[0]} safe, ${counts[1]} needing review); ${verdict}.`
+    : `Nothing to change${remaining.length ? ": what is left cannot be fixed here" : ""}; ${verdict}.`;
+  $("fix-summary").dataset.denied = String(denied);
+  $("fix-diff").replaceChildren(...(answer.changed ? diffView(lineDiff(state.object, answer.text)) : []));
+  $("fix-apply").disabled = !answer.changed;
+}
+
+function openFix() {
+  $("fix-panel").hidden = false;
+  renderFix();
+}
+
+function setUpFix() {
+  $("fix-open").addEventListener("click", openFix);
+  $("fix-review").addEventListener("change", renderFix);
+  $("fix-close").addEventListener("click", () => {
+    $("fix-panel").hidden = true;
+  });
+  $("fix-apply").addEventListener("click", () => {
+    if (!fixer.answer?.changed) return;
+    setText(objectEditor, fixer.answer.text);
+    $("fix-panel").hidden = true;
   });
 }
 
@@ -563,7 +694,15 @@ function setUpAudit() {
 
 async function start() {
   // Timings for `make bench` (milliseconds since navigation start).
-  window.podsecPlayground = { scriptStartMs: started, engineReadyMs: null, firstEvaluationMs: null, examples: examples.length, timeEvaluation };
+  window.podsecPlayground = {
+    scriptStartMs: started,
+    engineReadyMs: null,
+    firstEvaluationMs: null,
+    examples: examples.length,
+    timeEvaluation,
+    // The object editor's text, for the browser tests.
+    objectText: () => objectEditor.state.doc.toString(),
+  };
   await init({ module_or_path: engineBytes });
   window.podsecPlayground.engineReadyMs = performance.now();
   info = JSON.parse(about());
@@ -578,6 +717,7 @@ async function start() {
   }, "Settings");
   setUpControls();
   setUpAudit();
+  setUpFix();
   const restored = await decodeState(location.hash);
   if (restored) applyState(restored);
   else {

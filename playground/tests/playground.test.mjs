@@ -514,6 +514,68 @@ metadata:
     await context.close();
   });
 
+  test("the Fix button turns a denied restricted pod into an allowed one, as podsec fix does", async () => {
+    const { page, errors, context } = await open();
+    await pick(page, "level", "restricted");
+    const pod = `# the shop's web pod
+apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  namespace: shop
+spec:
+  securityContext:
+    runAsNonRoot: true
+  containers:
+    - name: app
+      image: nginx:1.27
+      securityContext:
+        seccompProfile: {type: Unconfined}
+`;
+    await typeObject(page, pod);
+    assert.match(await page.getByTestId("summary").textContent(), /0 allowed, 1 denied/);
+    await page.getByTestId("fix").click();
+    await page.getByTestId("fix-panel").waitFor();
+    const classes = await page.getByTestId("fix-change").evaluateAll((rows) => rows.map((r) => `${r.dataset.class} ${r.dataset.check}`));
+    assert.deepEqual(classes, ["safe allowPrivilegeEscalation", "safe capabilities_restricted", "safe seccompProfile_restricted"]);
+    assert.match(await page.getByTestId("fix-summary").textContent(), /^3 changes \(3 safe, 0 needing review\); after the fix: 1 allowed, 0 denied\.$/);
+    const added = await page.getByTestId("diff-added").allTextContents();
+    assert.ok(added.some((line) => line.includes("allowPrivilegeEscalation: false")), added.join(""));
+    assert.ok((await page.getByTestId("diff-removed").allTextContents()).some((line) => line.includes("Unconfined")));
+    // Apply: the editor holds what `podsec fix` prints for the same text.
+    const before = await page.evaluate(() => Number(document.body.dataset.evaluations));
+    await page.getByTestId("fix-apply").click();
+    await page.waitForFunction((n) => Number(document.body.dataset.evaluations) > n, before);
+    assert.match(await page.getByTestId("summary").textContent(), /^1 object: 1 allowed, 0 denied\.$/);
+    assert.ok(await page.getByTestId("fix-panel").isHidden());
+    const editorText = await page.evaluate(() => window.podsecPlayground.objectText());
+    const cli = execFileSync(podsecBinary(), ["fix", "--level", "restricted", "-"], { input: pod, encoding: "utf8" });
+    assert.equal(editorText, cli);
+    assert.ok(cli.startsWith("# the shop's web pod\n"), "the comment above the document stays: it is the document's own text");
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test("Fix: needs-review changes only when asked, and what cannot be fixed is said", async () => {
+    const { page, context } = await open();
+    await pick(page, "level", "restricted");
+    await typeObject(page, PRIVILEGED_POD.replace("privileged: true", "runAsUser: 0"));
+    await page.getByTestId("fix").click();
+    assert.match(await page.getByTestId("fix-summary").textContent(), /after the fix: 0 allowed, 1 denied/);
+    const left = await page.getByTestId("fix-remaining").evaluateAll((rows) => rows.map((r) => `${r.dataset.class} ${r.dataset.check}`));
+    assert.deepEqual(left, ["needs-review runAsNonRoot", "needs-review runAsUser"]);
+    await page.getByTestId("fix-review").check();
+    await page.waitForFunction(() => /after the fix: 1 allowed, 0 denied/.test(document.querySelector("[data-testid=fix-summary]").textContent));
+    assert.equal(await page.getByTestId("fix-remaining").count(), 0);
+    assert.ok((await page.getByTestId("fix-change").evaluateAll((rows) => rows.map((r) => r.dataset.class))).includes("needs-review"));
+    // A privileged pod: nothing to apply, the reason is shown.
+    await typeObject(page, PRIVILEGED_POD);
+    await page.waitForFunction(() => document.querySelectorAll("[data-testid=fix-remaining][data-class=cannot-fix]").length > 0);
+    const reasons = await page.getByTestId("fix-remaining").allTextContents();
+    assert.ok(reasons.some((r) => r.includes("a privileged container gets the node's devices")), reasons.join("\n"));
+    await context.close();
+  });
+
   test("fits a narrow screen without sideways scrolling", async () => {
     const { page, errors, context } = await open(base, { width: 390, height: 844 });
     await typeObject(page, PRIVILEGED_POD);

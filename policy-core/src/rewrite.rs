@@ -2,8 +2,9 @@
 //! (YAML documents, a JSON value, a `List`'s items) is fixed, and the file is written back
 //! with the documents in their order. A document nothing changed in is kept to the byte,
 //! comments and all; a changed one is written anew from its parsed form, its keys in their
-//! original order (new keys after them), YAML as YAML and JSON as JSON. Comments inside a
-//! changed YAML document are lost: the YAML library keeps none. Needs the `yaml` feature.
+//! original order (new keys after them), YAML as YAML and JSON as JSON. The comment lines
+//! above a changed YAML document are kept; comments inside it are lost, since the YAML
+//! library keeps none. Needs the `yaml` feature.
 
 use crate::audit::Evaluator;
 use crate::field_path::{FieldPath, Segment};
@@ -276,11 +277,12 @@ pub fn fix_text(
             evaluator,
             &mut out.objects,
         ) {
-            Some(fixed) => match serde_saphyr::to_string(&fixed) {
+            Some(fixed) => match serde_saphyr::to_string_with_options(&fixed, yaml_style(body)) {
                 Ok(yaml) => {
                     if chunk.separator.is_empty() && chunk.inline {
                         out.text.push_str("---\n");
                     }
+                    out.text.push_str(leading_comments(body));
                     out.text.push_str(&yaml);
                     if !yaml.ends_with('\n') {
                         out.text.push('\n');
@@ -365,6 +367,55 @@ fn value_at<'v>(value: &'v mut Value, at: &FieldPath) -> Option<&'v mut Value> {
         })
 }
 
+/// The indentation a document's text uses, for writing it anew the same way: the step
+/// of its first nested mapping, and whether its lists are indented below their key
+/// (`containers:` then `  - name: app`) or not (kubectl's style, the default).
+fn yaml_style(body: &str) -> serde_saphyr::SerializerOptions {
+    let mut options = serde_saphyr::SerializerOptions::default();
+    let mut step = None;
+    let mut indented_lists = None;
+    let mut lines = body
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        .peekable();
+    while let Some(line) = lines.next() {
+        let Some(next) = lines.peek() else { break };
+        let trimmed = line.trim_end();
+        if !trimmed.ends_with(':') || trimmed.trim_start().starts_with("- ") {
+            continue;
+        }
+        let indent = line.len().saturating_sub(line.trim_start().len());
+        let next_indent = next.len().saturating_sub(next.trim_start().len());
+        if next.trim_start().starts_with("- ") {
+            indented_lists.get_or_insert(next_indent > indent);
+        } else if next_indent > indent {
+            step.get_or_insert(next_indent.saturating_sub(indent));
+        }
+        if step.is_some() && indented_lists.is_some() {
+            break;
+        }
+    }
+    if let Some(step) = step.filter(|s| (1..=8).contains(s)) {
+        options.indent_step = step;
+    }
+    options.compact_list_indent = !indented_lists.unwrap_or(false);
+    options
+}
+
+/// The comment and blank lines a document's text starts with: kept above a rewritten
+/// document (the YAML library drops comments).
+fn leading_comments(body: &str) -> &str {
+    let mut end = 0usize;
+    for line in body.split_inclusive('\n') {
+        let content = line.trim();
+        if !(content.is_empty() || content.starts_with('#')) || !line.ends_with('\n') {
+            break;
+        }
+        end = end.saturating_add(line.len());
+    }
+    body.get(..end).unwrap_or("")
+}
+
 /// One YAML document of a stream: the separator line before it (kept as it is) and its
 /// text.
 struct Chunk<'t> {
@@ -438,12 +489,12 @@ mod tests {
 
     #[test]
     fn untouched_documents_keep_every_byte_and_changed_ones_their_key_order() {
-        let text = "# a comment\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: app\n    image: nginx\n    securityContext:\n      procMount: Unmasked\n...\n---\nkind: Service # kept\n";
+        let text = "# a comment\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n# the pod\n\napiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: app\n    image: nginx\n    securityContext:\n      procMount: Unmasked\n...\n---\nkind: Service # kept\n";
         let fixed = fix(text, json!({}));
         assert!(fixed.errors.is_empty(), "{:?}", fixed.errors);
         assert!(fixed.changed());
         assert!(fixed.text.starts_with(
-            "# a comment\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n"
+            "# a comment\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\n# the pod\n\napiVersion: v1\n"
         ));
         assert!(
             fixed.text.ends_with("...\n---\nkind: Service # kept\n"),
@@ -484,6 +535,30 @@ mod tests {
         let again = fix(&fixed.text, json!({}));
         assert!(!again.changed());
         assert_eq!(again.text, fixed.text);
+    }
+
+    #[test]
+    fn changed_documents_keep_their_indentation_style() {
+        let indented = "apiVersion: v1\nkind: Pod\nmetadata:\n    name: p\nspec:\n    containers:\n        - name: app\n          image: nginx\n          securityContext:\n              procMount: Unmasked\n";
+        let fixed = fix(indented, json!({}));
+        // Four-space steps and indented lists are kept (the YAML library places a list
+        // item's nested mappings by its own rule).
+        assert!(
+            fixed
+                .text
+                .starts_with("apiVersion: v1\nkind: Pod\nmetadata:\n    name: p\nspec:\n    containers:\n        - name: app\n          image: nginx\n"),
+            "{}",
+            fixed.text
+        );
+        let back: Value = serde_saphyr::from_str(&fixed.text).unwrap_or_default();
+        let want: Value =
+            serde_saphyr::from_str(&indented.replace("Unmasked", "Default")).unwrap_or_default();
+        assert_eq!(back, want);
+        let compact = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: app\n    image: nginx\n    securityContext:\n      procMount: Unmasked\n";
+        assert_eq!(
+            fix(compact, json!({})).text,
+            compact.replace("Unmasked", "Default")
+        );
     }
 
     #[test]

@@ -334,3 +334,41 @@ fn help_has_examples() {
     );
     assert!(text.contains("--include-review"));
 }
+
+/// The mutating examples in deploy/ carry settings the module accepts, with `mutate` on.
+#[test]
+fn deploy_examples_of_the_mutating_mode_have_valid_settings() {
+    let kustomization: Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(repo_root().join("deploy/mutating/kustomization.yaml"))
+            .expect("kustomization"),
+    )
+    .expect("YAML");
+    let patch: Value = serde_saphyr::from_str(
+        kustomization["patches"][0]["patch"]
+            .as_str()
+            .expect("patch"),
+    )
+    .expect("YAML");
+    let settings: Value =
+        serde_saphyr::from_str(patch[0]["value"].as_str().expect("settings")).expect("YAML");
+    let policy: Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(repo_root().join("deploy/kubewarden/mutating.yaml"))
+            .expect("policy"),
+    )
+    .expect("YAML");
+    for settings in [settings, policy["spec"]["settings"].clone()] {
+        let parsed = policy_core::Settings::from_value(&settings).expect("valid settings");
+        assert!(parsed.mutate, "{settings}");
+    }
+    assert_eq!(policy["spec"]["mutating"], true);
+    let webhook: Value = serde_saphyr::from_str(
+        &std::fs::read_to_string(repo_root().join("deploy/mutating/mutating-webhook.yaml"))
+            .expect("webhook"),
+    )
+    .expect("YAML");
+    assert_eq!(webhook["kind"], "MutatingWebhookConfiguration");
+    assert_eq!(
+        webhook["webhooks"][0]["clientConfig"]["service"]["path"],
+        "/mutate"
+    );
+}
