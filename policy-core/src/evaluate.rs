@@ -77,6 +77,16 @@ pub fn evaluate(input: &[u8]) -> Result<Evaluation, Error> {
 /// Parses a `ValidationRequest` and decides it; `cluster` answers the namespace-labels
 /// mode's questions.
 pub fn evaluate_with(input: &[u8], cluster: &dyn Cluster) -> Result<Evaluation, Error> {
+    evaluate_reading(input, cluster, |_| {})
+}
+
+/// [`evaluate_with`], telling `seen` the settings once they are read (the mutating mode
+/// learns whether it is on without reading them twice).
+pub(crate) fn evaluate_reading(
+    input: &[u8],
+    cluster: &dyn Cluster,
+    mut seen: impl FnMut(&Settings),
+) -> Result<Evaluation, Error> {
     if input.len() > MAX_REQUEST_BYTES {
         return Err(Error::TooLarge(format!(
             "the request is {} bytes; the limit is {MAX_REQUEST_BYTES}",
@@ -89,6 +99,7 @@ pub fn evaluate_with(input: &[u8], cluster: &dyn Cluster) -> Result<Evaluation, 
     match serde_json::from_str::<ValidationRequest<'_>>(text) {
         Ok(request) => {
             let settings = read_settings(request.settings)?;
+            seen(&settings);
             evaluate_request_with(request.request, &settings, cluster)
         }
         Err(error) => explain_unreadable(input, &error),

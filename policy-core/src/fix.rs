@@ -197,6 +197,22 @@ pub fn fix_with(
     options: FixOptions,
     mut evaluate: impl FnMut(&Value) -> Result<Verdict, Error>,
 ) -> Result<Fixed, Error> {
+    let (object, changes, verdict) = fix_loop(object, options, &mut evaluate)?;
+    let remaining = remaining(&object, &verdict.findings, options);
+    Ok(Fixed {
+        object,
+        changes,
+        remaining,
+        verdict,
+    })
+}
+
+/// The loop of [`fix_with`]: the fixed object, the changes and the last verdict.
+fn fix_loop(
+    mut object: Value,
+    options: FixOptions,
+    evaluate: &mut impl FnMut(&Value) -> Result<Verdict, Error>,
+) -> Result<(Value, Vec<Change>, Verdict), Error> {
     let mut changes = Vec::new();
     let mut verdict = evaluate(&object)?;
     for _ in 0..MAX_ROUNDS {
@@ -207,13 +223,7 @@ pub fn fix_with(
         changes.extend(applied);
         verdict = evaluate(&object)?;
     }
-    let remaining = remaining(&object, &verdict.findings, options);
-    Ok(Fixed {
-        object,
-        changes,
-        remaining,
-        verdict,
-    })
+    Ok((object, changes, verdict))
 }
 
 /// Fixes a plain object as `podsec check` judges it: a CREATE in its namespace under
@@ -252,12 +262,14 @@ pub fn verdict_of(object: &Value, settings: &crate::Settings) -> Result<Verdict,
 /// answers it: accepted requests untouched, and the denial when the fixes do not make the
 /// object pass. Only CREATE and UPDATE requests are changed, and never with `effect: audit`.
 pub fn validate_or_mutate(input: &[u8], cluster: &dyn Cluster) -> ValidationResponse {
-    let response = crate::validate_with(input, cluster);
-    // The mode is off unless the settings say `mutate`: a denial costs one scan for the key.
-    if response.accepted
-        || response.code != Some(403)
-        || memchr::memmem::find(input, b"\"mutate\"").is_none()
-    {
+    let mut on = false;
+    let response = match crate::evaluate::evaluate_reading(input, cluster, |settings| {
+        on = settings.mutate && settings.effect == Effect::Deny;
+    }) {
+        Ok(evaluation) => evaluation.response,
+        Err(error) => crate::evaluate::rejection(&error),
+    };
+    if !on || response.accepted || response.code != Some(403) {
         return response;
     }
     mutate(input, cluster).unwrap_or(response)
@@ -265,41 +277,46 @@ pub fn validate_or_mutate(input: &[u8], cluster: &dyn Cluster) -> ValidationResp
 
 /// The mutating answer for a refused request, or `None` to keep the refusal.
 fn mutate(input: &[u8], cluster: &dyn Cluster) -> Option<ValidationResponse> {
-    let mut request: Value = serde_json::from_slice(input).ok()?;
+    // Read as text, as every other request: one JSON reader type in the module.
+    let mut request: Value = serde_json::from_str(std::str::from_utf8(input).ok()?).ok()?;
     let settings =
         crate::Settings::from_value(request.get("settings").unwrap_or(&Value::Null)).ok()?;
     if !settings.mutate || settings.effect != Effect::Deny {
         return None;
     }
     let operation = request
-        .pointer("/request/operation")
+        .get("request")
+        .and_then(|r| r.get("operation"))
         .and_then(Value::as_str);
     if !matches!(operation, Some("CREATE" | "UPDATE")) {
         return None;
     }
-    let object = request.pointer_mut("/request/object")?.take();
+    let object = request.get_mut("request")?.get_mut("object")?.take();
     let mut last = None;
-    let fixed = fix_with(object, settings.fix, |candidate| {
-        if let Some(slot) = request.pointer_mut("/request/object") {
-            *slot = candidate.clone();
-        }
-        let bytes = serde_json::to_vec(&request)
-            .map_err(|e| Error::InvalidRequest(format!("the request does not serialise: {e}")))?;
-        let evaluation = crate::evaluate_with(&bytes, cluster)?;
-        last = Some(evaluation.response);
-        Ok(evaluation.verdict)
-    })
-    .ok()?;
-    if fixed.changes.is_empty() || !fixed.verdict.allowed {
+    // The loop alone: the fields left are not needed, only whether the fixed object passes.
+    let (fixed_object, changes, verdict) =
+        fix_loop(object, settings.fix, &mut |candidate: &Value| {
+            if let Some(slot) = request.get_mut("request").and_then(|r| r.get_mut("object")) {
+                *slot = candidate.clone();
+            }
+            let bytes = serde_json::to_vec(&request).map_err(|e| {
+                Error::InvalidRequest(format!("the request does not serialise: {e}"))
+            })?;
+            let evaluation = crate::evaluate_with(&bytes, cluster)?;
+            last = Some(evaluation.response);
+            Ok(evaluation.verdict)
+        })
+        .ok()?;
+    if changes.is_empty() || !verdict.allowed {
         return None;
     }
     let mut response = last?;
-    let changes: Vec<String> = fixed.changes.iter().map(Change::describe).collect();
+    let changes: Vec<String> = changes.iter().map(Change::describe).collect();
     response.warnings.get_or_insert_with(Vec::new).push(format!(
         "podsec changed the object to pass: {}",
         changes.join("; ")
     ));
-    response.mutated_object = Some(fixed.object);
+    response.mutated_object = Some(fixed_object);
     Some(response)
 }
 
