@@ -191,13 +191,14 @@ pub struct Fixed {
 const MAX_ROUNDS: usize = 6;
 
 /// Fixes `object`; `evaluate` decides an object (the same request with this object) and is
-/// called once per round plus once at the end.
+/// called once at the start and once after each round that changed something.
 pub fn fix_with(
-    mut object: Value,
+    object: Value,
     options: FixOptions,
     mut evaluate: impl FnMut(&Value) -> Result<Verdict, Error>,
 ) -> Result<Fixed, Error> {
-    let (object, changes, verdict) = fix_loop(object, options, &mut evaluate)?;
+    let first = evaluate(&object)?;
+    let (object, changes, verdict) = fix_loop(object, options, first, &mut evaluate)?;
     let remaining = remaining(&object, &verdict.findings, options);
     Ok(Fixed {
         object,
@@ -207,14 +208,16 @@ pub fn fix_with(
     })
 }
 
-/// The loop of [`fix_with`]: the fixed object, the changes and the last verdict.
+/// The loop of [`fix_with`], from the verdict on `object` as it is: the fixed object, the
+/// changes and the last verdict.
 fn fix_loop(
     mut object: Value,
     options: FixOptions,
+    first: Verdict,
     evaluate: &mut impl FnMut(&Value) -> Result<Verdict, Error>,
 ) -> Result<(Value, Vec<Change>, Verdict), Error> {
     let mut changes = Vec::new();
-    let mut verdict = evaluate(&object)?;
+    let mut verdict = first;
     for _ in 0..MAX_ROUNDS {
         let applied = fix_round(&mut object, &verdict.findings, options);
         if applied.is_empty() {
@@ -262,28 +265,51 @@ pub fn verdict_of(object: &Value, settings: &crate::Settings) -> Result<Verdict,
 /// answers it: accepted requests untouched, and the denial when the fixes do not make the
 /// object pass. Only CREATE and UPDATE requests are changed, and never with `effect: audit`.
 pub fn validate_or_mutate(input: &[u8], cluster: &dyn Cluster) -> ValidationResponse {
-    let mut on = false;
-    let response = match crate::evaluate::evaluate_reading(input, cluster, |settings| {
-        on = settings.mutate && settings.effect == Effect::Deny;
-    }) {
-        Ok(evaluation) => evaluation.response,
-        Err(error) => crate::evaluate::rejection(&error),
+    let mut mode = None;
+    let evaluation = crate::evaluate::evaluate_reading(input, cluster, |settings| {
+        if settings.mutate && settings.effect == Effect::Deny {
+            mode = Some(settings.fix);
+        }
+    });
+    let evaluation = match evaluation {
+        Ok(evaluation) => evaluation,
+        Err(error) => return crate::evaluate::rejection(&error),
     };
-    if !on || response.accepted || response.code != Some(403) {
-        return response;
+    let Some(options) = mode else {
+        return evaluation.response;
+    };
+    if evaluation.response.accepted || evaluation.response.code != Some(403) {
+        return evaluation.response;
     }
-    mutate(input, cluster).unwrap_or(response)
+    mutate(input, cluster, options, evaluation.verdict).unwrap_or(evaluation.response)
+}
+
+/// Whether every faulted field has a fix `options` allow (possibly after another one):
+/// when not, the object cannot pass, and nothing is tried.
+fn all_fixable(object: &Value, findings: &[Finding], options: FixOptions) -> bool {
+    let pod = Pod::of(object);
+    findings.iter().all(|finding| {
+        finding.fields.iter().all(
+            |field| match rule(object, &pod, finding.check, field, options) {
+                Rule::Fix(FixClass::Safe, _) => true,
+                Rule::Fix(FixClass::NeedsReview, _) | Rule::CannotFix(FixClass::NeedsReview, _) => {
+                    options.include_review
+                }
+                Rule::Fix(FixClass::CannotFix, _) | Rule::CannotFix(..) => false,
+            },
+        )
+    })
 }
 
 /// The mutating answer for a refused request, or `None` to keep the refusal.
-fn mutate(input: &[u8], cluster: &dyn Cluster) -> Option<ValidationResponse> {
+fn mutate(
+    input: &[u8],
+    cluster: &dyn Cluster,
+    options: FixOptions,
+    first: Verdict,
+) -> Option<ValidationResponse> {
     // Read as text, as every other request: one JSON reader type in the module.
     let mut request: Value = serde_json::from_str(std::str::from_utf8(input).ok()?).ok()?;
-    let settings =
-        crate::Settings::from_value(request.get("settings").unwrap_or(&Value::Null)).ok()?;
-    if !settings.mutate || settings.effect != Effect::Deny {
-        return None;
-    }
     let operation = request
         .get("request")
         .and_then(|r| r.get("operation"))
@@ -292,10 +318,13 @@ fn mutate(input: &[u8], cluster: &dyn Cluster) -> Option<ValidationResponse> {
         return None;
     }
     let object = request.get_mut("request")?.get_mut("object")?.take();
+    if !all_fixable(&object, &first.findings, options) {
+        return None;
+    }
     let mut last = None;
     // The loop alone: the fields left are not needed, only whether the fixed object passes.
     let (fixed_object, changes, verdict) =
-        fix_loop(object, settings.fix, &mut |candidate: &Value| {
+        fix_loop(object, options, first, &mut |candidate: &Value| {
             if let Some(slot) = request.get_mut("request").and_then(|r| r.get_mut("object")) {
                 *slot = candidate.clone();
             }
@@ -324,26 +353,26 @@ fn mutate(input: &[u8], cluster: &dyn Cluster) -> Option<ValidationResponse> {
 /// `object` in order.
 fn fix_round(object: &mut Value, findings: &[Finding], options: FixOptions) -> Vec<Change> {
     let mut applied = Vec::new();
+    let pod = Pod::of(object);
     for finding in findings {
         for field in &finding.fields {
-            let Rule::Fix(class, intent) = rule(object, finding.check, field, options) else {
+            let Rule::Fix(class, intent) = rule(object, &pod, finding.check, field, options) else {
                 continue;
             };
             if class == FixClass::NeedsReview && !options.include_review {
                 continue;
             }
-            for (op, steps, value) in intent.operations(object) {
-                if apply(object, op, &steps, value.clone()) {
-                    applied.push(Change {
-                        op,
-                        steps,
-                        value,
-                        check: finding.check,
-                        class,
-                        field: field.path.clone(),
-                    });
-                }
-            }
+            // Carried out on the object itself, operation by operation.
+            let mut operations = Vec::new();
+            intent.collect(object, &mut operations);
+            applied.extend(operations.into_iter().map(|(op, steps, value)| Change {
+                op,
+                steps,
+                value,
+                check: finding.check,
+                class,
+                field: field.path.clone(),
+            }));
         }
     }
     applied
@@ -352,9 +381,10 @@ fn fix_round(object: &mut Value, findings: &[Finding], options: FixOptions) -> V
 /// What is left of `findings` on the fixed object, each with its class and reason.
 fn remaining(object: &Value, findings: &[Finding], options: FixOptions) -> Vec<Remaining> {
     let mut left = Vec::new();
+    let pod = Pod::of(object);
     for finding in findings {
         for field in &finding.fields {
-            let (class, reason) = match rule(object, finding.check, field, options) {
+            let (class, reason) = match rule(object, &pod, finding.check, field, options) {
                 Rule::CannotFix(class, reason) => (class, reason),
                 Rule::Fix(FixClass::NeedsReview, intent) if !options.include_review => {
                     let would: Vec<String> = intent
@@ -406,6 +436,19 @@ enum Rule {
     CannotFix(FixClass, String),
 }
 
+/// Why a check's faults are never changed, for the checks whose every fault is so.
+fn cannot_fix(check: CheckId) -> Option<&'static str> {
+    Some(match check {
+        CheckId::Privileged => "a privileged container gets the node's devices and every capability; run it in a namespace at level privileged, or exempt it",
+        CheckId::HostNamespaces => "the pod shares the node's network, PID or IPC namespace, which is what it asks for; it needs a namespace at level privileged, or an exemption",
+        CheckId::HostPathVolumes => "the pod mounts a directory of the node; replace the volume with one the level allows (emptyDir, a PersistentVolumeClaim, a ConfigMap…), or allow the path (allowedHostPaths)",
+        CheckId::HostPorts => "the container binds a port of the node; reach it through a Service instead, or allow the port range (minPort, maxPort)",
+        CheckId::WindowsHostProcess => "a HostProcess container runs on the Windows node itself; it needs a namespace at level privileged",
+        CheckId::RestrictedVolumes => "the volume's type is not one the restricted level allows; replace it with a configMap, secret, projected, emptyDir, ephemeral, csi, downwardAPI or persistentVolumeClaim volume",
+        _ => return None,
+    })
+}
+
 fn cannot(reason: &str) -> Rule {
     Rule::CannotFix(FixClass::CannotFix, reason.to_owned())
 }
@@ -427,8 +470,8 @@ enum Intent {
 type Operation = (PatchOp, Vec<Step>, Option<Value>);
 
 impl Intent {
-    /// The operations that carry the intent out on `object` as it is now (none when it is
-    /// already carried out).
+    /// The operations that would carry the intent out on `object` as it is now (none when
+    /// it is already carried out), without changing it.
     fn operations(&self, object: &Value) -> Vec<Operation> {
         let mut object = object.clone();
         let mut out = Vec::new();
@@ -436,14 +479,16 @@ impl Intent {
         out
     }
 
+    /// Carries the intent out on `object`, recording each operation made.
     fn collect(&self, object: &mut Value, out: &mut Vec<Operation>) {
         let found = match self {
             Intent::Set(at, value) => set_operation(object, at, value.clone()),
             Intent::Append(list, values) => {
                 for value in values {
                     if let Some((op, steps, value)) = append_operation(object, list, value) {
-                        apply(object, op, &steps, value.clone());
-                        out.push((op, steps, value));
+                        if apply(object, op, &steps, value.clone()) {
+                            out.push((op, steps, value));
+                        }
                     }
                 }
                 None
@@ -470,17 +515,35 @@ impl Intent {
             }
         };
         if let Some((op, steps, value)) = found {
-            apply(object, op, &steps, value.clone());
-            out.push((op, steps, value));
+            if apply(object, op, &steps, value.clone()) {
+                out.push((op, steps, value));
+            }
         }
     }
 }
 
-/// Where the pod spec and metadata sit in `object`, as path segments.
-fn pod_paths(object: &Value) -> (Vec<Segment>, Vec<Segment>) {
-    let (spec, meta) = object_kind(object).map_or(("spec", "metadata"), |kind| kind.pod_paths());
-    let segments = |path: &str| FieldPath::new(path).segments().unwrap_or_default();
-    (segments(spec), segments(meta))
+/// Where the pod spec and metadata sit in an object, and whether the pod is a Windows pod:
+/// what every rule of a round asks, found once.
+struct Pod {
+    spec: Vec<Segment>,
+    meta: Vec<Segment>,
+    windows: bool,
+}
+
+impl Pod {
+    fn of(object: &Value) -> Pod {
+        let (spec, meta) =
+            object_kind(object).map_or(("spec", "metadata"), |kind| kind.pod_paths());
+        let segments = |path: &str| FieldPath::new(path).segments().unwrap_or_default();
+        let spec = segments(spec);
+        let windows =
+            get(object, &below(&spec, "os.name")).and_then(Value::as_str) == Some("windows");
+        Pod {
+            spec,
+            meta: segments(meta),
+            windows,
+        }
+    }
 }
 
 fn key(name: &str) -> Segment {
@@ -519,13 +582,15 @@ fn container_of(path: &[Segment], spec: &[Segment]) -> Option<Vec<Segment>> {
 
 const WINDOWS: &str = "spec.os.name is windows: podsec adds no Linux-only field to a Windows pod";
 
-/// The rule for one faulted field of `object`.
-fn rule(object: &Value, check: CheckId, field: &Field, options: FixOptions) -> Rule {
+/// The rule for one faulted field of `object`, a `pod`.
+fn rule(object: &Value, pod: &Pod, check: CheckId, field: &Field, options: FixOptions) -> Rule {
+    if let Some(reason) = cannot_fix(check) {
+        return cannot(reason);
+    }
     let Some(path) = field.path.segments() else {
         return cannot("the field path does not parse");
     };
-    let (spec, meta) = pod_paths(object);
-    let windows = get(object, &below(&spec, "os.name")).and_then(Value::as_str) == Some("windows");
+    let (spec, windows) = (&pod.spec, pod.windows);
     let runtime_default = || json!({"type": "RuntimeDefault"});
     let linux = |class: FixClass, intent: Intent| {
         if windows {
@@ -534,35 +599,25 @@ fn rule(object: &Value, check: CheckId, field: &Field, options: FixOptions) -> R
             Rule::Fix(class, intent)
         }
     };
-    let annotation = path.starts_with(&below(&meta, "annotations"));
+    let annotation = path.starts_with(&pod.meta)
+        && matches!(path.get(pod.meta.len()), Some(Segment::Key(k)) if k == "annotations");
     match check {
-        CheckId::Privileged => cannot(
-            "a privileged container gets the node's devices and every capability; run it in a namespace at level privileged, or exempt it",
-        ),
-        CheckId::HostNamespaces => cannot(
-            "the pod shares the node's network, PID or IPC namespace, which is what it asks for; it needs a namespace at level privileged, or an exemption",
-        ),
-        CheckId::HostPathVolumes => cannot(
-            "the pod mounts a directory of the node; replace the volume with one the level allows (emptyDir, a PersistentVolumeClaim, a ConfigMap…), or allow the path (allowedHostPaths)",
-        ),
-        CheckId::HostPorts => cannot(
-            "the container binds a port of the node; reach it through a Service instead, or allow the port range (minPort, maxPort)",
-        ),
-        CheckId::WindowsHostProcess => cannot(
-            "a HostProcess container runs on the Windows node itself; it needs a namespace at level privileged",
-        ),
-        CheckId::RestrictedVolumes => cannot(
-            "the volume's type is not one the restricted level allows; replace it with a configMap, secret, projected, emptyDir, ephemeral, csi, downwardAPI or persistentVolumeClaim volume",
-        ),
+        CheckId::Privileged
+        | CheckId::HostNamespaces
+        | CheckId::HostPathVolumes
+        | CheckId::HostPorts
+        | CheckId::WindowsHostProcess
+        | CheckId::RestrictedVolumes => cannot("no change to the object satisfies this check"),
         CheckId::CapabilitiesBaseline | CheckId::CapabilitiesRestricted => {
             match path.last() {
                 Some(Segment::Index(_)) => Rule::Fix(
                     FixClass::NeedsReview,
                     Intent::RemoveItem(parent(&path, 1), field.value.clone()),
                 ),
-                _ if check == CheckId::CapabilitiesRestricted => {
-                    linux(FixClass::Safe, Intent::Append(path, vec![Value::from("ALL")]))
-                }
+                _ if check == CheckId::CapabilitiesRestricted => linux(
+                    FixClass::Safe,
+                    Intent::Append(path, vec![Value::from("ALL")]),
+                ),
                 // `requiredDropCapabilities`: the names missing from `drop`.
                 _ => {
                     let names = match &field.value {
@@ -576,9 +631,10 @@ fn rule(object: &Value, check: CheckId, field: &Field, options: FixOptions) -> R
         CheckId::HostProbesAndHostLifecycle => {
             Rule::Fix(FixClass::NeedsReview, Intent::Remove(path))
         }
-        CheckId::AppArmorProfile if annotation => {
-            linux(FixClass::Safe, Intent::Set(path, Value::from("runtime/default")))
-        }
+        CheckId::AppArmorProfile if annotation => linux(
+            FixClass::Safe,
+            Intent::Set(path, Value::from("runtime/default")),
+        ),
         CheckId::AppArmorProfile => linux(
             FixClass::Safe,
             Intent::Set(parent(&path, 1), runtime_default()),
@@ -587,15 +643,19 @@ fn rule(object: &Value, check: CheckId, field: &Field, options: FixOptions) -> R
         CheckId::ProcMount | CheckId::ProcMountRestricted => {
             linux(FixClass::Safe, Intent::Set(path, Value::from("Default")))
         }
-        CheckId::SeccompProfileBaseline | CheckId::SeccompProfileRestricted if annotation => {
-            linux(FixClass::Safe, Intent::Set(path, Value::from("runtime/default")))
-        }
+        CheckId::SeccompProfileBaseline | CheckId::SeccompProfileRestricted if annotation => linux(
+            FixClass::Safe,
+            Intent::Set(path, Value::from("runtime/default")),
+        ),
         CheckId::SeccompProfileBaseline | CheckId::SeccompProfileRestricted => {
             if field.value.is_null() {
                 // No profile anywhere: one at the pod level covers every container.
                 linux(
                     FixClass::Safe,
-                    Intent::Set(below(&spec, "securityContext.seccompProfile"), runtime_default()),
+                    Intent::Set(
+                        below(spec, "securityContext.seccompProfile"),
+                        runtime_default(),
+                    ),
                 )
             } else {
                 linux(
@@ -609,7 +669,7 @@ fn rule(object: &Value, check: CheckId, field: &Field, options: FixOptions) -> R
             Intent::RemoveItem(parent(&path, 2), field.value.clone()),
         ),
         CheckId::AllowPrivilegeEscalation => {
-            if let Some(container) = container_of(&path, &spec) {
+            if let Some(container) = container_of(&path, spec) {
                 let context = |fields: &str| get(object, &below(&container, fields));
                 if context("securityContext.privileged") == Some(&Value::Bool(true)) {
                     return cannot(
@@ -633,13 +693,13 @@ fn rule(object: &Value, check: CheckId, field: &Field, options: FixOptions) -> R
         }
         CheckId::RunAsNonRoot => {
             let non_root = if field.value.is_null() {
-                below(&spec, "securityContext.runAsNonRoot")
+                below(spec, "securityContext.runAsNonRoot")
             } else {
                 path
             };
             let mut intents = vec![Intent::Set(non_root, Value::Bool(true))];
             if let Some(uid) = options.run_as_user {
-                let pod_user = below(&spec, "securityContext.runAsUser");
+                let pod_user = below(spec, "securityContext.runAsUser");
                 if !windows && get(object, &pod_user).is_none() {
                     intents.push(Intent::Set(pod_user, Value::from(uid)));
                 }
@@ -647,7 +707,9 @@ fn rule(object: &Value, check: CheckId, field: &Field, options: FixOptions) -> R
             Rule::Fix(FixClass::NeedsReview, Intent::All(intents))
         }
         CheckId::RunAsUser => match options.run_as_user {
-            Some(uid) if !windows => Rule::Fix(FixClass::NeedsReview, Intent::Set(path, Value::from(uid))),
+            Some(uid) if !windows => {
+                Rule::Fix(FixClass::NeedsReview, Intent::Set(path, Value::from(uid)))
+            }
             _ => Rule::Fix(FixClass::NeedsReview, Intent::Remove(path)),
         },
     }

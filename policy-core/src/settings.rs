@@ -236,12 +236,22 @@ fn expect_strings(field: &str, value: &Value) -> Result<Vec<String>, Error> {
 }
 
 fn expect_port(field: &str, value: &Value) -> Result<i64, Error> {
+    expect_number(field, value, 0..=65535, "a whole number from 0 to 65535")
+}
+
+/// A whole number in `range`; the error says the field must be `what`.
+fn expect_number(
+    field: &str,
+    value: &Value,
+    range: std::ops::RangeInclusive<i64>,
+    what: &str,
+) -> Result<i64, Error> {
     match value.as_i64() {
-        Some(port) if (0..=65535).contains(&port) => Ok(port),
+        Some(number) if range.contains(&number) => Ok(number),
         _ => Err(invalid(
             field.to_owned(),
             format!(
-                "{field} must be a whole number from 0 to 65535, not {}",
+                "{field} must be {what}, not {}",
                 match value {
                     Value::Number(n) => n.to_string(),
                     other => type_name(other).to_owned(),
@@ -267,21 +277,14 @@ fn parse_fix(value: &Value) -> Result<FixOptions, Error> {
         match key.as_str() {
             _ if value.is_null() => {}
             "includeReview" => options.include_review = expect_bool("fix.includeReview", value)?,
-            "runAsUser" => match value.as_i64() {
-                Some(uid) if (1..=2_147_483_647).contains(&uid) => options.run_as_user = Some(uid),
-                _ => {
-                    return Err(invalid(
-                        "fix.runAsUser".to_owned(),
-                        format!(
-                        "fix.runAsUser must be a user id from 1 to 2147483647 (not root), not {}",
-                        match value {
-                            Value::Number(n) => n.to_string(),
-                            other => type_name(other).to_owned(),
-                        }
-                    ),
-                    ))
-                }
-            },
+            "runAsUser" => {
+                options.run_as_user = Some(expect_number(
+                    "fix.runAsUser",
+                    value,
+                    1..=2_147_483_647,
+                    "a user id from 1 to 2147483647 (not root)",
+                )?)
+            }
             other => {
                 return Err(invalid(
                     format!("fix.{other}"),

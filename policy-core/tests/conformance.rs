@@ -144,6 +144,23 @@ fn fixing_the_corpus_leaves_only_what_cannot_be_fixed() {
                     continue;
                 }
             };
+            // The mutating mode admits exactly what the fixes make pass, with the fixed pod.
+            let mutating = json!({"level": case.level, "version": case.version, "mutate": true,
+                "fix": {"includeReview": include_review}});
+            let request = validation_request(create_request(pod.clone()), &mutating);
+            let answer = policy_core::fix::validate_or_mutate(
+                &serde_json::to_vec(&request).expect("serializes"),
+                &policy_core::cluster::NoCluster,
+            );
+            let mutated = fixed.verdict.allowed && !fixed.changes.is_empty();
+            if answer.accepted != fixed.verdict.allowed
+                || answer.mutated_object.as_ref() != mutated.then_some(&fixed.object)
+            {
+                failures.push(format!(
+                    "{} (review {include_review}): mutating answer {answer:?}, fix said allowed={}",
+                    case.id, fixed.verdict.allowed
+                ));
+            }
             if case.expect == "allow" {
                 if !fixed.changes.is_empty() {
                     failures.push(format!("{}: an allowed pod was changed", case.id));
