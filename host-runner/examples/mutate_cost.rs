@@ -1,7 +1,9 @@
 //! What the mutating mode costs, natively: `validate` of a pod the safe fixes make pass
 //! (restricted, two containers), of a pod they cannot (privileged, host namespaces), each
 //! with and without `mutate: true`, timed in alternating rounds, and the steps of a
-//! mutation on their own (reading the request, fixing, evaluating again).
+//! mutation on their own (reading the request, fixing, evaluating again); then the same
+//! requests to the module in the `wapc` + `wasmtime-provider` host Kubewarden's
+//! policy-server uses, a fresh instance each.
 //!
 //! `cargo run --release -p podsec --example mutate_cost`
 use policy_core::cluster::NoCluster;
@@ -91,4 +93,32 @@ fn main() {
         std::hint::black_box(serde_json::to_vec(&value).expect("serializes"));
     });
     println!("\nreading the request as a value: {read:.2} µs; writing it back: {write:.2} µs; fix_object (3 evaluations of a plain object, with the report of what is left): {fixing:.2} µs");
+
+    let kubewarden = wasmtime_provider::WasmtimeEngineProviderBuilder::new()
+        .module_bytes(podsec::module::EMBEDDED_MODULE)
+        .build_pre()
+        .expect("wasmtime-provider loads the module");
+    println!("\nwapc + wasmtime-provider, a fresh instance per request:\n");
+    println!("| pod | validate | mutating validate |");
+    println!("| --- | ---: | ---: |");
+    for (name, pod) in [
+        ("fixable (2 containers)", &fixable),
+        ("privileged", &privileged),
+    ] {
+        let plain = request(pod.clone(), json!({"level": "restricted"}));
+        let mutating = request(pod.clone(), json!({"level": "restricted", "mutate": true}));
+        let mut call = |payload: &[u8]| {
+            let provider = kubewarden.rehydrate(None).expect("instance");
+            let host = wapc::WapcHost::new(Box::new(provider), None).expect("init");
+            std::hint::black_box(host.call("validate", payload).expect("answers"));
+        };
+        let (mut base, mut with) = (Vec::new(), Vec::new());
+        for _ in 0..9 {
+            base.push(time(1, 500, || call(&plain)));
+            with.push(time(1, 500, || call(&mutating)));
+        }
+        base.sort_by(f64::total_cmp);
+        with.sort_by(f64::total_cmp);
+        println!("| {name} | {:.1} µs | {:.1} µs |", base[4], with[4]);
+    }
 }
