@@ -240,6 +240,32 @@ pub fn fix_text(
             }
             return out;
         }
+        if let Some(values) = json_stream(text) {
+            // JSON Lines (`jq -c '.items[]'`): each value fixed, written back on its line.
+            let mut changed = false;
+            let mut lines = Vec::with_capacity(values.len());
+            for (document, node) in values.iter().enumerate() {
+                let fixed = fix_node(
+                    node,
+                    document,
+                    settings,
+                    options,
+                    evaluator,
+                    &mut out.objects,
+                );
+                changed |= fixed.is_some();
+                lines.push(
+                    serde_json::to_string(fixed.as_ref().unwrap_or(node)).unwrap_or_default(),
+                );
+            }
+            if changed {
+                out.text = lines.join("\n");
+                out.text.push('\n');
+            } else {
+                out.text.push_str(text);
+            }
+            return out;
+        }
     }
     let mut document = 0usize;
     for chunk in yaml_chunks(text) {
@@ -301,6 +327,14 @@ pub fn fix_text(
         document = document.saturating_add(1);
     }
     out
+}
+
+/// JSON values one after another (at least two), or `None`.
+fn json_stream(text: &str) -> Option<Vec<Node>> {
+    let values: Result<Vec<Node>, _> = serde_json::Deserializer::from_str(text)
+        .into_iter::<Node>()
+        .collect();
+    values.ok().filter(|values| values.len() > 1)
 }
 
 /// Fixes the objects of one document; the fixed document, or `None` when nothing changed.
@@ -587,6 +621,27 @@ mod tests {
         let unchanged = fix("{\"kind\": \"Pod\", \"apiVersion\": \"v1\", \"metadata\": {\"name\": \"ok\"}, \"spec\": {\"containers\": [{\"name\": \"a\", \"image\": \"i\"}]}}", json!({}));
         assert!(!unchanged.changed());
         assert!(unchanged.text.starts_with("{\"kind\""));
+    }
+
+    #[test]
+    fn json_lines_stay_json_lines() {
+        let text = "{\"apiVersion\": \"v1\", \"kind\": \"Pod\", \"metadata\": {\"name\": \"a\"}, \"spec\": {\"containers\": [{\"name\": \"x\", \"image\": \"i\", \"securityContext\": {\"procMount\": \"Unmasked\"}}]}}\n{\"apiVersion\": \"v1\", \"kind\": \"ConfigMap\", \"metadata\": {\"name\": \"c\"}}\n";
+        let fixed = fix(text, json!({}));
+        assert_eq!(fixed.objects.len(), 2);
+        let lines: Vec<Value> = fixed
+            .text
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap_or_default())
+            .collect();
+        assert_eq!(lines.len(), 2);
+        assert_eq!(
+            lines[0]["spec"]["containers"][0]["securityContext"]["procMount"],
+            "Default"
+        );
+        assert_eq!(lines[1]["kind"], "ConfigMap");
+        assert!(fixed
+            .text
+            .starts_with("{\"apiVersion\":\"v1\",\"kind\":\"Pod\""));
     }
 
     #[test]
