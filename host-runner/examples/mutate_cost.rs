@@ -107,7 +107,7 @@ fn main() {
     ] {
         let plain = request(pod.clone(), json!({"level": "restricted"}));
         let mutating = request(pod.clone(), json!({"level": "restricted", "mutate": true}));
-        let mut call = |payload: &[u8]| {
+        let call = |payload: &[u8]| {
             let provider = kubewarden.rehydrate(None).expect("instance");
             let host = wapc::WapcHost::new(Box::new(provider), None).expect("init");
             std::hint::black_box(host.call("validate", payload).expect("answers"));
