@@ -2,19 +2,22 @@
 
 use super::PolicyArgs;
 use crate::webhook::cluster::ClusterCache;
+use crate::webhook::limits::ConnectionLimits;
 use crate::webhook::log::{self, log, Level};
 use crate::webhook::tls::ReloadingCert;
-use crate::webhook::{router, serve, AppState, FailurePolicy, WebhookConfig};
+use crate::webhook::{serve, AppState, FailurePolicy, WebhookConfig};
 use anyhow::{bail, Context as _, Result};
 use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-/// Serve the policy as a Kubernetes ValidatingAdmissionWebhook.
+/// Serve the policy as a Kubernetes ValidatingAdmissionWebhook (and MutatingAdmissionWebhook).
 ///
-/// `POST /validate` takes and answers AdmissionReview v1; `GET /healthz`, `GET /readyz`
-/// and `GET /metrics` (Prometheus) serve operations. The certificate and key are read
+/// `POST /validate` takes and answers AdmissionReview v1; `POST /mutate` too, and with
+/// `mutate: true` in the settings answers a pod the fixes make pass with a JSON Patch
+/// (docs/FIX.md); `GET /healthz`, `GET /readyz` and `GET /metrics` (Prometheus) serve
+/// operations. The certificate and key are read
 /// again when the files change. Requests the policy cannot evaluate in time or within its
 /// memory are answered by `--failure-policy` (default: fail, i.e. deny).
 ///
@@ -60,6 +63,26 @@ pub struct Serve {
     /// Seconds to let in-flight requests finish after SIGTERM.
     #[arg(long, default_value_t = 30)]
     pub drain_seconds: u64,
+    /// Client connections open at once; one more is closed as it arrives.
+    #[arg(long, default_value_t = ConnectionLimits::default().max_connections)]
+    pub max_connections: usize,
+    /// Milliseconds for a client's TLS handshake.
+    #[arg(long, value_name = "MS", default_value_t = millis(ConnectionLimits::default().handshake_timeout))]
+    pub handshake_timeout: u64,
+    /// Milliseconds for a request's head to arrive (from the connection's start for the
+    /// first request, from its first byte for the next ones); a slower client is dropped.
+    #[arg(long, value_name = "MS", default_value_t = millis(ConnectionLimits::default().header_timeout))]
+    pub header_timeout: u64,
+    /// Milliseconds for a request's body to arrive; a slower one is answered 408.
+    #[arg(long, value_name = "MS", default_value_t = millis(ConnectionLimits::default().body_timeout))]
+    pub body_timeout: u64,
+    /// Milliseconds a connection may pass with no byte moving either way (an idle
+    /// keep-alive connection, a client that does not read its answer) before it is closed.
+    #[arg(long, value_name = "MS", default_value_t = millis(ConnectionLimits::default().idle_timeout))]
+    pub idle_timeout: u64,
+    /// Requests served on one connection before it is closed (default: no limit).
+    #[arg(long, value_name = "N")]
+    pub max_requests_per_connection: Option<u64>,
     /// The module, its settings and the sandbox limits.
     #[command(flatten)]
     pub policy: PolicyArgs,
@@ -70,6 +93,7 @@ const SERVE_EXAMPLES: &str = "\
 Examples:
   podsec serve --tls-cert /tls/tls.crt --tls-key /tls/tls.key --settings /config/settings.yaml
   podsec serve --insecure --listen 127.0.0.1:8080 --level restricted
+  podsec serve --tls-cert /tls/tls.crt --tls-key /tls/tls.key --settings-json '{\"level\": \"restricted\", \"mutate\": true}'
   podsec serve --insecure --settings admission-config.yaml --kubeconfig ~/.kube/config";
 
 impl Serve {
@@ -94,6 +118,18 @@ impl Serve {
             workers,
             max_pending: self.max_pending,
             max_body_bytes: self.max_body_bytes,
+            body_timeout: Duration::from_millis(self.body_timeout),
+        };
+        if self.max_requests_per_connection == Some(0) {
+            bail!("--max-requests-per-connection must be at least 1");
+        }
+        let limits = ConnectionLimits {
+            max_connections: self.max_connections.max(1),
+            handshake_timeout: Duration::from_millis(self.handshake_timeout),
+            header_timeout: Duration::from_millis(self.header_timeout),
+            body_timeout: Duration::from_millis(self.body_timeout),
+            idle_timeout: Duration::from_millis(self.idle_timeout),
+            max_requests_per_connection: self.max_requests_per_connection,
         };
         let labelled =
             policy_core::Settings::from_value(&settings).is_ok_and(|s| s.namespace_labels);
@@ -162,7 +198,8 @@ impl Serve {
             serve(
                 listener,
                 tls_config,
-                router(state),
+                state,
+                limits,
                 shutdown,
                 Duration::from_secs(self.drain_seconds),
             )
@@ -170,6 +207,11 @@ impl Serve {
         })?;
         Ok(super::exit::ALLOWED)
     }
+}
+
+/// A duration in whole milliseconds, for the flags' defaults.
+const fn millis(duration: Duration) -> u64 {
+    duration.as_secs() * 1000 + duration.subsec_millis() as u64
 }
 
 /// A Kubernetes client: from `kubeconfig`, else inferred (in-cluster, then the default

@@ -22,7 +22,14 @@ pub struct Metrics {
     latency_buckets: [AtomicU64; BUCKETS.len()],
     latency_count: AtomicU64,
     latency_sum_nanos: AtomicU64,
+    /// Connections closed by a timeout, by kind, in [`TIMEOUT_KINDS`]' order.
+    timeouts: [AtomicU64; TIMEOUT_KINDS.len()],
+    connections_refused: AtomicU64,
+    connections_open: AtomicI64,
 }
+
+/// The kinds of timeout the connection limits count (`webhook::limits`).
+pub const TIMEOUT_KINDS: [&str; 4] = ["handshake", "header", "body", "idle"];
 
 /// The `kind` label for a request's kind: the kind itself when podsec evaluates it, else
 /// `other`.
@@ -71,6 +78,33 @@ impl Metrics {
     pub fn in_flight(&self) -> InFlight<'_> {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
         InFlight(self)
+    }
+
+    /// Counts a connection a timeout closed: `handshake`, `header`, `body` or `idle`.
+    pub fn timeout(&self, kind: &str) {
+        if let Some(slot) = TIMEOUT_KINDS
+            .iter()
+            .position(|k| *k == kind)
+            .and_then(|i| self.timeouts.get(i))
+        {
+            slot.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    /// Counts a connection closed because `max_connections` were open.
+    pub fn refused(&self) {
+        self.connections_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Marks a connection open until the guard drops.
+    pub fn connection(self: &std::sync::Arc<Self>) -> OpenConnection {
+        self.connections_open.fetch_add(1, Ordering::Relaxed);
+        OpenConnection(std::sync::Arc::clone(self))
+    }
+
+    /// Connections open now.
+    pub fn open_connections(&self) -> i64 {
+        self.connections_open.load(Ordering::Relaxed)
     }
 
     /// Requests being handled now.
@@ -132,7 +166,35 @@ impl Metrics {
         let sum = self.latency_sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
         let _ = writeln!(out, "podsec_evaluation_duration_seconds_sum {sum}");
         let _ = writeln!(out, "podsec_evaluation_duration_seconds_count {count}");
+        out.push_str("# HELP podsec_connections_open Client connections open.\n");
+        out.push_str("# TYPE podsec_connections_open gauge\n");
+        let _ = writeln!(out, "podsec_connections_open {}", self.open_connections());
+        out.push_str("# HELP podsec_connections_refused_total Connections closed on arrival because --max-connections were open.\n");
+        out.push_str("# TYPE podsec_connections_refused_total counter\n");
+        let _ = writeln!(
+            out,
+            "podsec_connections_refused_total {}",
+            self.connections_refused.load(Ordering::Relaxed)
+        );
+        out.push_str("# HELP podsec_connection_timeouts_total Connections closed by a timeout, by kind (handshake, header, body, idle).\n");
+        out.push_str("# TYPE podsec_connection_timeouts_total counter\n");
+        for (kind, count) in TIMEOUT_KINDS.iter().zip(&self.timeouts) {
+            let _ = writeln!(
+                out,
+                "podsec_connection_timeouts_total{{kind=\"{kind}\"}} {}",
+                count.load(Ordering::Relaxed)
+            );
+        }
         out
+    }
+}
+
+/// Decrements the open-connections gauge when dropped.
+pub struct OpenConnection(std::sync::Arc<Metrics>);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.connections_open.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -180,5 +242,18 @@ mod tests {
         assert!(text.contains("podsec_evaluation_duration_seconds_bucket{le=\"0.005\"} 2"));
         assert!(text.contains("podsec_evaluation_duration_seconds_count 2"));
         assert_eq!(metrics.current_in_flight(), 0);
+        let metrics = std::sync::Arc::new(metrics);
+        metrics.timeout("header");
+        metrics.timeout("header");
+        metrics.timeout("nonsense");
+        metrics.refused();
+        let open = metrics.connection();
+        let text = metrics.render();
+        assert!(text.contains("podsec_connection_timeouts_total{kind=\"header\"} 2"));
+        assert!(text.contains("podsec_connection_timeouts_total{kind=\"idle\"} 0"));
+        assert!(text.contains("podsec_connections_refused_total 1"));
+        assert!(text.contains("podsec_connections_open 1"));
+        drop(open);
+        assert_eq!(metrics.open_connections(), 0);
     }
 }

@@ -11,6 +11,7 @@
 //! cannot evaluate (deadline, memory cap, crash) is answered by the failure policy.
 
 pub mod cluster;
+pub mod limits;
 pub mod log;
 pub mod metrics;
 pub mod tls;
@@ -62,6 +63,8 @@ pub struct WebhookConfig {
     pub max_pending: usize,
     /// The largest request body accepted, in bytes.
     pub max_body_bytes: usize,
+    /// Time for a request's body to arrive; a slower one is answered 408.
+    pub body_timeout: Duration,
 }
 
 /// Everything a request handler needs.
@@ -74,7 +77,7 @@ pub struct AppState {
     validating_settings_json: String,
     config: WebhookConfig,
     /// The webhook's metrics.
-    pub metrics: Metrics,
+    pub metrics: Arc<Metrics>,
     workers: Semaphore,
     ready: AtomicBool,
     /// The namespace-labels mode's watch cache: answers the module's host calls.
@@ -113,7 +116,7 @@ impl AppState {
             validating_settings_json: validating.to_string(),
             workers: Semaphore::new(config.workers.max(1)),
             config,
-            metrics: Metrics::default(),
+            metrics: Arc::new(Metrics::default()),
             ready: AtomicBool::new(false),
             cluster,
         })
@@ -243,9 +246,31 @@ async fn admit(state: Arc<AppState>, headers: HeaderMap, body: Body, hook: Hook)
     if declared.is_some_and(|len| len > limit) {
         return too_large(&state, limit);
     }
-    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
-        return too_large(&state, limit);
-    };
+    let bytes =
+        match tokio::time::timeout(state.config.body_timeout, axum::body::to_bytes(body, limit))
+            .await
+        {
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(_)) => return too_large(&state, limit),
+            Err(_) => {
+                state.metrics.timeout("body");
+                let mut response = problem(
+                    &state,
+                    StatusCode::REQUEST_TIMEOUT,
+                    "body_timeout",
+                    format!(
+                        "the request body did not arrive within {} ms",
+                        state.config.body_timeout.as_millis()
+                    ),
+                );
+                // What is left of the body is never read: the connection goes.
+                response.headers_mut().insert(
+                    header::CONNECTION,
+                    header::HeaderValue::from_static("close"),
+                );
+                return response;
+            }
+        };
     let pending = usize::try_from(state.metrics.current_in_flight()).unwrap_or(0);
     if pending
         > state
@@ -441,6 +466,48 @@ async fn review(state: Arc<AppState>, bytes: Bytes, hook: Hook) -> Response {
         .into_response()
 }
 
+/// One connection's service: the router, telling the connection's clocks when a request
+/// arrives and when it is answered, and closing the connection after
+/// `max_requests_per_connection` requests.
+fn connection_service(
+    app: Router,
+    connection: Arc<limits::ConnectionState>,
+    limits: limits::ConnectionLimits,
+) -> hyper_util::service::TowerToHyperService<
+    impl tower::Service<
+            hyper::Request<hyper::body::Incoming>,
+            Response = Response,
+            Error = std::convert::Infallible,
+            Future = impl Future<Output = Result<Response, std::convert::Infallible>> + Send,
+        > + Clone,
+> {
+    use tower::ServiceExt as _;
+    hyper_util::service::TowerToHyperService::new(tower::service_fn(
+        move |request: hyper::Request<hyper::body::Incoming>| {
+            let served = connection.request_started();
+            let connection = Arc::clone(&connection);
+            let answer = app.clone().oneshot(request.map(Body::new));
+            async move {
+                let mut response = match answer.await {
+                    Ok(response) => response,
+                    Err(never) => match never {},
+                };
+                if limits
+                    .max_requests_per_connection
+                    .is_some_and(|max| served >= max)
+                {
+                    response.headers_mut().insert(
+                        header::CONNECTION,
+                        header::HeaderValue::from_static("close"),
+                    );
+                }
+                connection.request_answered();
+                Ok(response)
+            }
+        },
+    ))
+}
+
 /// The mutating mode's patch, as the API server takes it: the RFC 6902 operations that
 /// turn the request's object into `mutated`, as base64 of their JSON. `None` when the
 /// request has no object to patch or nothing differs.
@@ -497,18 +564,21 @@ fn failure_answer(state: &AppState, uid: &str, kind: &str, cause: &str, error: &
     }
 }
 
-/// Serves `router` on `listener` (over TLS when `tls` is given) until `shutdown` completes,
-/// then lets in-flight requests finish (up to `drain`).
+/// Serves the webhook of `state` on `listener` (over TLS when `tls` is given), each
+/// connection under `limits`, until `shutdown` completes, then lets in-flight requests
+/// finish (up to `drain`).
 pub async fn serve(
     listener: TcpListener,
     tls: Option<Arc<rustls::ServerConfig>>,
-    router: Router,
+    state: Arc<AppState>,
+    limits: limits::ConnectionLimits,
     shutdown: impl Future<Output = ()>,
     drain: Duration,
 ) -> Result<()> {
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let service = hyper_util::service::TowerToHyperService::new(router);
+    let app = router(Arc::clone(&state));
+    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
@@ -521,16 +591,28 @@ pub async fn serve(
             },
             () = &mut shutdown => break,
         };
+        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
+            // Closed at once: a client holding every connection must not make the others
+            // wait in the listen queue past the API server's timeout.
+            state.metrics.refused();
+            drop(stream);
+            continue;
+        };
         let _ = stream.set_nodelay(true);
-        let service = service.clone();
         let acceptor = acceptor.clone();
         let watcher = graceful.watcher();
+        let metrics = Arc::clone(&state.metrics);
+        let app = app.clone();
         tokio::spawn(async move {
+            let _permit = permit;
+            let _open = metrics.connection();
+            let connection = limits::ConnectionState::new();
+            let service = connection_service(app, Arc::clone(&connection), limits);
             let http = hyper::server::conn::http1::Builder::new();
             match acceptor {
                 Some(acceptor) => {
                     let handshake =
-                        tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
+                        tokio::time::timeout(limits.handshake_timeout, acceptor.accept(stream))
                             .await;
                     let tls_stream = match handshake {
                         Ok(Ok(tls_stream)) => tls_stream,
@@ -545,16 +627,19 @@ pub async fn serve(
                             );
                             return;
                         }
-                        Err(_) => return,
+                        Err(_) => {
+                            metrics.timeout("handshake");
+                            return;
+                        }
                     };
-                    let connection =
-                        http.serve_connection(hyper_util::rt::TokioIo::new(tls_stream), service);
-                    let _ = watcher.watch(connection).await;
+                    let io = limits::TimedIo::new(tls_stream, limits, connection, metrics);
+                    let served = http.serve_connection(hyper_util::rt::TokioIo::new(io), service);
+                    let _ = watcher.watch(served).await;
                 }
                 None => {
-                    let connection =
-                        http.serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-                    let _ = watcher.watch(connection).await;
+                    let io = limits::TimedIo::new(stream, limits, connection, metrics);
+                    let served = http.serve_connection(hyper_util::rt::TokioIo::new(io), service);
+                    let _ = watcher.watch(served).await;
                 }
             }
         });

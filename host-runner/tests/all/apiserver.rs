@@ -140,6 +140,7 @@ async fn serve_answers_from_a_watch_cache_of_the_api_server() {
         workers: 2,
         max_pending: 16,
         max_body_bytes: 1 << 20,
+        body_timeout: Duration::from_secs(5),
     };
     let state = AppState::with_cluster(
         module,

@@ -5,6 +5,7 @@ mod cases;
 mod cli;
 mod fix;
 mod hostile;
+mod limits;
 mod properties;
 mod runtimes;
 mod webhook;

@@ -12,16 +12,17 @@ use std::sync::Arc;
 use std::time::Duration;
 use tower::ServiceExt as _;
 
-fn config(failure_policy: FailurePolicy) -> WebhookConfig {
+pub fn config(failure_policy: FailurePolicy) -> WebhookConfig {
     WebhookConfig {
         failure_policy,
         workers: 2,
         max_pending: 16,
         max_body_bytes: 64 * 1024,
+        body_timeout: Duration::from_secs(5),
     }
 }
 
-fn sandbox() -> SandboxConfig {
+pub fn sandbox() -> SandboxConfig {
     SandboxConfig {
         cache_dir: Some(crate::cases::test_cache_dir()),
         deadline: Duration::from_millis(300),
@@ -345,7 +346,7 @@ async fn hostile_modules_answer_by_failure_policy_and_the_server_goes_on() {
         .contains("allowed by failure policy ignore"));
 }
 
-mod tls {
+pub mod tls {
     use super::*;
     use http_body_util::Full;
     use hyper::body::Bytes;
@@ -441,7 +442,8 @@ async fn end_to_end_over_tls() {
     let server = tokio::spawn(serve(
         listener,
         Some(tls_config),
-        router(Arc::clone(&state)),
+        Arc::clone(&state),
+        podsec::webhook::limits::ConnectionLimits::default(),
         async {
             let _ = stopped.await;
         },
