@@ -42,18 +42,23 @@ impl ReloadingCert {
         Ok(Arc::new(config))
     }
 
-    /// Reloads when the files' modification times change, checking every `every`.
+    /// Reloads when the files' modification times change, checking every `every`. A pair
+    /// that does not load, or whose key is not the certificate's (the files are replaced
+    /// one after the other, and a check may fall between the two), leaves the previous
+    /// certificate in use and is read again at the next check, until it loads.
     pub async fn watch(self: Arc<Self>, every: Duration) {
         let mut seen = (mtime(&self.cert_path), mtime(&self.key_path));
+        let mut warned = None;
         loop {
             tokio::time::sleep(every).await;
             let now = (mtime(&self.cert_path), mtime(&self.key_path));
             if now == seen {
                 continue;
             }
-            seen = now;
             match read_certified_key(&self.cert_path, &self.key_path) {
                 Ok(key) => {
+                    seen = now;
+                    warned = None;
                     if let Ok(mut current) = self.current.write() {
                         *current = Arc::new(key);
                     }
@@ -63,11 +68,16 @@ impl ReloadingCert {
                         &[("cert", self.cert_path.display().to_string().into())],
                     );
                 }
-                Err(error) => log(
-                    Level::Warn,
-                    "kept the previous TLS certificate: the new one does not load",
-                    &[("error", format!("{error:#}").into())],
-                ),
+                Err(error) => {
+                    if warned != Some(now) {
+                        warned = Some(now);
+                        log(
+                            Level::Warn,
+                            "kept the previous TLS certificate: the new one does not load (yet)",
+                            &[("error", format!("{error:#}").into())],
+                        );
+                    }
+                }
             }
         }
     }
@@ -95,5 +105,13 @@ fn read_certified_key(cert_path: &Path, key_path: &Path) -> Result<CertifiedKey>
         .with_context(|| format!("cannot read a PEM private key from {}", key_path.display()))?;
     let signing_key = rustls::crypto::ring::sign::any_supported_type(&key)
         .map_err(|e| anyhow!("{}: unsupported private key: {e}", key_path.display()))?;
-    Ok(CertifiedKey::new(certs, signing_key))
+    let certified = CertifiedKey::new(certs, signing_key);
+    certified.keys_match().map_err(|e| {
+        anyhow!(
+            "the key {} is not the certificate {}'s: {e}",
+            key_path.display(),
+            cert_path.display()
+        )
+    })?;
+    Ok(certified)
 }

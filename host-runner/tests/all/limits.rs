@@ -432,3 +432,166 @@ async fn a_stalled_tls_handshake_is_closed() {
     server.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// What a client saw of one request during the shutdown test.
+#[derive(Debug, PartialEq)]
+enum Seen {
+    Answered,
+    /// The connection ended before any byte of an answer: the server never took the request.
+    Closed,
+    /// Some bytes of an answer, then the end: what must never happen.
+    Cut,
+}
+
+/// One request on `stream`: what came back.
+async fn exchange(stream: &mut TcpStream, uid: &str) -> Seen {
+    if stream.write_all(&request_text(uid, true)).await.is_err() {
+        return Seen::Closed;
+    }
+    let mut data = Vec::new();
+    let mut buf = [0u8; 4096];
+    let outcome = tokio::time::timeout(Duration::from_secs(3), async {
+        loop {
+            if let Some(end) = data.windows(4).position(|w| w == b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&data[..end]).to_ascii_lowercase();
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        l.strip_prefix("content-length:")
+                            .map(|v| v.trim().parse().unwrap_or(0))
+                    })
+                    .unwrap_or(0);
+                if data.len() >= end + 4 + length {
+                    return Seen::Answered;
+                }
+            }
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) if data.is_empty() => return Seen::Closed,
+                Ok(0) | Err(_) => return Seen::Cut,
+                Ok(n) => data.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    outcome.unwrap_or(Seen::Cut)
+}
+
+/// Shutdown (what SIGTERM starts) in the middle of load from four keep-alive clients:
+/// every request the server answered reached its client whole, none was cut off, and
+/// connections made afterwards are refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_under_load_cuts_no_answer() {
+    let server = Server::start(short(), None).await;
+    let addr = server.addr;
+    let client = |id: usize| async move {
+        let (mut answered, mut cut) = (0u64, 0u64);
+        let started = Instant::now();
+        'connections: while started.elapsed() < Duration::from_secs(3) {
+            let Ok(mut stream) = TcpStream::connect(addr).await else {
+                break;
+            };
+            for n in 0..10_000 {
+                match exchange(&mut stream, &format!("c{id}-{n}")).await {
+                    Seen::Answered => answered += 1,
+                    Seen::Closed => continue 'connections,
+                    Seen::Cut => {
+                        cut += 1;
+                        continue 'connections;
+                    }
+                }
+                if started.elapsed() > Duration::from_secs(3) {
+                    break 'connections;
+                }
+            }
+        }
+        (answered, cut)
+    };
+    let clients: Vec<_> = (0..4).map(|id| tokio::spawn(client(id))).collect();
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let state = Arc::clone(&server.state);
+    server.stop().await;
+    let stopped_at = Instant::now();
+    let (mut answered, mut cut) = (0, 0);
+    for client in clients {
+        let (a, c) = client.await.expect("client");
+        answered += a;
+        cut += c;
+    }
+    assert!(answered > 20, "only {answered} answers before the shutdown");
+    assert_eq!(cut, 0, "answers cut off mid-way");
+    let metrics = state.metrics.render();
+    let served: u64 = metrics
+        .lines()
+        .filter(|l| l.starts_with("podsec_requests_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert_eq!(
+        served, answered,
+        "every answer the server gave arrived whole"
+    );
+    assert!(
+        TcpStream::connect(addr).await.is_err(),
+        "a connection after the shutdown ({:?} ago) is refused",
+        stopped_at.elapsed()
+    );
+}
+
+/// The certificate files replaced while TLS clients keep connecting, the key a moment
+/// after the certificate: no request fails, and new connections get the new certificate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificate_replaced_under_load_fails_no_request() {
+    let old =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("certificate");
+    let new =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("certificate");
+    let dir = std::env::temp_dir().join(format!("podsec-rotate-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let (cert_path, key_path) = (dir.join("tls.crt"), dir.join("tls.key"));
+    std::fs::write(&cert_path, old.cert.pem()).expect("cert");
+    std::fs::write(&key_path, old.signing_key.serialize_pem()).expect("key");
+    let cert = podsec::webhook::tls::ReloadingCert::load(&cert_path, &key_path).expect("loads");
+    tokio::spawn(Arc::clone(&cert).watch(Duration::from_millis(20)));
+    let server = Server::start(short(), Some(cert.server_config().expect("TLS config"))).await;
+    // The client trusts both certificates, as it would trust the CA that signs both.
+    let both = format!("{}{}", old.cert.pem(), new.cert.pem());
+    let client = crate::webhook::tls::Client::new(&both, server.addr);
+    // Not atomic, as a volume update may not be: the certificate, then the key, while
+    // the client keeps connecting.
+    let rotation = {
+        let (cert_path, key_path) = (cert_path.clone(), key_path.clone());
+        let (cert_pem, key_pem) = (new.cert.pem(), new.signing_key.serialize_pem());
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            std::fs::write(&cert_path, cert_pem).expect("cert");
+            // Long enough for several connections to fall between the two writes.
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            std::fs::write(&key_path, key_pem).expect("key");
+        })
+    };
+    let mut failures = Vec::new();
+    for i in 0..60 {
+        match client
+            .try_post(
+                "/validate",
+                "application/json",
+                review_bytes(&format!("r{i}")),
+            )
+            .await
+        {
+            Some((200, _)) => {}
+            other => failures.push((i, other)),
+        }
+        tokio::time::sleep(Duration::from_millis(4)).await;
+    }
+    rotation.await.expect("rotated");
+    assert!(failures.is_empty(), "{failures:?}");
+    // A client that trusts only the new certificate connects: it is the one served.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let only_new = crate::webhook::tls::Client::new(&new.cert.pem(), server.addr);
+    let (status, _) = only_new
+        .post("/validate", "application/json", review_bytes("new"))
+        .await;
+    assert_eq!(status, 200);
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}

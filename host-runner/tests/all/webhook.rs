@@ -366,11 +366,14 @@ pub mod tls {
                 roots.add(cert.expect("PEM")).expect("root");
             }
             let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let config = rustls::ClientConfig::builder_with_provider(provider)
+            let mut config = rustls::ClientConfig::builder_with_provider(provider)
                 .with_safe_default_protocol_versions()
                 .expect("TLS versions")
                 .with_root_certificates(roots)
                 .with_no_client_auth();
+            // A full handshake on every connection, as the API server's client makes: a
+            // resumed one would not show the server's certificate at all.
+            config.resumption = rustls::client::Resumption::disabled();
             Client {
                 config: Arc::new(config),
                 addr,
