@@ -564,7 +564,7 @@ fn parent(path: &[Segment], count: usize) -> Vec<Segment> {
         .to_vec()
 }
 
-/// The container a path below the pod spec points into, as `(spec path, container path)`.
+/// The path of the container a path below the pod spec points into.
 fn container_of(path: &[Segment], spec: &[Segment]) -> Option<Vec<Segment>> {
     let rest = path.strip_prefix(spec)?;
     match rest {
@@ -607,7 +607,8 @@ fn rule(object: &Value, pod: &Pod, check: CheckId, field: &Field, options: FixOp
         | CheckId::HostPathVolumes
         | CheckId::HostPorts
         | CheckId::WindowsHostProcess
-        | CheckId::RestrictedVolumes => cannot("no change to the object satisfies this check"),
+        // Answered by `cannot_fix` above; listed so that a new check must choose its rule.
+        | CheckId::RestrictedVolumes => cannot(cannot_fix(check).unwrap_or_default()),
         CheckId::CapabilitiesBaseline | CheckId::CapabilitiesRestricted => {
             match path.last() {
                 Some(Segment::Index(_)) => Rule::Fix(

@@ -67,6 +67,14 @@ impl Server {
         self.state.metrics.render()
     }
 
+    /// Connections a timeout of `kind` closed.
+    fn timeouts(&self, kind: &str) -> u64 {
+        counter(
+            &self.metrics(),
+            &format!("podsec_connection_timeouts_total{{kind=\"{kind}\"}}"),
+        )
+    }
+
     async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
@@ -202,13 +210,7 @@ async fn a_head_that_never_ends_is_dropped() {
     let (_, ()) = tokio::join!(trickle, others);
     let closed = closed_within(&mut slow, Duration::from_secs(3)).await;
     assert!(closed.is_some(), "the slow head's connection stays open");
-    assert_eq!(
-        counter(
-            &server.metrics(),
-            "podsec_connection_timeouts_total{kind=\"header\"}"
-        ),
-        1
-    );
+    assert_eq!(server.timeouts("header"), 1);
     server.stop().await;
 }
 
@@ -226,13 +228,7 @@ async fn a_silent_connection_is_closed() {
         "closed after {closed:?}"
     );
     // The first head's clock runs from the connection's start.
-    assert_eq!(
-        counter(
-            &server.metrics(),
-            "podsec_connection_timeouts_total{kind=\"header\"}"
-        ),
-        1
-    );
+    assert_eq!(server.timeouts("header"), 1);
     server.stop().await;
 }
 
@@ -270,13 +266,7 @@ async fn a_trickled_body_gets_408() {
         answer.to_ascii_lowercase().contains("connection: close"),
         "{answer}"
     );
-    assert_eq!(
-        counter(
-            &server.metrics(),
-            "podsec_connection_timeouts_total{kind=\"body\"}"
-        ),
-        1
-    );
+    assert_eq!(server.timeouts("body"), 1);
     server.stop().await;
 }
 
@@ -306,19 +296,8 @@ async fn idle_keep_alive_connections_are_closed_and_busy_ones_kept() {
         "closed after {closed:?}"
     );
     let metrics = server.metrics();
-    assert_eq!(
-        counter(&metrics, "podsec_connection_timeouts_total{kind=\"idle\"}"),
-        1,
-        "{metrics}"
-    );
-    assert_eq!(
-        counter(
-            &metrics,
-            "podsec_connection_timeouts_total{kind=\"header\"}"
-        ),
-        0,
-        "{metrics}"
-    );
+    assert_eq!(server.timeouts("idle"), 1, "{metrics}");
+    assert_eq!(server.timeouts("header"), 0, "{metrics}");
     server.stop().await;
 }
 
@@ -422,13 +401,7 @@ async fn a_stalled_tls_handshake_is_closed() {
         closed < Duration::from_millis(2500),
         "closed after {closed:?}"
     );
-    assert_eq!(
-        counter(
-            &server.metrics(),
-            "podsec_connection_timeouts_total{kind=\"handshake\"}"
-        ),
-        1
-    );
+    assert_eq!(server.timeouts("handshake"), 1);
     server.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }
