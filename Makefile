@@ -79,6 +79,10 @@ bench: build playground need-browser ## Benchmarks: criterion latencies, check t
 	cd playground && node measure.mjs
 	$(CARGO) run --release -p bench-report
 
+.PHONY: flood
+flood: build ## podsec serve against 10,000 idle connections and a TLS handshake flood: memory per connection, evictions, a well-behaved client's latency, into target/flood.md
+	$(CARGO) run --release -p podsec --example flood
+
 .PHONY: soak
 soak: build ## podsec serve under a steady load for SOAK_SECONDS (600): RSS, open fds and latency every 10 s into target/soak.md; fails if memory grows after warm-up
 	$(CARGO) run --release -p podsec --example soak

@@ -10,122 +10,21 @@
 //!
 //! `cargo run --release -p podsec --example soak`
 
-use serde_json::json;
-use std::io::{Read as _, Write as _};
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+mod support;
+
+use std::io::Write as _;
+use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-
-fn env(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// A free loopback port (bound, then released for the server).
-fn free_port() -> SocketAddr {
-    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
-    listener.local_addr().expect("addr")
-}
-
-fn start_server(binary: &str, addr: SocketAddr) -> Child {
-    let child = Command::new(binary)
-        .args(["serve", "--insecure", "--log-level", "warn", "--listen"])
-        .arg(addr.to_string())
-        .args(["--level", "restricted"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {binary}: {e} (make build first)"));
-    let ready = Instant::now();
-    while TcpStream::connect(addr).is_err() {
-        assert!(
-            ready.elapsed() < Duration::from_secs(20),
-            "the server did not start"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    child
-}
-
-/// The server's resident memory (KiB) and open file descriptors, from /proc.
-fn sample(pid: u32) -> (u64, usize) {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    let rss = status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .unwrap_or(0);
-    let fds = std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count());
-    (rss, fds)
-}
-
-/// Requests alternate between a compliant pod and a denied one.
-fn request(n: u64) -> Vec<u8> {
-    let privileged = n % 2 == 1;
-    let object = json!({"apiVersion": "v1", "kind": "Pod",
-        "metadata": {"name": format!("pod-{n}"), "namespace": "soak"},
-        "spec": {"securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}},
-            "containers": [{"name": "app", "image": "nginx:1.27", "securityContext": {
-                "allowPrivilegeEscalation": privileged, "privileged": privileged,
-                "capabilities": {"drop": ["ALL"]}}}]}});
-    let review = json!({"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview",
-        "request": {"uid": format!("u{n}"), "kind": {"group": "", "version": "v1", "kind": "Pod"},
-            "resource": {"group": "", "version": "v1", "resource": "pods"},
-            "namespace": "soak", "operation": "CREATE", "userInfo": {"username": "soak"},
-            "object": object}});
-    let body = review.to_string();
-    let mut text = format!(
-        "POST /validate HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
-        body.len()
-    )
-    .into_bytes();
-    text.extend(body.into_bytes());
-    text
-}
-
-/// One answer's status, read from a keep-alive connection.
-fn read_answer(stream: &mut TcpStream, buf: &mut Vec<u8>) -> Option<u16> {
-    buf.clear();
-    let mut chunk = [0u8; 8192];
-    loop {
-        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
-            let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
-            let length: usize = head
-                .lines()
-                .find_map(|l| l.strip_prefix("content-length:"))
-                .and_then(|v| v.trim().parse().ok())
-                .unwrap_or(0);
-            if buf.len() >= end + 4 + length {
-                return head.split(' ').nth(1)?.parse().ok();
-            }
-        }
-        let n = stream.read(&mut chunk).ok()?;
-        if n == 0 {
-            return None;
-        }
-        buf.extend_from_slice(&chunk[..n]);
-    }
-}
-
-fn percentile(sorted: &[u64], p: f64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    let index = ((sorted.len() - 1) as f64 * p).round() as usize;
-    sorted[index.min(sorted.len() - 1)]
-}
+use support::{binary, env, free_port, percentile, read_answer, request, sample, start_server};
 
 fn main() {
     let seconds = env("SOAK_SECONDS", 600);
     let rate = env("SOAK_RATE", 400).max(1);
     let clients = env("SOAK_CLIENTS", 8).max(1);
-    let binary = std::env::var("PODSEC_BIN").unwrap_or_else(|_| "target/release/podsec".to_owned());
     let addr = free_port();
-    let mut server = start_server(&binary, addr);
+    let mut server = start_server(&binary(), addr, &["--insecure"]);
     let pid = server.id();
 
     let stop = Arc::new(AtomicBool::new(false));
@@ -164,7 +63,8 @@ fn main() {
                     };
                     let started = Instant::now();
                     let ok = connection.write_all(&request(n)).is_ok()
-                        && read_answer(connection, &mut buf) == Some(200);
+                        && read_answer(connection, &mut buf)
+                            .is_some_and(|(status, _)| status == 200);
                     n += clients;
                     sent.fetch_add(1, Ordering::Relaxed);
                     if ok {

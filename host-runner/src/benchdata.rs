@@ -1,6 +1,8 @@
-//! The requests podsec's benchmarks evaluate: a small pod, a typical pod as the API server
-//! sends it (two containers, defaults filled in, ~3 KB), and a large one (20 containers,
-//! many volumes and ports, ~60 KB). Each is a Kubewarden `ValidationRequest`.
+//! The requests podsec's benchmarks evaluate: a small pod (one container, restricted's
+//! fields set), a typical pod as the API server sends it (two containers, defaults filled
+//! in, ~3 KB), a large one (20 containers, many volumes and ports, ~60 KB), all three
+//! compliant at restricted, and a violating one (~1.2 KB) that fails most checks at once.
+//! Each is a Kubewarden `ValidationRequest`.
 
 use serde_json::{json, Value};
 
@@ -13,11 +15,19 @@ pub enum PodSize {
     Typical,
     /// Twenty containers, thirty volumes, many ports and environment variables.
     Large,
+    /// One pod failing most checks: privileged, host namespaces, a hostPath volume, a host
+    /// port, added capabilities, an unmasked /proc, an unconfined seccomp profile.
+    Violating,
 }
 
 impl PodSize {
     /// Every size, small first.
-    pub const ALL: [PodSize; 3] = [PodSize::Small, PodSize::Typical, PodSize::Large];
+    pub const ALL: [PodSize; 4] = [
+        PodSize::Small,
+        PodSize::Typical,
+        PodSize::Large,
+        PodSize::Violating,
+    ];
 
     /// The size's name.
     pub fn name(self) -> &'static str {
@@ -25,6 +35,7 @@ impl PodSize {
             PodSize::Small => "small",
             PodSize::Typical => "typical",
             PodSize::Large => "large",
+            PodSize::Violating => "violating",
         }
     }
 }
@@ -58,14 +69,26 @@ fn container(name: &str, image: &str, env_vars: usize, ports: usize) -> Value {
 /// A pod object of the given size.
 pub fn pod(size: PodSize) -> Value {
     let (containers, volumes, env, ports) = match size {
-        PodSize::Small => (1, 0, 0, 0),
-        PodSize::Typical => (2, 2, 0, 1),
         PodSize::Large => (20, 30, 40, 6),
+        PodSize::Small => {
+            return json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "small", "namespace": "shop"},
+                "spec": {"securityContext": {"runAsNonRoot": true, "seccompProfile": {"type": "RuntimeDefault"}},
+                    "containers": [{"name": "app", "image": "nginx:1.27", "securityContext": {
+                        "allowPrivilegeEscalation": false, "capabilities": {"drop": ["ALL"]}}}]}});
+        }
+        PodSize::Violating => {
+            return json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "node-agent", "namespace": "shop"},
+                "spec": {"hostNetwork": true, "hostPID": true, "hostIPC": true,
+                    "securityContext": {"seccompProfile": {"type": "Unconfined"}},
+                    "volumes": [{"name": "host-root", "hostPath": {"path": "/", "type": "Directory"}}],
+                    "containers": [{"name": "agent", "image": "registry.example.com/ops/node-agent:2.1.0",
+                        "ports": [{"containerPort": 9100, "hostPort": 9100, "protocol": "TCP"}],
+                        "volumeMounts": [{"name": "host-root", "mountPath": "/host", "readOnly": true}],
+                        "securityContext": {"privileged": true, "procMount": "Unmasked",
+                            "capabilities": {"add": ["SYS_ADMIN", "NET_ADMIN"]}}}]}});
+        }
+        PodSize::Typical => (2, 2, 0, 1),
     };
-    if size == PodSize::Small {
-        return json!({"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "small", "namespace": "shop"},
-                      "spec": {"containers": [{"name": "app", "image": "nginx:1.27"}]}});
-    }
     let containers: Vec<Value> = (0..containers)
         .map(|i| {
             container(
@@ -312,6 +335,21 @@ mod tests {
             "the typical pod meets restricted: {verdict:?}"
         );
         assert!(policy_core::validate(&request(PodSize::Large, "restricted")).accepted);
+        assert!(policy_core::validate(&request(PodSize::Small, "restricted")).accepted);
+        let violating = request(PodSize::Violating, "baseline");
+        assert!(
+            (900..1_600).contains(&violating.len()),
+            "violating is {} bytes",
+            violating.len()
+        );
+        let verdict = policy_core::evaluate(&violating).expect("evaluates");
+        let failed: std::collections::BTreeSet<_> = verdict
+            .verdict
+            .violations()
+            .iter()
+            .map(|v| v.check)
+            .collect();
+        assert!(failed.len() >= 7, "{failed:?}");
     }
 
     #[test]
@@ -319,7 +357,7 @@ mod tests {
         let restricted = labelled_cluster("restricted");
         let typical = policy_core::validate_with(&labelled_request(PodSize::Typical), &restricted);
         assert!(typical.accepted, "{typical:?}");
-        let small = policy_core::validate_with(&labelled_request(PodSize::Small), &restricted);
+        let small = policy_core::validate_with(&labelled_request(PodSize::Violating), &restricted);
         assert!(
             small
                 .message

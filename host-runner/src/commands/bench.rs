@@ -42,12 +42,14 @@ pub struct Bench {
 /// The built-in pod sizes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Size {
-    /// One container.
+    /// One container, restricted's fields set.
     Small,
     /// Two containers, ~3 KB.
     Typical,
     /// Twenty containers, ~60 KB.
     Large,
+    /// One pod failing most checks (privileged, host namespaces, hostPath, …), ~1.2 KB.
+    Violating,
 }
 
 impl From<Size> for PodSize {
@@ -56,6 +58,7 @@ impl From<Size> for PodSize {
             Size::Small => PodSize::Small,
             Size::Typical => PodSize::Typical,
             Size::Large => PodSize::Large,
+            Size::Violating => PodSize::Violating,
         }
     }
 }

@@ -63,7 +63,9 @@ pub struct Serve {
     /// Seconds to let in-flight requests finish after SIGTERM.
     #[arg(long, default_value_t = 30)]
     pub drain_seconds: u64,
-    /// Client connections open at once; one more is closed as it arrives.
+    /// Client connections open at once. One more takes the place of the connection that has
+    /// waited longest for a request; when every one is in a request, it is closed as it
+    /// arrives. (The soft limit of open files is raised to the hard one at start.)
     #[arg(long, default_value_t = ConnectionLimits::default().max_connections)]
     pub max_connections: usize,
     /// Milliseconds for a client's TLS handshake.
@@ -131,6 +133,7 @@ impl Serve {
             idle_timeout: Duration::from_millis(self.idle_timeout),
             max_requests_per_connection: self.max_requests_per_connection,
         };
+        open_files_for(limits.max_connections);
         let labelled =
             policy_core::Settings::from_value(&settings).is_ok_and(|s| s.namespace_labels);
         let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -250,5 +253,38 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+/// Raises the soft limit of open files to the hard one (as Go's runtime does for every
+/// program), so `--max-connections` is not cut short by a soft limit of 1,024, and warns
+/// when even the hard limit is below the connections allowed.
+fn open_files_for(max_connections: usize) {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        limit.current = limit.maximum;
+        if let Err(error) = setrlimit(Resource::Nofile, limit) {
+            log::log(
+                log::Level::Warn,
+                "cannot raise the open files limit",
+                &[("error", error.to_string().into())],
+            );
+        }
+    }
+    let soft = getrlimit(Resource::Nofile).current;
+    // Room for the listener, the module's files and the cluster watch besides.
+    let needed = u64::try_from(max_connections)
+        .unwrap_or(u64::MAX)
+        .saturating_add(64);
+    if soft.is_some_and(|soft| soft < needed) {
+        log::log(
+            log::Level::Warn,
+            "the open files limit is below --max-connections: connections past it wait in the listen queue",
+            &[
+                ("open_files_limit", soft.into()),
+                ("max_connections", max_connections.into()),
+            ],
+        );
     }
 }

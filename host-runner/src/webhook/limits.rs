@@ -5,7 +5,7 @@
 //!
 //! | limit | what happens |
 //! | --- | --- |
-//! | `max_connections` | a connection past it is closed at once (metric `connections_refused`) |
+//! | `max_connections` | a new connection past it takes the place of the open connection that has waited longest for a request (in its TLS handshake, before its first head, or idle between requests; metric `connections_evicted`); when every open connection is in a request, the new one is closed at once (metric `connections_refused`) |
 //! | `handshake_timeout` | a TLS handshake not finished in time: the connection is closed |
 //! | `header_timeout` | a request's head not received in time (from the connection's start for the first request, from its first byte for the next): closed |
 //! | `body_timeout` | a body not received in time: `408 Request Timeout`, and the connection closed |
@@ -13,14 +13,17 @@
 //! | `max_requests_per_connection` | the answer to the last one carries `Connection: close` |
 
 use super::metrics::Metrics;
+use futures_util::task::AtomicWaker;
+use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
 use std::time::Duration;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::sync::{oneshot, OwnedSemaphorePermit, Semaphore};
 use tokio::time::{Instant, Sleep};
 
 /// The connection limits of `podsec serve`, each a flag.
@@ -61,21 +64,47 @@ impl Default for ConnectionLimits {
     }
 }
 
-/// What the connection's I/O and its service share: whether the connection waits for a
-/// request's head, and how many requests it has served.
+/// What the connection's I/O, its service and the [`Connections`] share: whether the
+/// connection waits for a request's head and since when, how many requests it has served,
+/// and whether it was told to make room for a new connection.
 #[derive(Debug)]
 pub struct ConnectionState {
     awaiting_head: AtomicBool,
     served: AtomicU64,
+    /// Since when it waits for a head, in nanoseconds from `epoch`.
+    waiting_since: AtomicU64,
+    epoch: std::time::Instant,
+    evicted: AtomicBool,
+    /// The connection's task, woken when it is evicted.
+    waker: AtomicWaker,
+    /// Where an evicted connection hands its place when it goes: straight to the newcomer
+    /// that evicted it, so no other arrival can take it in between.
+    handover: Mutex<Option<oneshot::Sender<OwnedSemaphorePermit>>>,
 }
 
 impl ConnectionState {
     /// A new connection: it waits for its first request's head.
     pub fn new() -> Arc<ConnectionState> {
-        Arc::new(ConnectionState {
+        ConnectionState::since(std::time::Instant::now())
+    }
+
+    fn since(epoch: std::time::Instant) -> Arc<ConnectionState> {
+        let state = ConnectionState {
             awaiting_head: AtomicBool::new(true),
             served: AtomicU64::new(0),
-        })
+            waiting_since: AtomicU64::new(0),
+            epoch,
+            evicted: AtomicBool::new(false),
+            waker: AtomicWaker::new(),
+            handover: Mutex::new(None),
+        };
+        state.mark_waiting();
+        Arc::new(state)
+    }
+
+    fn mark_waiting(&self) {
+        let nanos = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.waiting_since.store(nanos, Ordering::Relaxed);
     }
 
     /// A request's head arrived (the service is called); returns how many requests the
@@ -89,7 +118,160 @@ impl ConnectionState {
 
     /// The answer is ready: the connection waits for the next head.
     pub fn request_answered(&self) {
+        self.mark_waiting();
         self.awaiting_head.store(true, Ordering::Relaxed);
+        if self.evicted.load(Ordering::Relaxed) {
+            // Told to make room while it was in a request: it goes now.
+            self.waker.wake();
+        }
+    }
+
+    /// Whether the connection was told to make room and is between requests, so it goes.
+    fn must_go(&self, cx: &mut Context<'_>) -> bool {
+        self.waker.register(cx.waker());
+        self.evicted.load(Ordering::Relaxed) && self.awaiting_head.load(Ordering::Relaxed)
+    }
+
+    /// Completes when the connection is told to make room (used during its TLS handshake,
+    /// before there is any I/O to wrap).
+    pub async fn evicted(&self) {
+        std::future::poll_fn(|cx| {
+            if self.must_go(cx) {
+                Poll::Ready(())
+            } else {
+                Poll::Pending
+            }
+        })
+        .await;
+    }
+}
+
+/// The open connections, for `max_connections`. A client that opens connections and never
+/// sends a request must not lock the API server out until its connections' clocks run out,
+/// so a newcomer past the limit takes the place of the connection that has waited longest
+/// for a request (as a proxy reuses its idle keep-alive connections when it runs out of
+/// them); a connection in the middle of a request is never closed for a newcomer.
+pub struct Connections {
+    permits: Arc<Semaphore>,
+    open: Mutex<HashMap<u64, Arc<ConnectionState>>>,
+    next: AtomicU64,
+    epoch: std::time::Instant,
+    metrics: Arc<Metrics>,
+}
+
+/// What a new connection gets: its place now, its place once an evicted connection has
+/// gone, or nothing (every open connection is in a request).
+pub enum Admission {
+    /// A place was free.
+    Now(Slot),
+    /// The connection that waited longest for a request was told to go; its place comes
+    /// through the receiver ([`Connections::wait`]).
+    AfterEviction(oneshot::Receiver<OwnedSemaphorePermit>),
+    /// Every open connection is in a request: the new one is closed (and counted).
+    Refused,
+}
+
+/// A connection's place among the `max_connections`, given back when dropped.
+pub struct Slot {
+    id: u64,
+    /// The connection's shared state.
+    pub state: Arc<ConnectionState>,
+    connections: Arc<Connections>,
+    permit: Option<OwnedSemaphorePermit>,
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        if let Ok(mut open) = self.connections.open.lock() {
+            open.remove(&self.id);
+        }
+        let newcomer = self
+            .state
+            .handover
+            .lock()
+            .ok()
+            .and_then(|mut handover| handover.take());
+        if let (Some(newcomer), Some(permit)) = (newcomer, self.permit.take()) {
+            // If the newcomer has given up, the place goes back to the pool.
+            let _ = newcomer.send(permit);
+        }
+    }
+}
+
+impl Connections {
+    /// Room for `max_connections` (at least one).
+    pub fn new(max_connections: usize, metrics: Arc<Metrics>) -> Arc<Connections> {
+        Arc::new(Connections {
+            permits: Arc::new(Semaphore::new(max_connections.max(1))),
+            open: Mutex::new(HashMap::new()),
+            next: AtomicU64::new(0),
+            epoch: std::time::Instant::now(),
+            metrics,
+        })
+    }
+
+    fn slot(self: &Arc<Self>, permit: OwnedSemaphorePermit) -> Slot {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let state = ConnectionState::since(self.epoch);
+        if let Ok(mut open) = self.open.lock() {
+            open.insert(id, Arc::clone(&state));
+        }
+        Slot {
+            id,
+            state,
+            connections: Arc::clone(self),
+            permit: Some(permit),
+        }
+    }
+
+    /// A place for a connection just accepted.
+    pub fn admit(self: &Arc<Self>) -> Admission {
+        if let Ok(permit) = Arc::clone(&self.permits).try_acquire_owned() {
+            return Admission::Now(self.slot(permit));
+        }
+        match self.evict_longest_waiting() {
+            Some(place) => Admission::AfterEviction(place),
+            None => {
+                self.metrics.refused();
+                Admission::Refused
+            }
+        }
+    }
+
+    /// The place the evicted connection hands over when it goes; `None` if it does not
+    /// come within `within`.
+    pub async fn wait(
+        self: &Arc<Self>,
+        place: oneshot::Receiver<OwnedSemaphorePermit>,
+        within: Duration,
+    ) -> Option<Slot> {
+        match tokio::time::timeout(within, place).await {
+            Ok(Ok(permit)) => Some(self.slot(permit)),
+            _ => {
+                self.metrics.refused();
+                None
+            }
+        }
+    }
+
+    /// Tells the connection that has waited longest for a request to go, and returns where
+    /// its place will come; `None` when every open connection is in a request (or already
+    /// going).
+    fn evict_longest_waiting(&self) -> Option<oneshot::Receiver<OwnedSemaphorePermit>> {
+        let open = self.open.lock().ok()?;
+        let longest = open
+            .values()
+            .filter(|c| {
+                c.awaiting_head.load(Ordering::Relaxed) && !c.evicted.load(Ordering::Relaxed)
+            })
+            .min_by_key(|c| c.waiting_since.load(Ordering::Relaxed));
+        let connection = longest?;
+        let (place, newcomer) = oneshot::channel();
+        *connection.handover.lock().ok()? = Some(place);
+        connection.evicted.store(true, Ordering::Relaxed);
+        connection.waker.wake();
+        self.metrics.evicted();
+        Some(newcomer)
     }
 }
 
@@ -162,20 +344,26 @@ impl<IO> TimedIo<IO> {
                 .head
                 .as_mut()
                 .is_some_and(|(head, _)| head.as_mut().poll(cx).is_ready());
-            if head {
+            if self.state.must_go(cx) {
+                // Counted by `Connections` when it chose this one.
+                self.expired = Some("evicted");
+            } else if head {
                 self.expired = Some("header");
+                self.metrics.timeout("header");
             } else if self.idle.as_mut().poll(cx).is_ready() {
                 self.expired = Some("idle");
-            }
-            if let Some(kind) = self.expired {
-                self.metrics.timeout(kind);
+                self.metrics.timeout("idle");
             }
         }
-        self.expired.map(|kind| {
-            io::Error::new(
+        self.expired.map(|kind| match kind {
+            "evicted" => io::Error::new(
+                io::ErrorKind::ConnectionAborted,
+                "the connection made room for a new one",
+            ),
+            kind => io::Error::new(
                 io::ErrorKind::TimedOut,
                 format!("the connection's {kind} timeout passed"),
-            )
+            ),
         })
     }
 }

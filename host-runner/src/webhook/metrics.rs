@@ -25,6 +25,7 @@ pub struct Metrics {
     /// Connections closed by a timeout, by kind, in [`TIMEOUT_KINDS`]' order.
     timeouts: [AtomicU64; TIMEOUT_KINDS.len()],
     connections_refused: AtomicU64,
+    connections_evicted: AtomicU64,
     connections_open: AtomicI64,
 }
 
@@ -94,6 +95,12 @@ impl Metrics {
     /// Counts a connection closed because `max_connections` were open.
     pub fn refused(&self) {
         self.connections_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a connection closed, while it waited for a request, to make room for a new one
+    /// at `max_connections`.
+    pub fn evicted(&self) {
+        self.connections_evicted.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Marks a connection open until the guard drops.
@@ -169,12 +176,19 @@ impl Metrics {
         out.push_str("# HELP podsec_connections_open Client connections open.\n");
         out.push_str("# TYPE podsec_connections_open gauge\n");
         let _ = writeln!(out, "podsec_connections_open {}", self.open_connections());
-        out.push_str("# HELP podsec_connections_refused_total Connections closed on arrival because --max-connections were open.\n");
+        out.push_str("# HELP podsec_connections_refused_total Connections closed on arrival because --max-connections were open, every one of them in a request.\n");
         out.push_str("# TYPE podsec_connections_refused_total counter\n");
         let _ = writeln!(
             out,
             "podsec_connections_refused_total {}",
             self.connections_refused.load(Ordering::Relaxed)
+        );
+        out.push_str("# HELP podsec_connections_evicted_total Connections waiting for a request that were closed to make room for a new one at --max-connections.\n");
+        out.push_str("# TYPE podsec_connections_evicted_total counter\n");
+        let _ = writeln!(
+            out,
+            "podsec_connections_evicted_total {}",
+            self.connections_evicted.load(Ordering::Relaxed)
         );
         out.push_str("# HELP podsec_connection_timeouts_total Connections closed by a timeout, by kind (handshake, header, body, idle).\n");
         out.push_str("# TYPE podsec_connection_timeouts_total counter\n");
@@ -247,11 +261,13 @@ mod tests {
         metrics.timeout("header");
         metrics.timeout("nonsense");
         metrics.refused();
+        metrics.evicted();
         let open = metrics.connection();
         let text = metrics.render();
         assert!(text.contains("podsec_connection_timeouts_total{kind=\"header\"} 2"));
         assert!(text.contains("podsec_connection_timeouts_total{kind=\"idle\"} 0"));
         assert!(text.contains("podsec_connections_refused_total 1"));
+        assert!(text.contains("podsec_connections_evicted_total 1"));
         assert!(text.contains("podsec_connections_open 1"));
         drop(open);
         assert_eq!(metrics.open_connections(), 0);

@@ -578,42 +578,64 @@ pub async fn serve(
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
     let app = router(Arc::clone(&state));
-    let permits = Arc::new(Semaphore::new(limits.max_connections.max(1)));
+    let connections = limits::Connections::new(limits.max_connections, Arc::clone(&state.metrics));
+    let mut accept_errors = 0u32;
     tokio::pin!(shutdown);
     loop {
         let (stream, peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(pair) => pair,
                 Err(error) => {
-                    log(Level::Warn, "accept failed", &[("error", error.to_string().into())]);
-                    continue;
+                    // Out of file descriptors (or memory), the connection stays in the
+                    // listen queue and the next accept fails at once: back off instead of
+                    // spinning, 5 ms doubling to 1 s.
+                    accept_errors = accept_errors.saturating_add(1);
+                    let pause = Duration::from_millis(5u64 << accept_errors.min(8)).min(Duration::from_secs(1));
+                    log(Level::Warn, "accept failed", &[("error", error.to_string().into()), ("retry_in_ms", u64::try_from(pause.as_millis()).unwrap_or(u64::MAX).into())]);
+                    tokio::select! {
+                        () = tokio::time::sleep(pause) => continue,
+                        () = &mut shutdown => break,
+                    }
                 }
             },
             () = &mut shutdown => break,
         };
-        let Ok(permit) = Arc::clone(&permits).try_acquire_owned() else {
-            // Closed at once: a client holding every connection must not make the others
-            // wait in the listen queue past the API server's timeout.
-            state.metrics.refused();
+        accept_errors = 0;
+        let admission = connections.admit();
+        if matches!(admission, limits::Admission::Refused) {
+            // Closed at once: every open connection is in a request, and a client must
+            // not wait in the listen queue past the API server's timeout.
             drop(stream);
             continue;
-        };
+        }
         let _ = stream.set_nodelay(true);
         let acceptor = acceptor.clone();
         let watcher = graceful.watcher();
         let metrics = Arc::clone(&state.metrics);
         let app = app.clone();
+        let connections = Arc::clone(&connections);
         tokio::spawn(async move {
-            let _permit = permit;
+            let slot = match admission {
+                limits::Admission::Now(slot) => slot,
+                // The evicted connection hands its place over within moments.
+                limits::Admission::AfterEviction(place) => {
+                    match connections.wait(place, limits.handshake_timeout).await {
+                        Some(slot) => slot,
+                        None => return,
+                    }
+                }
+                limits::Admission::Refused => return,
+            };
             let _open = metrics.connection();
-            let connection = limits::ConnectionState::new();
+            let connection = Arc::clone(&slot.state);
             let service = connection_service(app, Arc::clone(&connection), limits);
             let http = hyper::server::conn::http1::Builder::new();
             match acceptor {
                 Some(acceptor) => {
-                    let handshake =
-                        tokio::time::timeout(limits.handshake_timeout, acceptor.accept(stream))
-                            .await;
+                    let handshake = tokio::select! {
+                        done = tokio::time::timeout(limits.handshake_timeout, acceptor.accept(stream)) => done,
+                        () = connection.evicted() => return,
+                    };
                     let tls_stream = match handshake {
                         Ok(Ok(tls_stream)) => tls_stream,
                         Ok(Err(error)) => {
@@ -642,6 +664,7 @@ pub async fn serve(
                     let _ = watcher.watch(served).await;
                 }
             }
+            drop(slot);
         });
     }
     log(

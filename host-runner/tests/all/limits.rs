@@ -301,20 +301,76 @@ async fn idle_keep_alive_connections_are_closed_and_busy_ones_kept() {
     server.stop().await;
 }
 
-/// Past `max_connections`, a connection is closed at once and counted; once the holders'
-/// time is up, clients are answered again.
+/// Past `max_connections`, a new connection takes the place of the one that has waited
+/// longest for a request: holders that never send cannot lock clients out until their head
+/// time runs out (long here, so only the eviction can explain the answer).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connections_past_the_limit_are_refused() {
+async fn a_new_connection_takes_the_place_of_one_that_never_sent() {
     let limits = ConnectionLimits {
         max_connections: 3,
+        header_timeout: Duration::from_secs(60),
         ..short()
     };
     let server = Server::start(limits, None).await;
     let mut holders = Vec::new();
     for _ in 0..3 {
         holders.push(TcpStream::connect(server.addr).await.expect("connect"));
+        // Distinct waiting times: the first is the longest waiting.
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
     tokio::time::sleep(Duration::from_millis(100)).await;
+    assert_eq!(counter(&server.metrics(), "podsec_connections_open"), 3);
+    well_behaved(server.addr, "newcomer").await;
+    let first = holders.first_mut().expect("three holders");
+    closed_within(first, Duration::from_secs(1))
+        .await
+        .expect("the longest waiting holder is closed");
+    let metrics = server.metrics();
+    assert_eq!(
+        counter(&metrics, "podsec_connections_evicted_total"),
+        1,
+        "{metrics}"
+    );
+    assert_eq!(
+        counter(&metrics, "podsec_connections_refused_total"),
+        0,
+        "{metrics}"
+    );
+    // The other two still hold their places, and are served when they send.
+    for (i, holder) in holders.iter_mut().enumerate().skip(1) {
+        assert_eq!(
+            exchange(holder, &format!("holder{i}")).await,
+            Seen::Answered
+        );
+    }
+    server.stop().await;
+}
+
+/// Past `max_connections` while every open connection is in the middle of a request (a
+/// body still to come), a new connection is closed at once and counted; once those
+/// requests end, clients are answered again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_past_the_limit_are_refused_when_all_are_busy() {
+    let limits = ConnectionLimits {
+        max_connections: 3,
+        body_timeout: Duration::from_secs(30),
+        ..short()
+    };
+    let server = Server::start(limits, None).await;
+    let mut holders = Vec::new();
+    for i in 0..3 {
+        let mut holder = TcpStream::connect(server.addr).await.expect("connect");
+        let text = request_text(&format!("busy{i}"), true);
+        let head = text
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .expect("head")
+            + 4;
+        let (head, body) = text.split_at(head);
+        holder.write_all(head).await.expect("head");
+        holders.push((holder, body.to_vec()));
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
     let mut refused = TcpStream::connect(server.addr)
         .await
         .expect("the kernel accepts");
@@ -325,12 +381,89 @@ async fn connections_past_the_limit_are_refused() {
         closed < Duration::from_millis(300),
         "closed after {closed:?}"
     );
-    assert!(counter(&server.metrics(), "podsec_connections_refused_total") >= 1);
-    assert_eq!(counter(&server.metrics(), "podsec_connections_open"), 3);
-    // The holders send nothing: their head time frees the slots.
-    tokio::time::sleep(Duration::from_millis(1200)).await;
+    let metrics = server.metrics();
+    assert_eq!(
+        counter(&metrics, "podsec_connections_refused_total"),
+        1,
+        "{metrics}"
+    );
+    assert_eq!(
+        counter(&metrics, "podsec_connections_evicted_total"),
+        0,
+        "{metrics}"
+    );
+    assert_eq!(counter(&metrics, "podsec_connections_open"), 3);
+    // The bodies arrive: each request is answered, and the connections become evictable.
+    for (i, (holder, body)) in holders.iter_mut().enumerate() {
+        holder.write_all(body).await.expect("body");
+        let (status, _, answer) = read_response(holder, Duration::from_secs(2))
+            .await
+            .expect("answered");
+        assert_eq!(status, 200, "{answer}");
+        assert!(answer.contains(&format!("busy{i}")));
+    }
     well_behaved(server.addr, "after").await;
-    drop(holders);
+    server.stop().await;
+}
+
+/// Raises this process's soft limit of open files to the hard one, which must leave room
+/// for `needed`.
+fn open_files(needed: u64) {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut limit = getrlimit(Resource::Nofile);
+    limit.current = limit.maximum;
+    let _ = setrlimit(Resource::Nofile, limit);
+    let soft = getrlimit(Resource::Nofile).current;
+    assert!(
+        soft.is_none_or(|soft| soft >= needed),
+        "this test needs {needed} open files; the hard limit is {soft:?}"
+    );
+}
+
+/// 10,000 connections held open and idle, on a server that allows 1,000: one in ten made a
+/// request first (idle keep-alive), the rest never sent a byte. The server never holds more
+/// than its limit, and a well-behaved client is answered during and after the flood.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_idle_connections() {
+    open_files(12_000);
+    let limits = ConnectionLimits {
+        max_connections: 1_000,
+        header_timeout: Duration::from_secs(60),
+        idle_timeout: Duration::from_secs(60),
+        ..short()
+    };
+    let server = Server::start(limits, None).await;
+    let mut idle = Vec::with_capacity(10_000);
+    for i in 0..10_000u32 {
+        let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+        if i % 10 == 0 {
+            // Evicted meanwhile, if it waited longest: the answer or the close.
+            let _ = exchange(&mut stream, &format!("idle{i}")).await;
+        }
+        idle.push(stream);
+        if i % 2_500 == 1_250 {
+            well_behaved(server.addr, &format!("during{i}")).await;
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let metrics = server.metrics();
+    let open = counter(&metrics, "podsec_connections_open");
+    assert!(
+        open <= 1_000,
+        "{open} connections open past the limit of 1,000"
+    );
+    assert!(
+        counter(&metrics, "podsec_connections_evicted_total") >= 9_000,
+        "{metrics}"
+    );
+    for i in 0..20 {
+        well_behaved(server.addr, &format!("after{i}")).await;
+    }
+    assert_eq!(
+        counter(&server.metrics(), "podsec_connections_refused_total"),
+        0
+    );
+    drop(idle);
     server.stop().await;
 }
 
@@ -402,6 +535,81 @@ async fn a_stalled_tls_handshake_is_closed() {
         "closed after {closed:?}"
     );
     assert_eq!(server.timeouts("handshake"), 1);
+    server.stop().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A handshake flood on a TLS server that allows 200 connections: 3,000 connections that
+/// send the first bytes of a ClientHello and stall, beside 200 full handshakes that end
+/// without a request. The server never holds more than its limit, the stalled ones make
+/// room instead of waiting out the (long) handshake time, and a TLS client is answered
+/// during and after the flood.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handshake_flood() {
+    open_files(5_000);
+    let certified =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).expect("certificate");
+    let dir = std::env::temp_dir().join(format!("podsec-flood-tls-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let cert_pem = certified.cert.pem();
+    std::fs::write(dir.join("tls.crt"), &cert_pem).expect("cert");
+    std::fs::write(dir.join("tls.key"), certified.signing_key.serialize_pem()).expect("key");
+    let cert =
+        podsec::webhook::tls::ReloadingCert::load(&dir.join("tls.crt"), &dir.join("tls.key"))
+            .expect("loads");
+    let limits = ConnectionLimits {
+        max_connections: 200,
+        handshake_timeout: Duration::from_secs(60),
+        ..short()
+    };
+    let server = Server::start(limits, Some(cert.server_config().expect("TLS config"))).await;
+    let client = Arc::new(crate::webhook::tls::Client::new(&cert_pem, server.addr));
+    let full = {
+        let client = Arc::clone(&client);
+        tokio::spawn(async move {
+            for _ in 0..200 {
+                let _ = client.handshake_only().await;
+            }
+        })
+    };
+    let mut stalled = Vec::with_capacity(3_000);
+    for i in 0..3_000u32 {
+        let mut stream = TcpStream::connect(server.addr).await.expect("connect");
+        // A TLS handshake record's header, announcing a body that never comes.
+        let _ = stream.write_all(&[0x16, 0x03, 0x01, 0x02, 0x00]).await;
+        stalled.push(stream);
+        if i % 1_000 == 500 {
+            let (status, body) = client
+                .post(
+                    "/validate",
+                    "application/json",
+                    review_bytes(&format!("during{i}")),
+                )
+                .await;
+            assert_eq!(status, 200, "{body}");
+        }
+    }
+    full.await.expect("full handshakes");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let metrics = server.metrics();
+    let open = counter(&metrics, "podsec_connections_open");
+    assert!(open <= 200, "{open} connections open past the limit of 200");
+    assert!(
+        counter(&metrics, "podsec_connections_evicted_total") >= 2_800,
+        "{metrics}"
+    );
+    assert_eq!(server.timeouts("handshake"), 0, "{metrics}");
+    for i in 0..5 {
+        let (status, body) = client
+            .post(
+                "/validate",
+                "application/json",
+                review_bytes(&format!("after{i}")),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+    drop(stalled);
     server.stop().await;
     let _ = std::fs::remove_dir_all(&dir);
 }

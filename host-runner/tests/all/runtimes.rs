@@ -215,7 +215,7 @@ fn requests_past_the_allocator_arena_agree() {
 
     let module = podsec_host();
     let mut session = module.policy().session().expect("an instance");
-    let small = benchdata::request(PodSize::Small, "restricted");
+    let small = benchdata::request(PodSize::Violating, "restricted");
     for round in 0..3 {
         for request in cases.iter().map(|c| &c.request).chain([&small]) {
             let native = serde_json::to_vec(&policy_core::validate(request)).expect("native");

@@ -386,6 +386,17 @@ pub mod tls {
                 .expect("response")
         }
 
+        /// A full TLS handshake, then the connection closed without a request; whether the
+        /// handshake completed.
+        pub async fn handshake_only(&self) -> bool {
+            let Ok(stream) = tokio::net::TcpStream::connect(self.addr).await else {
+                return false;
+            };
+            let connector = tokio_rustls::TlsConnector::from(Arc::clone(&self.config));
+            let name = ServerName::try_from("localhost").expect("name");
+            connector.connect(name, stream).await.is_ok()
+        }
+
         /// `None` when the server closed the connection before the client finished sending
         /// (as it may when it answers 413 without reading an oversized body).
         pub async fn try_post(

@@ -1,0 +1,82 @@
+//! Profiling driver: one `validate` per fresh instance in the `wapc` + `wasmtime-provider`
+//! host Kubewarden's policy-server uses (`PROFILE_POD`: small, typical, large or violating;
+//! `PROFILE_LEVEL`; `PROFILE_OP=protocol_version` for the instance's cost alone;
+//! `PODSEC_MODULE` for another module file). Run under `perf record`.
+use podsec::benchdata::{request, PodSize};
+use podsec::module::EMBEDDED_MODULE;
+use wapc::WapcHost;
+use wasmtime_provider::WasmtimeEngineProviderBuilder;
+
+fn main() {
+    let size = match std::env::var("PROFILE_POD").as_deref() {
+        Ok("typical") => PodSize::Typical,
+        Ok("large") => PodSize::Large,
+        Ok("violating") => PodSize::Violating,
+        _ => PodSize::Small,
+    };
+    let level = std::env::var("PROFILE_LEVEL").unwrap_or_else(|_| "baseline".to_owned());
+    let operation = std::env::var("PROFILE_OP").unwrap_or_else(|_| "validate".to_owned());
+    let bytes = match std::env::var("PODSEC_MODULE") {
+        Ok(path) => std::fs::read(path).expect("module file"),
+        Err(_) => EMBEDDED_MODULE.to_vec(),
+    };
+    let iterations: u32 = std::env::var("PROFILE_N")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(20_000);
+    let pre = WasmtimeEngineProviderBuilder::new()
+        .module_bytes(&bytes)
+        .build_pre()
+        .expect("wasmtime-provider loads the module");
+    let payload = request(size, &level);
+    let once = || {
+        let provider = pre.rehydrate(None).expect("instance");
+        let host = WapcHost::new(Box::new(provider), None).expect("init");
+        host.call(&operation, &payload).expect("answers")
+    };
+    let answer = once();
+    eprintln!("{}", String::from_utf8_lossy(&answer));
+    for _ in 0..1_000 {
+        std::hint::black_box(once());
+    }
+    let mut times = Vec::with_capacity(iterations as usize);
+    for _ in 0..iterations {
+        let start = std::time::Instant::now();
+        std::hint::black_box(once());
+        times.push(start.elapsed());
+    }
+    let median = |mut times: Vec<std::time::Duration>| {
+        times.sort();
+        times
+            .get(times.len() / 2)
+            .copied()
+            .unwrap_or_default()
+            .as_secs_f64()
+            * 1e6
+    };
+    let all = median(times);
+    // The phases alone: the host's store (rehydrate), then the instance and `wapc_init`.
+    let phase = |with_instance: bool| {
+        let mut times = Vec::with_capacity(iterations as usize);
+        for _ in 0..iterations {
+            let start = std::time::Instant::now();
+            let provider = pre.rehydrate(None).expect("instance");
+            if with_instance {
+                let host = WapcHost::new(Box::new(provider), None).expect("init");
+                drop(std::hint::black_box(host));
+            } else {
+                std::hint::black_box(provider);
+            }
+            times.push(start.elapsed());
+        }
+        median(times)
+    };
+    let store = phase(false);
+    let instance = phase(true);
+    println!(
+        "{operation} {} {level}: median {all:.1} µs over {iterations} fresh instances \
+         (store {store:.1}, + instance and wapc_init {instance:.1}, + call {:.1})",
+        size.name(),
+        all - instance
+    );
+}
