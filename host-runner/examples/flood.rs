@@ -42,14 +42,6 @@ struct Phase {
     note: String,
 }
 
-/// Raises this process's soft limit of open files to the hard one.
-fn open_files() {
-    use rustix::process::{getrlimit, setrlimit, Resource};
-    let mut limit = getrlimit(Resource::Nofile);
-    limit.current = limit.maximum;
-    let _ = setrlimit(Resource::Nofile, limit);
-}
-
 /// A well-behaved client: `count` requests, each on a fresh connection made by `connect`;
 /// (answered, latencies in µs).
 fn well_behaved<S: std::io::Read + std::io::Write>(
@@ -273,7 +265,7 @@ fn handshake_phase(connections: u64) -> Phase {
 }
 
 fn main() {
-    open_files();
+    podsec::webhook::limits::raise_open_files();
     let connections = env("FLOOD_CONNECTIONS", 10_000);
     let long = "300000";
     let phases = vec![

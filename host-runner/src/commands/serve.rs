@@ -256,23 +256,10 @@ async fn shutdown_signal() {
     }
 }
 
-/// Raises the soft limit of open files to the hard one (as Go's runtime does for every
-/// program), so `--max-connections` is not cut short by a soft limit of 1,024, and warns
-/// when even the hard limit is below the connections allowed.
+/// Raises the soft limit of open files to the hard one, and warns when even that is below
+/// the connections allowed.
 fn open_files_for(max_connections: usize) {
-    use rustix::process::{getrlimit, setrlimit, Resource};
-    let mut limit = getrlimit(Resource::Nofile);
-    if limit.current != limit.maximum {
-        limit.current = limit.maximum;
-        if let Err(error) = setrlimit(Resource::Nofile, limit) {
-            log::log(
-                log::Level::Warn,
-                "cannot raise the open files limit",
-                &[("error", error.to_string().into())],
-            );
-        }
-    }
-    let soft = getrlimit(Resource::Nofile).current;
+    let soft = crate::webhook::limits::raise_open_files();
     // Room for the listener, the module's files and the cluster watch besides.
     let needed = u64::try_from(max_connections)
         .unwrap_or(u64::MAX)

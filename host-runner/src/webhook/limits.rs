@@ -71,9 +71,8 @@ impl Default for ConnectionLimits {
 pub struct ConnectionState {
     awaiting_head: AtomicBool,
     served: AtomicU64,
-    /// Since when it waits for a head, in nanoseconds from `epoch`.
+    /// Since when it waits for a head, in nanoseconds from [`EPOCH`].
     waiting_since: AtomicU64,
-    epoch: std::time::Instant,
     evicted: AtomicBool,
     /// The connection's task, woken when it is evicted.
     waker: AtomicWaker,
@@ -82,18 +81,17 @@ pub struct ConnectionState {
     handover: Mutex<Option<oneshot::Sender<OwnedSemaphorePermit>>>,
 }
 
+/// The instant the connections' waiting times count from.
+static EPOCH: std::sync::LazyLock<std::time::Instant> =
+    std::sync::LazyLock::new(std::time::Instant::now);
+
 impl ConnectionState {
     /// A new connection: it waits for its first request's head.
-    pub fn new() -> Arc<ConnectionState> {
-        ConnectionState::since(std::time::Instant::now())
-    }
-
-    fn since(epoch: std::time::Instant) -> Arc<ConnectionState> {
+    fn new() -> Arc<ConnectionState> {
         let state = ConnectionState {
             awaiting_head: AtomicBool::new(true),
             served: AtomicU64::new(0),
             waiting_since: AtomicU64::new(0),
-            epoch,
             evicted: AtomicBool::new(false),
             waker: AtomicWaker::new(),
             handover: Mutex::new(None),
@@ -103,7 +101,7 @@ impl ConnectionState {
     }
 
     fn mark_waiting(&self) {
-        let nanos = u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        let nanos = u64::try_from(EPOCH.elapsed().as_nanos()).unwrap_or(u64::MAX);
         self.waiting_since.store(nanos, Ordering::Relaxed);
     }
 
@@ -155,7 +153,6 @@ pub struct Connections {
     permits: Arc<Semaphore>,
     open: Mutex<HashMap<u64, Arc<ConnectionState>>>,
     next: AtomicU64,
-    epoch: std::time::Instant,
     metrics: Arc<Metrics>,
 }
 
@@ -205,14 +202,13 @@ impl Connections {
             permits: Arc::new(Semaphore::new(max_connections.max(1))),
             open: Mutex::new(HashMap::new()),
             next: AtomicU64::new(0),
-            epoch: std::time::Instant::now(),
             metrics,
         })
     }
 
     fn slot(self: &Arc<Self>, permit: OwnedSemaphorePermit) -> Slot {
         let id = self.next.fetch_add(1, Ordering::Relaxed);
-        let state = ConnectionState::since(self.epoch);
+        let state = ConnectionState::new();
         if let Ok(mut open) = self.open.lock() {
             open.insert(id, Arc::clone(&state));
         }
@@ -273,6 +269,25 @@ impl Connections {
         self.metrics.evicted();
         Some(newcomer)
     }
+}
+
+/// Raises this process's soft limit of open files to its hard limit (as Go's runtime does
+/// for every program), so connections are not cut short by a soft limit of 1,024; returns
+/// the soft limit in force afterwards (`None`: unlimited).
+pub fn raise_open_files() -> Option<u64> {
+    use rustix::process::{getrlimit, setrlimit, Resource};
+    let mut limit = getrlimit(Resource::Nofile);
+    if limit.current != limit.maximum {
+        limit.current = limit.maximum;
+        if let Err(error) = setrlimit(Resource::Nofile, limit) {
+            super::log::log(
+                super::log::Level::Warn,
+                "cannot raise the open files limit",
+                &[("error", error.to_string().into())],
+            );
+        }
+    }
+    getrlimit(Resource::Nofile).current
 }
 
 /// A connection's I/O under two clocks: a request's head must arrive within

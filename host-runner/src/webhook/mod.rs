@@ -601,13 +601,16 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         accept_errors = 0;
-        let admission = connections.admit();
-        if matches!(admission, limits::Admission::Refused) {
-            // Closed at once: every open connection is in a request, and a client must
-            // not wait in the listen queue past the API server's timeout.
-            drop(stream);
-            continue;
-        }
+        let place = match connections.admit() {
+            limits::Admission::Now(slot) => Ok(slot),
+            limits::Admission::AfterEviction(place) => Err(place),
+            limits::Admission::Refused => {
+                // Closed at once: every open connection is in a request, and a client
+                // must not wait in the listen queue past the API server's timeout.
+                drop(stream);
+                continue;
+            }
+        };
         let _ = stream.set_nodelay(true);
         let acceptor = acceptor.clone();
         let watcher = graceful.watcher();
@@ -615,16 +618,13 @@ pub async fn serve(
         let app = app.clone();
         let connections = Arc::clone(&connections);
         tokio::spawn(async move {
-            let slot = match admission {
-                limits::Admission::Now(slot) => slot,
+            let slot = match place {
+                Ok(slot) => slot,
                 // The evicted connection hands its place over within moments.
-                limits::Admission::AfterEviction(place) => {
-                    match connections.wait(place, limits.handshake_timeout).await {
-                        Some(slot) => slot,
-                        None => return,
-                    }
-                }
-                limits::Admission::Refused => return,
+                Err(place) => match connections.wait(place, limits.handshake_timeout).await {
+                    Some(slot) => slot,
+                    None => return,
+                },
             };
             let _open = metrics.connection();
             let connection = Arc::clone(&slot.state);
@@ -664,7 +664,6 @@ pub async fn serve(
                     let _ = watcher.watch(served).await;
                 }
             }
-            drop(slot);
         });
     }
     log(

@@ -406,14 +406,10 @@ async fn connections_past_the_limit_are_refused_when_all_are_busy() {
     server.stop().await;
 }
 
-/// Raises this process's soft limit of open files to the hard one, which must leave room
+/// Raises this process's soft limit of open files as far as it goes, which must leave room
 /// for `needed`.
 fn open_files(needed: u64) {
-    use rustix::process::{getrlimit, setrlimit, Resource};
-    let mut limit = getrlimit(Resource::Nofile);
-    limit.current = limit.maximum;
-    let _ = setrlimit(Resource::Nofile, limit);
-    let soft = getrlimit(Resource::Nofile).current;
+    let soft = podsec::webhook::limits::raise_open_files();
     assert!(
         soft.is_none_or(|soft| soft >= needed),
         "this test needs {needed} open files; the hard limit is {soft:?}"
