@@ -141,6 +141,7 @@ pub(crate) fn conclude(
     policy: &NamespacePolicy,
     errors: &[LabelError],
     object_label: Option<String>,
+    detail: Detail,
 ) -> Evaluation {
     let paths = kind.pod_paths();
     let namespace = verdict.namespace.clone().unwrap_or_default();
@@ -153,7 +154,9 @@ pub(crate) fn conclude(
         {
             return checked.clone();
         }
-        let checked = findings_at(lv.level, minor, spec, meta, settings, paths, &namespace);
+        let checked = findings_at(
+            lv.level, minor, spec, meta, settings, paths, &namespace, detail,
+        );
         cache.push((lv.level, minor, checked.clone()));
         checked
     };
@@ -226,8 +229,22 @@ pub(crate) fn conclude(
     Evaluation { response, verdict }
 }
 
+/// What an evaluation is for: the response alone (Kubewarden's `validate`), or the verdict
+/// too (`evaluate`, `podsec check`, the playground), whose findings name each field at fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Detail {
+    /// The response alone: findings without field paths, unless the settings need them.
+    Response,
+    /// The verdict with every field path.
+    Verdict,
+}
+
 /// The findings of the checks at `level` and `minor`, less the disabled checks: the one
 /// place both modes run the checks.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the pod, where it sits, and what the evaluation is for: one call site per mode"
+)]
 pub(crate) fn findings_at(
     level: Level,
     minor: u32,
@@ -236,6 +253,7 @@ pub(crate) fn findings_at(
     settings: &Settings,
     paths: (&str, &str),
     namespace: &str,
+    detail: Detail,
 ) -> Checked {
     let mut checks = checks_for(level, minor);
     checks.retain(|c| !settings.disabled_checks.contains(c));
@@ -247,6 +265,10 @@ pub(crate) fn findings_at(
         params: &settings.params,
         spec_path,
         meta_path,
+        // Check-scoped exemptions and the mutating mode read the fields' paths.
+        field_paths: detail == Detail::Verdict
+            || settings.mutate
+            || !settings.check_exemptions.is_empty(),
     };
     let findings = run_checks(&checks, &ctx);
     if settings.check_exemptions.is_empty() {
@@ -490,6 +512,7 @@ fn check_existing_pods(
             settings,
             paths,
             namespace,
+            Detail::Response,
         )
         .findings;
         if findings.is_empty() {

@@ -5,7 +5,7 @@
 //! ([`crate::update`]), the checks run ([`crate::checks`]), and the verdict turned into the
 //! response ([`crate::response`]).
 
-use crate::admission::{self, Lookup};
+use crate::admission::{self, Detail, Lookup};
 use crate::checks::Finding;
 use crate::cluster::{Cluster, NoCluster};
 use crate::exemptions::{exclude_containers, object_exemption, request_exemption, Exemption};
@@ -44,7 +44,7 @@ pub fn validate(input: &[u8]) -> ValidationResponse {
 /// [`validate`] with a host that answers questions about the cluster (the
 /// namespace-labels mode asks for the request's Namespace).
 pub fn validate_with(input: &[u8], cluster: &dyn Cluster) -> ValidationResponse {
-    match evaluate_with(input, cluster) {
+    match evaluate_reading(input, cluster, Detail::Response, |_| {}) {
         Ok(evaluation) => evaluation.response,
         Err(error) => rejection(&error),
     }
@@ -77,14 +77,15 @@ pub fn evaluate(input: &[u8]) -> Result<Evaluation, Error> {
 /// Parses a `ValidationRequest` and decides it; `cluster` answers the namespace-labels
 /// mode's questions.
 pub fn evaluate_with(input: &[u8], cluster: &dyn Cluster) -> Result<Evaluation, Error> {
-    evaluate_reading(input, cluster, |_| {})
+    evaluate_reading(input, cluster, Detail::Verdict, |_| {})
 }
 
-/// [`evaluate_with`], telling `seen` the settings once they are read (the mutating mode
-/// learns whether it is on without reading them twice).
+/// [`evaluate_with`] for `detail`, telling `seen` the settings once they are read (the
+/// mutating mode learns whether it is on without reading them twice).
 pub(crate) fn evaluate_reading(
     input: &[u8],
     cluster: &dyn Cluster,
+    detail: Detail,
     mut seen: impl FnMut(&Settings),
 ) -> Result<Evaluation, Error> {
     if input.len() > MAX_REQUEST_BYTES {
@@ -100,7 +101,7 @@ pub(crate) fn evaluate_reading(
         Ok(request) => {
             let settings = read_settings(request.settings)?;
             seen(&settings);
-            evaluate_request_with(request.request, &settings, cluster)
+            decide(request.request, &settings, cluster, detail)
         }
         Err(error) => explain_unreadable(input, &error),
     }
@@ -168,6 +169,16 @@ pub fn evaluate_request_with(
     request: AdmissionRequest<'_>,
     settings: &Settings,
     cluster: &dyn Cluster,
+) -> Result<Evaluation, Error> {
+    decide(request, settings, cluster, Detail::Verdict)
+}
+
+/// [`evaluate_request_with`] for `detail`.
+fn decide(
+    request: AdmissionRequest<'_>,
+    settings: &Settings,
+    cluster: &dyn Cluster,
+    detail: Detail,
 ) -> Result<Evaluation, Error> {
     let head = RequestHead {
         operation: request.operation.as_deref(),
@@ -244,6 +255,7 @@ pub fn evaluate_request_with(
             &policy,
             &errors,
             object,
+            detail,
         ));
     }
 
@@ -255,6 +267,7 @@ pub fn evaluate_request_with(
         settings,
         kind.pod_paths(),
         head.namespace.unwrap_or(""),
+        detail,
     );
     verdict.exempted = checked.exempted;
     let object = (kind != ResourceKind::Pod).then(|| object_label(kind, verdict.name.as_deref()));
@@ -403,11 +416,20 @@ fn skipped(mut verdict: Verdict, why: String) -> Evaluation {
 
 /// PSA's aggregate text: `reason (detail), reason (detail)`.
 pub fn forbidden_detail(findings: &[Finding]) -> String {
-    findings
-        .iter()
-        .map(Finding::text)
-        .collect::<Vec<_>>()
-        .join(", ")
+    // Written in place: one string, not one per finding and a join.
+    let mut out = String::new();
+    for (i, finding) in findings.iter().enumerate() {
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push_str(&finding.reason);
+        if !finding.detail.is_empty() {
+            out.push_str(" (");
+            out.push_str(&finding.detail);
+            out.push(')');
+        }
+    }
+    out
 }
 
 fn conclude(
@@ -457,6 +479,40 @@ mod tests {
             "kind": {"group": "", "version": "v1", "kind": "Pod"},
             "object": {"metadata": {"name": "p"}, "spec": spec}}, "settings": {}});
         serde_json::to_vec(&request).unwrap()
+    }
+
+    #[test]
+    fn validate_answers_as_evaluate_without_field_paths() {
+        let spec = json!({"hostNetwork": true, "containers": [
+            {"name": "a", "securityContext": {"privileged": true,
+                "capabilities": {"add": ["NET_ADMIN"]}}},
+            {"name": "b", "securityContext": {"privileged": true}}]});
+        let input = pod_request(spec.clone());
+        let evaluation = evaluate(&input).unwrap();
+        assert!(!evaluation.response.accepted);
+        assert_eq!(validate(&input), evaluation.response);
+        // The verdict names every field; validate's answer never shows them.
+        let paths: Vec<String> = evaluation
+            .verdict
+            .findings
+            .iter()
+            .flat_map(|f| f.fields.iter().map(|field| field.path.to_string()))
+            .collect();
+        assert!(paths.contains(&"spec.containers[1].securityContext.privileged".to_owned()));
+        assert!(paths.iter().all(|p| !p.is_empty()), "{paths:?}");
+        // Check-scoped exemptions match fields, so validate still reads them there.
+        let mut request: serde_json::Value = serde_json::from_slice(&input).unwrap();
+        request["settings"] = json!({"exemptions": [{"checks": ["privileged", "capabilities_baseline"],
+            "containers": ["a"]}]});
+        let input = serde_json::to_vec(&request).unwrap();
+        let evaluation = evaluate(&input).unwrap();
+        assert_eq!(validate(&input), evaluation.response);
+        let message = evaluation.response.message.unwrap_or_default();
+        assert!(
+            message.contains(r#"container "b" must not set securityContext.privileged=true"#),
+            "{message}"
+        );
+        assert!(!message.contains("NET_ADMIN"), "{message}");
     }
 
     #[test]

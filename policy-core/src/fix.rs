@@ -14,6 +14,7 @@
 //! A Windows pod (`spec.os.name: windows`) never gets a Linux-only field: such a fix is
 //! reported as cannot be fixed instead.
 
+use crate::admission::Detail;
 use crate::checks::{Field, Finding};
 use crate::cluster::Cluster;
 use crate::field_path::{FieldPath, Segment};
@@ -266,11 +267,12 @@ pub fn verdict_of(object: &Value, settings: &crate::Settings) -> Result<Verdict,
 /// object pass. Only CREATE and UPDATE requests are changed, and never with `effect: audit`.
 pub fn validate_or_mutate(input: &[u8], cluster: &dyn Cluster) -> ValidationResponse {
     let mut mode = None;
-    let evaluation = crate::evaluate::evaluate_reading(input, cluster, |settings| {
-        if settings.mutate && settings.effect == Effect::Deny {
-            mode = Some(settings.fix);
-        }
-    });
+    let evaluation =
+        crate::evaluate::evaluate_reading(input, cluster, Detail::Response, |settings| {
+            if settings.mutate && settings.effect == Effect::Deny {
+                mode = Some(settings.fix);
+            }
+        });
     let evaluation = match evaluation {
         Ok(evaluation) => evaluation,
         Err(error) => return crate::evaluate::rejection(&error),

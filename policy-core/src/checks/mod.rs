@@ -100,21 +100,34 @@ pub struct Context<'s, 'a> {
     pub spec_path: &'s str,
     /// Where the pod metadata sits, e.g. `metadata` or `spec.template.metadata`.
     pub meta_path: &'s str,
+    /// Whether the findings spell out their fields' paths. Kubewarden's `validate` answers
+    /// with the message alone, so it leaves them out (each path is a string built per
+    /// faulted field); the verdict, check-scoped exemptions and the fixes need them.
+    pub field_paths: bool,
 }
 
 impl Context<'_, '_> {
     /// The path of a field below the pod spec.
     fn spec_field(&self, field: &str) -> FieldPath {
+        if !self.field_paths {
+            return FieldPath::root();
+        }
         FieldPath::of(self.spec_path, field)
     }
 
     /// The path of a field below a container.
     fn container_field(&self, container: &Container<'_>, field: &str) -> FieldPath {
+        if !self.field_paths {
+            return FieldPath::root();
+        }
         container.path(self.spec_path).child(field)
     }
 
     /// The path of an annotation.
     fn annotation_field(&self, key: &str) -> FieldPath {
+        if !self.field_paths {
+            return FieldPath::root();
+        }
         FieldPath::of(self.meta_path, "annotations").key(key)
     }
 }
