@@ -3,7 +3,11 @@
 //!
 //! Inputs: criterion's estimates (`cargo bench -p podsec --bench evaluate` ran first),
 //! `dist/podsec.wasm`, and `target/release/podsec`, which this tool drives for the
-//! `check` throughput, the cold start and a bounded webhook load run on 127.0.0.1.
+//! `check` throughput, the cold start and a bounded webhook load run on 127.0.0.1; with
+//! `PODSEC_BASELINE_MODULE=old.wasm`, the old module against this one, interleaved
+//! (src/kubewarden.rs).
+
+mod kubewarden;
 
 use http_body_util::{BodyExt as _, Full};
 use hyper::body::Bytes;
@@ -73,6 +77,20 @@ fn run() -> Result<(), String> {
     report["cold_start_ms"] = cold_start(&podsec)?;
     eprintln!("bench-report: webhook load …");
     report["webhook"] = webhook_load(&podsec)?;
+    let baseline_path = std::env::var_os("PODSEC_BASELINE_MODULE").map(PathBuf::from);
+    let baseline = match &baseline_path {
+        Some(path) => Some(std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?),
+        None => None,
+    };
+    eprintln!("bench-report: the module's compile time in wasmtime-provider …");
+    report["compile_ms"] = kubewarden::compile_time(baseline.as_deref())?;
+    report["before_after"] = match (&baseline_path, &baseline) {
+        (Some(path), Some(bytes)) => {
+            eprintln!("bench-report: the baseline module against this one, interleaved …");
+            kubewarden::before_after(path, bytes)?
+        }
+        _ => Value::Null,
+    };
     report["playground"] = playground(&root);
     report["budgets"] = budgets(&report);
     let json_text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
@@ -640,6 +658,24 @@ fn budgets(report: &Value) -> Value {
         .as_f64()
         .unwrap_or(f64::NAN);
     let module_kb = report["module_bytes"].as_f64().unwrap_or(0.0) / 1000.0;
+    let at = |level: &str, runtime: &str, size: &str| {
+        latency[level][runtime][size].as_f64().unwrap_or(f64::NAN)
+    };
+    let wapc_small = at("baseline", "wapc-fresh", "small");
+    let wapc_violating = at("baseline", "wapc-fresh", "violating");
+    let denial =
+        |level: &str| at(level, "podsec-fresh", "violating") / at(level, "podsec-fresh", "typical");
+    let (denial_baseline, denial_restricted) = (denial("baseline"), denial("restricted"));
+    let compile_after = report["compile_ms"]["after_ms"]
+        .as_f64()
+        .unwrap_or(f64::NAN);
+    let compile_before = report["compile_ms"]["before_ms"].as_f64();
+    let compile_measured = match compile_before {
+        Some(before) => format!("{compile_after:.0} ms (baseline module {before:.0} ms)"),
+        None => format!("{compile_after:.0} ms"),
+    };
+    // Without a baseline module there is nothing to compare with: reported, not judged.
+    let compile_met = compile_before.is_none_or(|before| compile_after <= before);
     let check = report["check"]["objects_per_second"]
         .as_f64()
         .unwrap_or(0.0);
@@ -686,6 +722,30 @@ fn budgets(report: &Value) -> Value {
             format!("{ratio_baseline:.1}×, {ratio_restricted:.1}×"),
             "≤ 2× at both levels",
             ratio_baseline <= 2.0 && ratio_restricted <= 2.0,
+        ),
+        (
+            "validate, small compliant pod, wapc + wasmtime-provider (Kubewarden's host), fresh instance, baseline",
+            format!("{wapc_small:.1} µs"),
+            "≤ 45 µs",
+            wapc_small <= 45.0,
+        ),
+        (
+            "validate, many-violation pod, wapc + wasmtime-provider, fresh instance, baseline",
+            format!("{wapc_violating:.1} µs"),
+            "≤ 60 µs",
+            wapc_violating <= 60.0,
+        ),
+        (
+            "podsec host, fresh: many-violation pod vs typical pod (baseline, restricted)",
+            format!("{denial_baseline:.2}×, {denial_restricted:.2}×"),
+            "≤ 1.5× at both levels",
+            denial_baseline <= 1.5 && denial_restricted <= 1.5,
+        ),
+        (
+            "compiling the module in wasmtime-provider (build_pre, at every policy-server start)",
+            compile_measured,
+            "no worse than the baseline module",
+            compile_met,
         ),
         (
             "validate, large pod, podsec host, fresh instance (median)",
@@ -771,11 +831,11 @@ fn markdown(report: &Value) -> String {
         ));
     }
     out.push_str("\n## One `validate`, in microseconds\n\n");
-    out.push_str("criterion (`cargo bench -p podsec --bench evaluate`): policy-core natively; the module in podsec's host with a fresh instance per evaluation and with one reused instance; the module in the `wapc` + `wasmtime-provider` host Kubewarden's policy-server uses, fresh instance per evaluation. Pods: small (1 container), typical (2 containers, ~3.8 KB request), large (20 containers, 30 volumes, ~65 KB).\n\n");
+    out.push_str("criterion (`cargo bench -p podsec --bench evaluate`): policy-core natively; the module in podsec's host with a fresh instance per evaluation and with one reused instance; the module in the `wapc` + `wasmtime-provider` host Kubewarden's policy-server uses, fresh instance per evaluation. Pods: small (1 container, compliant at restricted), typical (2 containers, ~3.8 KB request), large (20 containers, 30 volumes, ~65 KB), violating (~1.2 KB: privileged, host namespaces, hostPath, hostPort, added capabilities, procMount and an unconfined seccomp profile; denied at both levels).\n\n");
     out.push_str("| level | pod | native | podsec fresh | podsec reused | wapc + wasmtime-provider fresh |\n| --- | --- | --- | --- | --- | --- |\n");
     let l = &report["latency_us"];
     for level in ["baseline", "restricted"] {
-        for size in ["small", "typical", "large"] {
+        for size in PodSize::ALL.map(PodSize::name) {
             let cell = |runtime: &str| {
                 l[level][runtime][size]
                     .as_f64()
@@ -794,7 +854,7 @@ fn markdown(report: &Value) -> String {
     out.push_str("The same pods with `namespaceLabels: true`, judged at the labels of namespace `shop` (`pod-security.kubernetes.io/enforce=<level>`). The host answers the module's one `get_resource` host call from memory, as policy-server answers it from its cache: this is the mode's own cost, not the API server's. Fixed → labels.\n\n");
     out.push_str("| level | pod | native | podsec fresh | wapc + wasmtime-provider fresh |\n| --- | --- | --- | --- | --- |\n");
     for level in ["baseline", "restricted"] {
-        for size in ["small", "typical", "large"] {
+        for size in PodSize::ALL.map(PodSize::name) {
             let pair = |runtime: &str| {
                 let fixed = l[level][runtime][size].as_f64();
                 let labels = l[level][format!("{runtime}-labels")][size].as_f64();
@@ -882,6 +942,7 @@ each review timed from its actual send.\n\n",
         "- `dist/podsec.wasm`: {} bytes.\n",
         report["module_bytes"]
     ));
+    out.push_str(&kubewarden::markdown(report));
     let p = &report["playground"];
     if p.is_null() {
         out.push_str("\n## Playground\n\nNot measured (`make bench` runs `playground/measure.mjs` after `make playground`).\n");

@@ -1,0 +1,195 @@
+//! The module where most users run it: the `wapc` + `wasmtime-provider` host Kubewarden's
+//! policy-server uses (no pooling allocator, a fresh instance for every request), next to
+//! podsec's own host, with a baseline module measured in the same run.
+//!
+//! - Compile time: wasmtime-provider's `build_pre` of the module (what policy-server pays
+//!   for each policy when it starts), median of interleaved runs.
+//! - Before and after: with `PODSEC_BASELINE_MODULE` set to an older module file, every pod
+//!   at both levels in both hosts, the old and new module in alternating order within each
+//!   round, so the machine's drift falls on both alike.
+
+use podsec::benchdata::{request, PodSize};
+use podsec::module::{PolicyModule, EMBEDDED_MODULE};
+use podsec::runtime::{Policy, SandboxConfig};
+use serde_json::{json, Value};
+use std::path::Path;
+use std::time::Instant;
+use wapc::WapcHost;
+use wasmtime_provider::{WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre};
+
+/// Rounds per comparison; the figure is the median of the rounds' medians.
+const ROUNDS: usize = 7;
+/// Fresh-instance calls per round and module.
+const CALLS: usize = 1_000;
+/// Compilations per module for the compile-time figure.
+const COMPILES: usize = 5;
+
+fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+fn round2(value: f64) -> f64 {
+    (value * 100.0).round() / 100.0
+}
+
+/// wasmtime-provider's prepared module, as policy-server keeps it per policy.
+fn prepare(bytes: &[u8]) -> Result<WasmtimeEngineProviderPre, String> {
+    WasmtimeEngineProviderBuilder::new()
+        .module_bytes(bytes)
+        .build_pre()
+        .map_err(|e| format!("wasmtime-provider cannot load the module: {e}"))
+}
+
+/// One `build_pre`, in milliseconds.
+fn compile_ms(bytes: &[u8]) -> Result<f64, String> {
+    let start = Instant::now();
+    prepare(bytes)?;
+    Ok(start.elapsed().as_secs_f64() * 1e3)
+}
+
+/// The median of [`CALLS`] `validate` calls, each in a fresh instance of the `wapc` host.
+fn wapc_round(pre: &WasmtimeEngineProviderPre, payload: &[u8]) -> Result<f64, String> {
+    let mut times = Vec::with_capacity(CALLS);
+    for _ in 0..CALLS {
+        let start = Instant::now();
+        let provider = pre
+            .rehydrate(None)
+            .map_err(|e| format!("no instance: {e}"))?;
+        let host = WapcHost::new(Box::new(provider), None).map_err(|e| format!("init: {e}"))?;
+        std::hint::black_box(
+            host.call("validate", payload)
+                .map_err(|e| format!("validate: {e}"))?,
+        );
+        times.push(start.elapsed().as_secs_f64() * 1e6);
+    }
+    Ok(median(times))
+}
+
+/// The median of [`CALLS`] `validate` calls, each in a fresh instance of podsec's host.
+fn podsec_round(policy: &Policy, payload: &[u8]) -> Result<f64, String> {
+    let mut times = Vec::with_capacity(CALLS);
+    for _ in 0..CALLS {
+        let start = Instant::now();
+        std::hint::black_box(
+            policy
+                .call("validate", payload)
+                .map_err(|e| format!("validate: {e}"))?,
+        );
+        times.push(start.elapsed().as_secs_f64() * 1e6);
+    }
+    Ok(median(times))
+}
+
+/// The module's compile time in wasmtime-provider, and, with a baseline module, the
+/// baseline's interleaved with it.
+pub fn compile_time(baseline: Option<&[u8]>) -> Result<Value, String> {
+    let mut after = Vec::new();
+    let mut before = Vec::new();
+    for _ in 0..COMPILES {
+        after.push(compile_ms(EMBEDDED_MODULE)?);
+        if let Some(old) = baseline {
+            before.push(compile_ms(old)?);
+        }
+    }
+    let before = (!before.is_empty()).then(|| round2(median(before)));
+    Ok(json!({"after_ms": round2(median(after)), "before_ms": before}))
+}
+
+/// Every pod at both levels, `validate` in a fresh instance, the baseline module and this
+/// one interleaved, in the `wapc` host and in podsec's.
+pub fn before_after(baseline_path: &Path, baseline: &[u8]) -> Result<Value, String> {
+    let new_pre = prepare(EMBEDDED_MODULE)?;
+    let old_pre = prepare(baseline)?;
+    let new_policy =
+        PolicyModule::load(None, SandboxConfig::default()).map_err(|e| format!("{e:#}"))?;
+    let old_policy = PolicyModule::load(Some(baseline_path), SandboxConfig::default())
+        .map_err(|e| format!("{e:#}"))?;
+    let mut cases = json!({});
+    for level in ["baseline", "restricted"] {
+        for size in PodSize::ALL {
+            let payload = request(size, level);
+            let (mut wapc, mut podsec) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
+            for round in 0..ROUNDS {
+                // Alternate which module goes first.
+                let order = if round % 2 == 0 {
+                    [false, true]
+                } else {
+                    [true, false]
+                };
+                for is_new in order {
+                    let (pre, policy) = if is_new {
+                        (&new_pre, new_policy.policy())
+                    } else {
+                        (&old_pre, old_policy.policy())
+                    };
+                    let w = wapc_round(pre, &payload)?;
+                    let p = podsec_round(policy, &payload)?;
+                    if is_new {
+                        wapc.1.push(w);
+                        podsec.1.push(p);
+                    } else {
+                        wapc.0.push(w);
+                        podsec.0.push(p);
+                    }
+                }
+            }
+            cases[level][size.name()] = json!({
+                "wapc": {"before": round2(median(wapc.0)), "after": round2(median(wapc.1))},
+                "podsec": {"before": round2(median(podsec.0)), "after": round2(median(podsec.1))},
+            });
+        }
+    }
+    Ok(json!({
+        "baseline_module_bytes": baseline.len(),
+        "module_bytes": EMBEDDED_MODULE.len(),
+        "rounds": ROUNDS,
+        "calls": CALLS,
+        "cases": cases,
+    }))
+}
+
+/// The before/after table for BENCHMARKS.md.
+pub fn markdown(report: &Value) -> String {
+    let mut out = String::new();
+    let compile = &report["compile_ms"];
+    out.push_str("\n## Kubewarden's host, and before → after\n\n");
+    out.push_str(&format!(
+        "Compiling the module in wasmtime-provider (`build_pre`, what policy-server pays per policy at start; median of {COMPILES}): {} ms",
+        compile["after_ms"]
+    ));
+    match compile["before_ms"].as_f64() {
+        Some(before) => out.push_str(&format!(" (baseline module: {before} ms).\n")),
+        None => out.push_str(".\n"),
+    }
+    let table = &report["before_after"];
+    if table.is_null() {
+        out.push_str("\nNo baseline module was given (`make bench BASELINE=old.wasm` measures one against this one, interleaved).\n");
+        return out;
+    }
+    out.push_str(&format!(
+        "\n`validate` in a fresh instance, µs, the baseline module ({} bytes) and this one ({} bytes) interleaved: {} rounds of {} calls per module, the old and new module alternating which goes first, medians of the rounds' medians. `wapc` is the `wapc` 2.1.0 + `wasmtime-provider` 2.19.0 host policy-server uses; podsec is podsec's own host (pooling allocator).\n\n",
+        table["baseline_module_bytes"], table["module_bytes"], table["rounds"], table["calls"]
+    ));
+    out.push_str("| level | pod | wapc before | wapc after | change | podsec before | podsec after | change |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n");
+    for level in ["baseline", "restricted"] {
+        for size in PodSize::ALL {
+            let case = &table["cases"][level][size.name()];
+            let cells = |host: &str| {
+                let before = case[host]["before"].as_f64().unwrap_or(f64::NAN);
+                let after = case[host]["after"].as_f64().unwrap_or(f64::NAN);
+                format!(
+                    "{before:.1} | {after:.1} | {:+.0}%",
+                    (after / before - 1.0) * 100.0
+                )
+            };
+            out.push_str(&format!(
+                "| {level} | {} | {} | {} |\n",
+                size.name(),
+                cells("wapc"),
+                cells("podsec")
+            ));
+        }
+    }
+    out
+}
