@@ -328,7 +328,7 @@ pub(crate) fn namespace_request(
         verdict.name = Some(name.clone());
     }
     let latest = settings.latest();
-    let labels = labels_of(request.object.as_ref());
+    let labels = labels_of(request.object.as_deref());
     let read = |labels: &[(String, String)]| {
         policy_for_labels(
             labels.iter().map(|(k, v)| (k.as_str(), v.as_str())),
@@ -379,7 +379,7 @@ pub(crate) fn namespace_request(
         // Evaluated, and allowed: the labels were checked.
         return warn(verdict, Vec::new());
     }
-    let old_labels = labels_of(request.old_object.as_ref());
+    let old_labels = labels_of(request.old_object.as_deref());
     let (old_policy, old_errors) = read(&old_labels);
     if !errors.is_empty() && (old_errors.is_empty() || old_errors != errors) {
         return invalid(verdict);

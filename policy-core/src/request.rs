@@ -46,12 +46,14 @@ pub struct AdmissionRequest<'a> {
     /// `userInfo`.
     #[serde(borrow, default)]
     pub user_info: Option<UserInfo<'a>>,
-    /// `object`.
+    /// `object`. Boxed, as `old_object`: a `KubeObject` holds two pod specs, and inline
+    /// the request's deserialisers kept every copy of them in their stack frames (~24 KB
+    /// of stack in the module, each page a fault in a fresh instance) and moved them up.
     #[serde(borrow, default)]
-    pub object: Option<KubeObject<'a>>,
+    pub object: Option<Box<KubeObject<'a>>>,
     /// `oldObject`.
     #[serde(borrow, default)]
-    pub old_object: Option<KubeObject<'a>>,
+    pub old_object: Option<Box<KubeObject<'a>>>,
 }
 
 /// The same request with the objects left unread: used to say what is wrong when the
