@@ -396,7 +396,7 @@ fn classify(error: wasmtime::Error, store: &Store<HostState>, config: &SandboxCo
 /// On Linux 6.7 and later wasmtime asks the kernel (the `PAGEMAP_SCAN` ioctl) which pages
 /// the instance wrote, and resets only those, up to this many bytes: a typical evaluation
 /// writes a few dozen pages of podsec's 832 KiB initial memory (256 KiB stack, 44 KB
-/// data, the allocator's 512 KiB arena), and the pages it never touched cost nothing. The
+/// data, the allocator's heap after them), and the pages it never touched cost nothing. The
 /// initial image is then mapped copy-on-write, so its pages that were only read are never
 /// copied.
 const KEEP_RESIDENT_SCANNED: usize = 1024 * 1024;

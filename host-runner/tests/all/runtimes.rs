@@ -177,8 +177,8 @@ fn psa_corpus_agrees_in_three_runtimes() {
     println!("runtimes agree on {compared} PSA corpus cases");
 }
 
-/// Requests far larger than the module allocator's 512 KiB arena (wasm-guest/src/heap.rs):
-/// the module grows its memory, and the three runtimes still agree. Then one reused
+/// Requests far larger than the ~500 KiB of heap in the module's initial memory
+/// (wasm-guest/src/heap.rs): the module grows its memory, and the three runtimes still agree. Then one reused
 /// instance answers large and small requests in turn, as a host that keeps instances does.
 #[test]
 fn requests_past_the_allocator_arena_agree() {

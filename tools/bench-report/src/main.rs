@@ -1039,7 +1039,7 @@ after step 2 and 5.8 µs after step 3:
    shoot-down IPIs and VMA updates as the largest remaining part): Rust's default wasm
    allocator (dlmalloc) never uses the free space of the initial memory, so every instance
    grew its memory once and the pooling allocator made those pages accessible, then
-   inaccessible again, on every call. The module now allocates with talc from a 512 KiB arena
+   inaccessible again, on every call. The module now allocates with talc from a 512 KiB arena (now the initial memory past the statics)
    that is part of its initial memory (`wasm-guest/src/heap.rs`), and grows only past it.
    The module is 3.9 KB larger for it.
 

@@ -54,12 +54,13 @@ fn run() -> Result<(), String> {
         .env_remove("CARGO_ENCODED_RUSTFLAGS")
         .env_remove("RUSTFLAGS")
         // A 256 KiB stack instead of rustc's 1 MiB: less initial memory for the host to
-        // keep resident and reset between instances (see host-runner's KEEP_RESIDENT_*);
-        // with the allocator's 512 KiB arena (wasm-guest/src/heap.rs) the module starts
-        // with 832 KiB. Deep documents are bounded well before this (policy_core::limits).
+        // keep resident and reset between instances (see host-runner's KEEP_RESIDENT_*).
+        // Deep documents are bounded well before this (policy_core::limits). 832 KiB of
+        // initial memory: the stack, the statics, and the allocator's arena after them
+        // (wasm-guest/src/heap.rs), ~500 KiB, so a typical evaluation never grows memory.
         .env(
             "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
-            "-C link-arg=-zstack-size=262144",
+            "-C link-arg=-zstack-size=262144 -C link-arg=--initial-memory=851968",
         )
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
