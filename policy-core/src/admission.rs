@@ -472,7 +472,7 @@ fn check_existing_pods(
     let mut replicas = Vec::new();
     let mut controllers: Vec<&str> = Vec::new();
     for (index, pod) in items.iter().enumerate() {
-        if runtime_class_exemption(pod.spec.as_ref(), settings).is_some() {
+        if runtime_class_exemption(pod.spec.as_deref(), settings).is_some() {
             continue;
         }
         match controller_uid(pod.metadata.as_ref()) {

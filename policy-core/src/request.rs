@@ -102,12 +102,12 @@ pub struct KubeObject<'a> {
     /// `metadata`.
     #[serde(borrow, default)]
     pub metadata: Option<ObjectMeta<'a>>,
-    /// `spec`.
+    /// `spec` (boxed, as `template`: see [`AdmissionRequest::object`]).
     #[serde(borrow, default)]
-    pub spec: Option<PodSpec<'a>>,
+    pub spec: Option<Box<PodSpec<'a>>>,
     /// `template` (PodTemplate).
     #[serde(borrow, default)]
-    pub template: Option<PodTemplateSpec<'a>>,
+    pub template: Option<Box<PodTemplateSpec<'a>>>,
 }
 
 /// `kind` of an admission request.

@@ -133,7 +133,7 @@ impl<'a> KubeObject<'a> {
         let object_meta = self.metadata.unwrap_or_default();
         let template = match kind {
             ResourceKind::Pod => {
-                let mut spec = self.spec;
+                let mut spec = self.spec.map(|s| *s);
                 if let Some(spec) = spec.as_mut() {
                     spec.number_containers();
                 }
@@ -143,7 +143,7 @@ impl<'a> KubeObject<'a> {
                     spec,
                 };
             }
-            ResourceKind::PodTemplate => self.template,
+            ResourceKind::PodTemplate => self.template.map(|t| *t),
             ResourceKind::CronJob => self
                 .spec
                 .and_then(|s| s.job_template)
