@@ -2,13 +2,15 @@
 //! each), measured interleaved (`benchdata::labels_extra_us`): the figures `make bench`
 //! puts in its budget row, on their own.
 //!
-//! `cargo run --release -p podsec --example labels_cost`
+//! `cargo run --release -p podsec --example labels_cost [MODULE.wasm]` (default: the
+//! embedded module)
 use podsec::benchdata::{labels_extra_us, PodSize};
 use podsec::module::PolicyModule;
 use podsec::runtime::SandboxConfig;
 
 fn main() {
-    let module = PolicyModule::load(None, SandboxConfig::default()).expect("module");
+    let path = std::env::args_os().nth(1).map(std::path::PathBuf::from);
+    let module = PolicyModule::load(path.as_deref(), SandboxConfig::default()).expect("module");
     let policy = module.policy();
     println!("| level | pod | fixed level | namespace labels | extra (median of 15 rounds) |");
     println!("| --- | --- | --- | --- | --- |");
