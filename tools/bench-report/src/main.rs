@@ -46,6 +46,18 @@ fn run() -> Result<(), String> {
                 .map_err(|e| format!("{path}: {e}"))?;
             return Ok(());
         }
+        // `--render`: write BENCHMARKS.md again from BENCHMARKS.json (after editing the
+        // notes), measuring nothing.
+        if flag == "--render" {
+            let text = std::fs::read_to_string(root.join("docs/BENCHMARKS.json"))
+                .map_err(|e| format!("docs/BENCHMARKS.json: {e}"))?;
+            let report: Value =
+                serde_json::from_str(&text).map_err(|e| format!("docs/BENCHMARKS.json: {e}"))?;
+            std::fs::write(root.join("docs/BENCHMARKS.md"), markdown(&report))
+                .map_err(|e| e.to_string())?;
+            println!("wrote docs/BENCHMARKS.md");
+            return Ok(());
+        }
         let part = match (flag.as_str(), args.next().as_deref()) {
             ("--only", Some("check")) => check_throughput(&podsec)?,
             ("--only", Some("formats")) => check_formats(&podsec)?,
@@ -53,7 +65,8 @@ fn run() -> Result<(), String> {
             ("--only", Some("webhook")) => webhook_load(&podsec)?,
             _ => {
                 return Err(
-                    "usage: bench-report [--only check|formats|cold-start|webhook]".to_owned(),
+                    "usage: bench-report [--only check|formats|cold-start|webhook | --render | --dump PATH]"
+                        .to_owned(),
                 )
             }
         };
@@ -996,29 +1009,42 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   from a run in which the same module took 53 µs; it takes 79 µs here, and the budgets
   for Kubewarden's host are best read against the empty module's floor.
 - **What the module adds per instance: touched pages.** `perf record -e page-faults -d`
-  gives 6 faults in `wapc_init` (the stack's top page; a `.data` page read, then written;
+  gave 6 faults in `wapc_init` (the stack's top page; a `.data` page read, then written;
   a `.bss` page read, then written; the allocator arena's first page) and 5 more in a
-  small pod's `validate`, all stack pages (the request's deserialisers use ~24 KB of
-  stack at `opt-level = 3`); the many-violation pod touches 2 more arena pages. Each fault
-  costs ~1 µs plus its share of the `munmap`.
+  small pod's `validate`, all stack pages: the request's deserialisers held the object
+  and oldObject inline, two pod specs each, ~24 KB of stack at `opt-level = 3`. Each
+  fault costs ~1 µs plus its share of the `munmap`. Now: the objects and their pod specs
+  are boxed (a small pod's `validate` stays within one stack page below the top), and
+  the heap starts at `__heap_base` right after the statics and is handed to talc a host
+  page at a time (the 512 KiB static arena put talc's state and its first chunk on
+  separate pages and its end tag on the memory's last page): 5 faults for a small pod
+  (4 of them in `wapc_init`), 7 for the typical and the many-violation pod.
+  `protocol_version` in a fresh instance: 58.2 → 54.0 µs, against the empty module's 43.
 - **The denial path.** Natively (`perf` on a loop of `policy_core::validate`), the
   violating pod spent 22% in `format!`, 17% in the checks and ~25% in malloc/free: detail
   strings, one field path string per faulted field, and the message assembled from a
   `Vec` of per-finding strings. `validate` now leaves out the field paths (only the
   verdict, check-scoped exemptions and the mutating mode read them) and writes the
   message's detail into one string: 11.3 → 8.4 µs natively (interleaved runs of the old
-  and new build). The before → after table above measures the same change in both hosts.
+  and new build). With the pages above, the many-violation pod now costs 1.1× the typical
+  pod in podsec's host, and −13 to −16% in both hosts against the old module (table
+  above).
 - **Size.** `opt-level = 3` gives 504 KB. Measured alternatives (wasm-opt -O3 after each):
   `opt-level = "s"` 414 KB, but the evaluation is 15–25% slower in podsec's host and
   5–9 µs slower in Kubewarden's; `"z"` 360 KB and ~80% slower; `3` with a lower inline
   threshold (75) 463 KB; per-crate levels do not help (policy-core and serde_json at 3
   decide the size: 489–491 KB). The fix engine is ~38 KB of the module.
 
-Plan for what is not met: fewer pages per instance (the deserialisers' frames off the
-stack, the arena placed after the statics so `wapc_init` writes one page, no read before
-the first write); a validating `podsec.wasm` without the fix engine (the mutating module
-keeps it) at `opt-level = "s"` for the size; the host's own per-instance cost (the
-`Linker`, ~17 µs) is policy-server's to cache.
+Plan for what is not met. Kubewarden's host: the remaining faults are the stack's top
+page, the statics' two pages (wapc-guest's registry is read before it is written, so its
+page faults twice) and the heap's first page; below that, the host's own per-instance
+cost (`rehydrate` builds a `Linker` and a WASI context per instance, ~17 µs) is
+policy-server's to cache, and the 45 µs budget sits within 2 µs of the empty module's
+floor on this machine. Size: a validating `podsec.wasm` without the fix engine (the
+mutating module, and `podsec serve`'s `/mutate`, keep it) at `opt-level = "s"` would be
+~380 KB (estimated: 414 KB at `"s"` less the fix engine's ~30–38 KB), at the cost measured above (+6–7 µs per request in Kubewarden's host, +17–22%
+in podsec's). The namespace-labels row: the old module measures the same +7–8 µs in
+this run (`examples/labels_cost old.wasm`), so it predates this round.
 
 ## Where the time went before, and what was done about it
 
