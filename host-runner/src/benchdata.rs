@@ -198,32 +198,16 @@ pub fn labels_extra_us(
     level: &str,
     rounds: usize,
 ) -> (f64, f64, f64) {
-    use std::time::Instant;
-    fn median(mut values: Vec<f64>) -> f64 {
-        values.sort_by(f64::total_cmp);
-        values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
-    }
-    fn round(mut call: impl FnMut()) -> f64 {
-        median(
-            (0..2000)
-                .map(|_| {
-                    let start = Instant::now();
-                    call();
-                    start.elapsed().as_secs_f64() * 1e6
-                })
-                .collect(),
-        )
-    }
     let cluster: crate::runtime::HostCluster = std::sync::Arc::new(labelled_cluster(level));
     let fixed = request(size, level);
     let labelled = labelled_request(size);
     let run_fixed = || {
-        round(|| {
+        timed_median_us(2000, || {
             std::hint::black_box(policy.call("validate", &fixed).ok());
         })
     };
     let run_labelled = || {
-        round(|| {
+        timed_median_us(2000, || {
             let cluster = Some(std::sync::Arc::clone(&cluster));
             std::hint::black_box(policy.call_with("validate", &labelled, cluster).ok());
         })
@@ -243,6 +227,25 @@ pub fn labels_extra_us(
         median(pairs.iter().map(|p| p.0).collect()),
         median(pairs.iter().map(|p| p.1).collect()),
         median(pairs.iter().map(|p| p.1 - p.0).collect()),
+    )
+}
+
+/// The median of `values` (NaN for none).
+pub fn median(mut values: Vec<f64>) -> f64 {
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+}
+
+/// The median of `calls` timings of `call`, in microseconds.
+pub fn timed_median_us(calls: usize, mut call: impl FnMut()) -> f64 {
+    median(
+        (0..calls)
+            .map(|_| {
+                let start = std::time::Instant::now();
+                call();
+                start.elapsed().as_secs_f64() * 1e6
+            })
+            .collect(),
     )
 }
 

@@ -422,12 +422,7 @@ pub fn forbidden_detail(findings: &[Finding]) -> String {
         if i > 0 {
             out.push_str(", ");
         }
-        out.push_str(&finding.reason);
-        if !finding.detail.is_empty() {
-            out.push_str(" (");
-            out.push_str(&finding.detail);
-            out.push(')');
-        }
+        finding.write_text(&mut out);
     }
     out
 }
@@ -487,7 +482,7 @@ mod tests {
             {"name": "a", "securityContext": {"privileged": true,
                 "capabilities": {"add": ["NET_ADMIN"]}}},
             {"name": "b", "securityContext": {"privileged": true}}]});
-        let input = pod_request(spec.clone());
+        let input = pod_request(spec);
         let evaluation = evaluate(&input).unwrap();
         assert!(!evaluation.response.accepted);
         assert_eq!(validate(&input), evaluation.response);

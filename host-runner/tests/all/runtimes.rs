@@ -178,8 +178,9 @@ fn psa_corpus_agrees_in_three_runtimes() {
 }
 
 /// Requests far larger than the ~500 KiB of heap in the module's initial memory
-/// (wasm-guest/src/heap.rs): the module grows its memory, and the three runtimes still agree. Then one reused
-/// instance answers large and small requests in turn, as a host that keeps instances does.
+/// (wasm-guest/src/heap.rs): the module grows its memory, and the three runtimes still
+/// agree. Then one reused instance answers large and small requests in turn, as a host
+/// that keeps instances does.
 #[test]
 fn requests_past_the_allocator_arena_agree() {
     let mut cases = Vec::new();

@@ -187,10 +187,18 @@ impl Finding {
 
     /// `reason (detail)`, as PSA joins them into the denial message.
     pub fn text(&self) -> String {
-        if self.detail.is_empty() {
-            self.reason.to_string()
-        } else {
-            format!("{} ({})", self.reason, self.detail)
+        let mut out = String::new();
+        self.write_text(&mut out);
+        out
+    }
+
+    /// [`Finding::text`], appended to `out` (the message is written in one string).
+    pub fn write_text(&self, out: &mut String) {
+        out.push_str(&self.reason);
+        if !self.detail.is_empty() {
+            out.push_str(" (");
+            out.push_str(&self.detail);
+            out.push(')');
         }
     }
 }

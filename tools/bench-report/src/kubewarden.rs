@@ -8,7 +8,7 @@
 //!   at both levels in both hosts, the old and new module in alternating order within each
 //!   round, so the machine's drift falls on both alike.
 
-use podsec::benchdata::{request, PodSize};
+use podsec::benchdata::{median, request, timed_median_us, PodSize};
 use podsec::module::{PolicyModule, EMBEDDED_MODULE};
 use podsec::runtime::{Policy, SandboxConfig};
 use serde_json::{json, Value};
@@ -23,11 +23,6 @@ const ROUNDS: usize = 7;
 const CALLS: usize = 1_000;
 /// Compilations per module for the compile-time figure.
 const COMPILES: usize = 5;
-
-fn median(mut values: Vec<f64>) -> f64 {
-    values.sort_by(f64::total_cmp);
-    values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
-}
 
 fn round2(value: f64) -> f64 {
     (value * 100.0).round() / 100.0
@@ -46,17 +41,6 @@ fn compile_ms(bytes: &[u8]) -> Result<f64, String> {
     let start = Instant::now();
     prepare(bytes)?;
     Ok(start.elapsed().as_secs_f64() * 1e3)
-}
-
-/// The median of [`CALLS`] timings of `call`, in microseconds.
-fn timed_round(mut call: impl FnMut() -> Result<(), String>) -> Result<f64, String> {
-    let mut times = Vec::with_capacity(CALLS);
-    for _ in 0..CALLS {
-        let start = Instant::now();
-        call()?;
-        times.push(start.elapsed().as_secs_f64() * 1e6);
-    }
-    Ok(median(times))
 }
 
 /// One `validate` in a fresh instance of the `wapc` host, the instance dropped within the
@@ -107,38 +91,40 @@ pub fn before_after(baseline_path: &Path, baseline: &[u8]) -> Result<Value, Stri
         PolicyModule::load(None, SandboxConfig::default()).map_err(|e| format!("{e:#}"))?;
     let old_policy = PolicyModule::load(Some(baseline_path), SandboxConfig::default())
         .map_err(|e| format!("{e:#}"))?;
+    let modules = [
+        (&old_pre, old_policy.policy()),
+        (&new_pre, new_policy.policy()),
+    ];
     let mut cases = json!({});
     for level in ["baseline", "restricted"] {
         for size in PodSize::ALL {
             let payload = request(size, level);
-            let (mut wapc, mut podsec) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
+            // Each module answers before it is timed; the timed calls then ignore errors.
+            for (pre, policy) in modules {
+                wapc_validate(pre, &payload)?;
+                podsec_validate(policy, &payload)?;
+            }
+            // Old, new: the medians of each round.
+            let mut wapc: [Vec<f64>; 2] = Default::default();
+            let mut podsec: [Vec<f64>; 2] = Default::default();
             for round in 0..ROUNDS {
                 // Alternate which module goes first.
-                let order = if round % 2 == 0 {
-                    [false, true]
-                } else {
-                    [true, false]
-                };
-                for is_new in order {
-                    let (pre, policy) = if is_new {
-                        (&new_pre, new_policy.policy())
-                    } else {
-                        (&old_pre, old_policy.policy())
-                    };
-                    let w = timed_round(|| wapc_validate(pre, &payload))?;
-                    let p = timed_round(|| podsec_validate(policy, &payload))?;
-                    if is_new {
-                        wapc.1.push(w);
-                        podsec.1.push(p);
-                    } else {
-                        wapc.0.push(w);
-                        podsec.0.push(p);
-                    }
+                let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+                for which in order {
+                    let (pre, policy) = modules[which];
+                    wapc[which].push(timed_median_us(CALLS, || {
+                        let _ = wapc_validate(pre, &payload);
+                    }));
+                    podsec[which].push(timed_median_us(CALLS, || {
+                        let _ = podsec_validate(policy, &payload);
+                    }));
                 }
             }
+            let [wapc_before, wapc_after] = wapc.map(|v| round2(median(v)));
+            let [podsec_before, podsec_after] = podsec.map(|v| round2(median(v)));
             cases[level][size.name()] = json!({
-                "wapc": {"before": round2(median(wapc.0)), "after": round2(median(wapc.1))},
-                "podsec": {"before": round2(median(podsec.0)), "after": round2(median(podsec.1))},
+                "wapc": {"before": wapc_before, "after": wapc_after},
+                "podsec": {"before": podsec_before, "after": podsec_after},
             });
         }
     }

@@ -1019,7 +1019,8 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   page at a time (the 512 KiB static arena put talc's state and its first chunk on
   separate pages and its end tag on the memory's last page): 5 faults for a small pod
   (4 of them in `wapc_init`), 7 for the typical and the many-violation pod.
-  `protocol_version` in a fresh instance: 58.2 → 54.0 µs, against the empty module's 43.
+  `protocol_version` in a fresh instance: 54.9–58.2 → 54.0–54.1 µs (two interleaved
+  runs), against the empty module's 43.
 - **The denial path.** Natively (`perf` on a loop of `policy_core::validate`), the
   violating pod spent 22% in `format!`, 17% in the checks and ~25% in malloc/free: detail
   strings, one field path string per faulted field, and the message assembled from a
