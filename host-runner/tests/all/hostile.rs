@@ -167,6 +167,41 @@ fn host_calls_are_refused() {
     assert!(matches!(error, CallError::Guest(_)), "{error:?}");
 }
 
+/// A policy built with Kubewarden's SDK logs through the host (`kubewarden`/`tracing`/`log`)
+/// and aborts when the record is refused: the record is taken, as policy-evaluator takes
+/// it, and the policy answers. Any other `tracing` operation is refused.
+#[test]
+fn log_records_are_taken() {
+    let policy = module(
+        r#"(data (i32.const 0) "kubewardentracinglogmetrics")
+           (data (i32.const 64) "{\"level\":\"info\",\"message\":\"starting validation\"}")
+           (data (i32.const 128) "{\"accepted\":true}")
+           (func (export "__guest_call") (param $op i32) (param $len i32) (result i32)
+             ;; operation "validate" logs; anything else asks for tracing/metrics.
+             (if (i32.eq (local.get $op) (i32.const 8))
+               (then
+                 (if (i32.eqz (call $host (i32.const 0) (i32.const 10) (i32.const 10) (i32.const 7)
+                                          (i32.const 17) (i32.const 3) (i32.const 64) (i32.const 48)))
+                   (then unreachable))
+                 (call $response (i32.const 128) (i32.const 17))
+                 (return (i32.const 1))))
+             (if (i32.eqz (call $host (i32.const 0) (i32.const 10) (i32.const 10) (i32.const 7)
+                                      (i32.const 20) (i32.const 7) (i32.const 64) (i32.const 48)))
+               (then (call $error (i32.const 0) (i32.const 0)) (return (i32.const 0))))
+             (i32.const 1))"#,
+    );
+    for _ in 0..2 {
+        let answer = policy
+            .call("validate", b"{}")
+            .expect("the log record is taken");
+        assert_eq!(answer, br#"{"accepted":true}"#);
+    }
+    let error = policy
+        .call("metrics", b"{}")
+        .expect_err("only log records are taken");
+    assert!(matches!(error, CallError::Guest(_)), "{error:?}");
+}
+
 fn podsec_module_from(body: &str) -> podsec::module::PolicyModule {
     let wat = format!("(module {WAPC_IMPORTS} {body})");
     let dir = std::env::temp_dir().join(format!("podsec-hostile-{}", std::process::id()));
