@@ -73,11 +73,11 @@ playground-test: playground need-browser ## The playground's browser tests in he
 	cd playground && node --test tests/
 
 .PHONY: bench
-bench: build playground need-browser ## Benchmarks: criterion latencies, check throughput, cold start, webhook load, the playground; writes docs/BENCHMARKS.md (BASELINE=old.wasm: that module against this one, interleaved)
+bench: build playground need-browser ## Benchmarks: criterion latencies, check throughput, cold start, webhook load, the playground; writes docs/BENCHMARKS.md (BASELINE=old.wasm: that module against this one, interleaved; PEER=policy.wasm: another Kubewarden policy against podsec)
 	$(CARGO) bench -p podsec --bench evaluate -- --noplot
 	$(CARGO) run --release -p bench-report -- --dump target/playground/dump-5000.json
 	cd playground && node measure.mjs
-	$(if $(BASELINE),PODSEC_BASELINE_MODULE=$(abspath $(BASELINE))) $(CARGO) run --release -p bench-report
+	$(if $(BASELINE),PODSEC_BASELINE_MODULE=$(abspath $(BASELINE))) $(if $(PEER),PODSEC_PEER_MODULE=$(abspath $(PEER))) $(CARGO) run --release -p bench-report
 
 .PHONY: flood
 flood: build ## podsec serve against 10,000 idle connections and a TLS handshake flood: memory per connection, evictions, a well-behaved client's latency, into target/flood.md

@@ -7,6 +7,9 @@
 //! - Before and after: with `PODSEC_BASELINE_MODULE` set to an older module file, every pod
 //!   at both levels in both hosts, the old and new module in alternating order within each
 //!   round, so the machine's drift falls on both alike.
+//! - Against a peer: with `PODSEC_PEER_MODULE` set to another Kubewarden policy's module
+//!   (one that checks a single control, say), every pod at level baseline, interleaved the
+//!   same way.
 
 use podsec::benchdata::{median, request, timed_median_us, PodSize};
 use podsec::module::{PolicyModule, EMBEDDED_MODULE};
@@ -50,12 +53,29 @@ fn wapc_validate(pre: &WasmtimeEngineProviderPre, payload: &[u8]) -> Result<(), 
     let provider = pre
         .rehydrate(None)
         .map_err(|e| format!("no instance: {e}"))?;
-    let host = WapcHost::new(Box::new(provider), None).map_err(|e| format!("init: {e}"))?;
+    let host = WapcHost::new(Box::new(provider), Some(Box::new(host_call)))
+        .map_err(|e| format!("init: {e}"))?;
     let answer = host
         .call("validate", payload)
         .map_err(|e| format!("validate: {e}"))?;
     drop(std::hint::black_box((answer, host)));
     Ok(())
+}
+
+/// The `wapc` host's answer to a module's host calls, as policy-server's for the one a
+/// policy may make on every request: a log record (`kubewarden`/`tracing`/`log`) is taken.
+/// podsec's module makes none in the fixed-level mode measured here.
+fn host_call(
+    _id: u64,
+    binding: &str,
+    namespace: &str,
+    operation: &str,
+    _payload: &[u8],
+) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
+    match (binding, namespace, operation) {
+        ("kubewarden", "tracing", "log") => Ok(Vec::new()),
+        _ => Err(format!("unknown host call {binding}/{namespace}/{operation}").into()),
+    }
 }
 
 /// One `validate` in a fresh instance of podsec's host.
@@ -82,21 +102,27 @@ pub fn compile_time(baseline: Option<&[u8]>) -> Result<Value, String> {
     Ok(json!({"after_ms": round2(median(after)), "before_ms": before}))
 }
 
-/// Every pod at both levels, `validate` in a fresh instance, the baseline module and this
-/// one interleaved, in the `wapc` host and in podsec's.
-pub fn before_after(baseline_path: &Path, baseline: &[u8]) -> Result<Value, String> {
+/// `validate` in a fresh instance, another module (`other_path`) and this one interleaved
+/// in the `wapc` host and in podsec's, every pod at each of `levels`:
+/// `cases[level][pod][host][keys[0] | keys[1]]`, the other module's median first.
+fn interleaved(
+    other_path: &Path,
+    other: &[u8],
+    levels: &[&str],
+    keys: [&str; 2],
+) -> Result<Value, String> {
     let new_pre = prepare(EMBEDDED_MODULE)?;
-    let old_pre = prepare(baseline)?;
+    let old_pre = prepare(other)?;
     let new_policy =
         PolicyModule::load(None, SandboxConfig::default()).map_err(|e| format!("{e:#}"))?;
-    let old_policy = PolicyModule::load(Some(baseline_path), SandboxConfig::default())
+    let old_policy = PolicyModule::load(Some(other_path), SandboxConfig::default())
         .map_err(|e| format!("{e:#}"))?;
     let modules = [
         (&old_pre, old_policy.policy()),
         (&new_pre, new_policy.policy()),
     ];
     let mut cases = json!({});
-    for level in ["baseline", "restricted"] {
+    for &level in levels {
         for size in PodSize::ALL {
             let payload = request(size, level);
             // Each module answers before it is timed; the timed calls then ignore errors.
@@ -104,7 +130,7 @@ pub fn before_after(baseline_path: &Path, baseline: &[u8]) -> Result<Value, Stri
                 wapc_validate(pre, &payload)?;
                 podsec_validate(policy, &payload)?;
             }
-            // Old, new: the medians of each round.
+            // The other module, this one: the medians of each round.
             let mut wapc: [Vec<f64>; 2] = Default::default();
             let mut podsec: [Vec<f64>; 2] = Default::default();
             for round in 0..ROUNDS {
@@ -120,21 +146,57 @@ pub fn before_after(baseline_path: &Path, baseline: &[u8]) -> Result<Value, Stri
                     }));
                 }
             }
-            let [wapc_before, wapc_after] = wapc.map(|v| round2(median(v)));
-            let [podsec_before, podsec_after] = podsec.map(|v| round2(median(v)));
+            let [wapc_other, wapc_this] = wapc.map(|v| round2(median(v)));
+            let [podsec_other, podsec_this] = podsec.map(|v| round2(median(v)));
+            let [other_key, this_key] = keys;
             cases[level][size.name()] = json!({
-                "wapc": {"before": wapc_before, "after": wapc_after},
-                "podsec": {"before": podsec_before, "after": podsec_after},
+                "wapc": {other_key: wapc_other, this_key: wapc_this},
+                "podsec": {other_key: podsec_other, this_key: podsec_this},
             });
         }
     }
     Ok(json!({
-        "baseline_module_bytes": baseline.len(),
+        "other_module_bytes": other.len(),
         "module_bytes": EMBEDDED_MODULE.len(),
         "rounds": ROUNDS,
         "calls": CALLS,
         "cases": cases,
     }))
+}
+
+/// Every pod at both levels: the baseline module (an older podsec) before, this one after.
+pub fn before_after(baseline_path: &Path, baseline: &[u8]) -> Result<Value, String> {
+    interleaved(
+        baseline_path,
+        baseline,
+        &["baseline", "restricted"],
+        ["before", "after"],
+    )
+}
+
+/// Every pod: another Kubewarden policy (`peer`, e.g. one that checks a single control)
+/// against this module at level baseline, in both hosts. The peer gets podsec's settings
+/// (`{"level": "baseline"}`), which a policy that does not know the field ignores.
+pub fn against_peer(peer_path: &Path, peer: &[u8]) -> Result<Value, String> {
+    let mut table = interleaved(peer_path, peer, &["baseline"], ["peer", "podsec"])?;
+    table["peer"] = json!(peer_path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default());
+    Ok(table)
+}
+
+/// The slowest podsec figure relative to the peer's, over every pod and both hosts
+/// (below 1: podsec is faster on every request), or `None` without a peer.
+pub fn slowest_against_peer(table: &Value) -> Option<f64> {
+    let cases = table["cases"]["baseline"].as_object()?;
+    cases
+        .values()
+        .flat_map(|case| ["wapc", "podsec"].map(|host| &case[host]))
+        .map(|host| {
+            host["podsec"].as_f64().unwrap_or(f64::NAN) / host["peer"].as_f64().unwrap_or(f64::NAN)
+        })
+        .reduce(f64::max)
 }
 
 /// The before/after table for BENCHMARKS.md.
@@ -157,7 +219,7 @@ pub fn markdown(report: &Value) -> String {
     }
     out.push_str(&format!(
         "\n`validate` in a fresh instance, µs, the baseline module ({} bytes) and this one ({} bytes) interleaved: {} rounds of {} calls per module, the old and new module alternating which goes first, medians of the rounds' medians. `wapc` is the `wapc` 2.1.0 + `wasmtime-provider` 2.19.0 host policy-server uses (each call's time includes creating the instance and dropping it); podsec is podsec's own host (pooling allocator).\n\n",
-        table["baseline_module_bytes"], table["module_bytes"], table["rounds"], table["calls"]
+        table["other_module_bytes"], table["module_bytes"], table["rounds"], table["calls"]
     ));
     out.push_str("| level | pod | wapc before | wapc after | change | podsec before | podsec after | change |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n");
     for level in ["baseline", "restricted"] {
@@ -178,6 +240,37 @@ pub fn markdown(report: &Value) -> String {
                 cells("podsec")
             ));
         }
+    }
+    out
+}
+
+/// The table of podsec against another Kubewarden policy, for BENCHMARKS.md.
+pub fn peer_markdown(report: &Value) -> String {
+    let table = &report["against_peer"];
+    let mut out = String::from("\n## podsec against another Kubewarden policy\n\n");
+    if table.is_null() {
+        out.push_str("No other policy was given (`make bench PEER=policy.wasm` measures one against podsec, interleaved, in both hosts).\n");
+        return out;
+    }
+    let peer = table["peer"].as_str().unwrap_or("the other policy");
+    out.push_str(&format!(
+        "`validate` in a fresh instance, µs, `{peer}` ({} bytes) and podsec ({} bytes) interleaved as above ({} rounds of {} calls), each given the same request and `{{\"level\": \"baseline\"}}`. Kubewarden's host answers a log record as policy-server does.\n\n",
+        table["other_module_bytes"], table["module_bytes"], table["rounds"], table["calls"]
+    ));
+    out.push_str(&format!(
+        "| pod | wapc: podsec | wapc: {peer} | podsec host: podsec | podsec host: {peer} |\n| --- | --- | --- | --- | --- |\n"
+    ));
+    for size in PodSize::ALL {
+        let case = &table["cases"]["baseline"][size.name()];
+        let cell = |host: &str, key: &str| case[host][key].as_f64().unwrap_or(f64::NAN);
+        out.push_str(&format!(
+            "| {} | {:.1} | {:.1} | {:.1} | {:.1} |\n",
+            size.name(),
+            cell("wapc", "podsec"),
+            cell("wapc", "peer"),
+            cell("podsec", "podsec"),
+            cell("podsec", "peer"),
+        ));
     }
     out
 }

@@ -4,7 +4,8 @@
 //! Inputs: criterion's estimates (`cargo bench -p podsec --bench evaluate` ran first),
 //! `dist/podsec.wasm`, and `target/release/podsec`, which this tool drives for the
 //! `check` throughput, the cold start and a bounded webhook load run on 127.0.0.1; with
-//! `PODSEC_BASELINE_MODULE=old.wasm`, the old module against this one, interleaved
+//! `PODSEC_BASELINE_MODULE=old.wasm`, the old module against this one, interleaved, and
+//! with `PODSEC_PEER_MODULE=policy.wasm`, another Kubewarden policy against podsec
 //! (src/kubewarden.rs).
 
 mod kubewarden;
@@ -35,7 +36,8 @@ fn run() -> Result<(), String> {
     if !podsec.exists() {
         return Err("target/release/podsec is missing: run `make build` first".to_owned());
     }
-    // `--only check|cold-start|webhook`: measure one part and print it, writing nothing.
+    // `--only check|formats|cold-start|webhook|peer`: measure one part and print it, writing
+    // nothing.
     let mut args = std::env::args().skip(1);
     if let Some(flag) = args.next() {
         // `--dump PATH`: write the 5,000-object cluster dump the formats table and the
@@ -63,9 +65,14 @@ fn run() -> Result<(), String> {
             ("--only", Some("formats")) => check_formats(&podsec)?,
             ("--only", Some("cold-start")) => cold_start(&podsec)?,
             ("--only", Some("webhook")) => webhook_load(&podsec)?,
+            ("--only", Some("peer")) if std::env::var_os("PODSEC_PEER_MODULE").is_some() => {
+                let report = json!({"against_peer": against_peer()?});
+                println!("{}", kubewarden::peer_markdown(&report));
+                report
+            }
             _ => {
                 return Err(
-                    "usage: bench-report [--only check|formats|cold-start|webhook | --render | --dump PATH]"
+                    "usage: bench-report [--only check|formats|cold-start|webhook|peer | --render | --dump PATH] (peer: with PODSEC_PEER_MODULE=policy.wasm)"
                         .to_owned(),
                 )
             }
@@ -104,6 +111,7 @@ fn run() -> Result<(), String> {
         }
         _ => Value::Null,
     };
+    report["against_peer"] = against_peer()?;
     report["playground"] = playground(&root);
     report["budgets"] = budgets(&report);
     let json_text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
@@ -129,6 +137,19 @@ fn run() -> Result<(), String> {
 
 /// The playground's figures from `playground/measure.mjs` (run by `make bench` before this
 /// tool), or null when they were not measured.
+/// `PODSEC_PEER_MODULE`'s policy against podsec (null when it is not set).
+fn against_peer() -> Result<Value, String> {
+    let Some(path) = std::env::var_os("PODSEC_PEER_MODULE").map(PathBuf::from) else {
+        return Ok(Value::Null);
+    };
+    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    eprintln!(
+        "bench-report: {} against podsec, interleaved …",
+        path.display()
+    );
+    kubewarden::against_peer(&path, &bytes)
+}
+
 fn playground(root: &Path) -> Value {
     std::fs::read_to_string(root.join("target/playground/measure.json"))
         .ok()
@@ -717,6 +738,16 @@ fn budgets(report: &Value) -> Value {
     let calls = &report["labels_host_calls"];
     let per_request = calls["host_calls"].as_f64().unwrap_or(f64::NAN)
         / calls["requests"].as_f64().unwrap_or(f64::NAN);
+    let peer_ratio = kubewarden::slowest_against_peer(&report["against_peer"]);
+    let peer_measured = match peer_ratio {
+        Some(ratio) => format!(
+            "podsec at most {ratio:.2}× {}",
+            report["against_peer"]["peer"]
+                .as_str()
+                .unwrap_or("the other policy")
+        ),
+        None => "no other policy given".to_owned(),
+    };
     let rows = [
         (
             "dist/podsec.wasm size",
@@ -747,6 +778,13 @@ fn budgets(report: &Value) -> Value {
             format!("{wapc_violating:.1} µs"),
             "≤ 60 µs",
             wapc_violating <= 60.0,
+        ),
+        (
+            "faster than another Kubewarden policy (make bench PEER=…) on every pod, in both hosts",
+            peer_measured,
+            "< 1× on every pod, both hosts",
+            // Without a peer there is nothing to compare with: reported, not judged.
+            peer_ratio.is_none_or(|ratio| ratio < 1.0),
         ),
         (
             "podsec host, fresh: many-violation pod vs typical pod (baseline, restricted)",
@@ -956,6 +994,7 @@ each review timed from its actual send.\n\n",
         report["module_bytes"]
     ));
     out.push_str(&kubewarden::markdown(report));
+    out.push_str(&kubewarden::peer_markdown(report));
     let p = &report["playground"];
     if p.is_null() {
         out.push_str("\n## Playground\n\nNot measured (`make bench` runs `playground/measure.mjs` after `make playground`).\n");
