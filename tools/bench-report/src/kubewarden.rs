@@ -199,6 +199,46 @@ pub fn slowest_against_peer(table: &Value) -> Option<f64> {
         .reduce(f64::max)
 }
 
+/// The least a waPC policy can do: read the request and accept it, without parsing it.
+/// What it costs in the `wapc` host is the host's floor, the same for every module.
+const FLOOR_MODULE: &str = r#"(module
+  (import "wapc" "__guest_request" (func $request (param i32 i32)))
+  (import "wapc" "__guest_response" (func $response (param i32 i32)))
+  (memory (export "memory") 2)
+  (data (i32.const 0) "{\"accepted\":true}")
+  (func (export "__guest_call") (param $operation i32) (param $payload i32) (result i32)
+    (call $request (i32.const 64) (i32.const 128))
+    (call $response (i32.const 0) (i32.const 17))
+    (i32.const 1)))"#;
+
+/// The `wapc` host's floor next to podsec, interleaved: `validate` of the small and the
+/// many-violation pod (level baseline) in a fresh instance of [`FLOOR_MODULE`] and of
+/// podsec's module.
+pub fn host_floor() -> Result<Value, String> {
+    let floor = wat::parse_str(FLOOR_MODULE).map_err(|e| format!("the floor module: {e}"))?;
+    let modules = [prepare(&floor)?, prepare(EMBEDDED_MODULE)?];
+    let mut cases = json!({});
+    for size in [PodSize::Small, PodSize::Violating] {
+        let payload = request(size, "baseline");
+        for pre in &modules {
+            wapc_validate(pre, &payload)?;
+        }
+        let mut medians: [Vec<f64>; 2] = Default::default();
+        for round in 0..ROUNDS {
+            let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
+            for which in order {
+                let pre = &modules[which];
+                medians[which].push(timed_median_us(CALLS, || {
+                    let _ = wapc_validate(pre, &payload);
+                }));
+            }
+        }
+        let [floor_us, podsec_us] = medians.map(|v| round2(median(v)));
+        cases[size.name()] = json!({"floor": floor_us, "podsec": podsec_us});
+    }
+    Ok(cases)
+}
+
 /// The before/after table for BENCHMARKS.md.
 pub fn markdown(report: &Value) -> String {
     let mut out = String::new();
