@@ -1094,7 +1094,7 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   of (twiggy, names kept): serde deserialisers for the request and pod types ~100 KB,
   serde_json ~41 KB, the checks 48 KB, settings parsing 42 KB (one 37 KB function),
   the evaluation 37 KB, core's float formatting (serde's error messages) ~16 KB, sorting
-  12 KB, the std allocator and thread handle wapc-guest's registry pulls in ~7 KB.
+  12 KB, the std allocator, thread handle and lazy cell wapc-guest's registry pulls in ~10 KB.
 - **The host's floor, measured in every run.** The budgets row for Kubewarden's host now
   gives the floor next to podsec: a module that reads the request and accepts it without
   parsing it (`FLOOR_MODULE` in tools/bench-report/src/kubewarden.rs), interleaved with
