@@ -4,7 +4,7 @@
 //! `PODSEC_MODULE` for another module file, podsec's or any Kubewarden policy's). Run under
 //! `perf record`. Host calls are answered as policy-server answers the ones a policy makes
 //! on every request: a log record (`kubewarden`/`tracing`/`log`) is taken and dropped.
-use podsec::benchdata::{request, PodSize};
+use podsec::benchdata::{log_only_host_call, request, PodSize};
 use podsec::module::EMBEDDED_MODULE;
 use wapc::WapcHost;
 use wasmtime_provider::WasmtimeEngineProviderBuilder;
@@ -33,7 +33,8 @@ fn main() {
     let payload = request(size, &level);
     let once = || {
         let provider = pre.rehydrate(None).expect("instance");
-        let host = WapcHost::new(Box::new(provider), Some(Box::new(host_call))).expect("init");
+        let host =
+            WapcHost::new(Box::new(provider), Some(Box::new(log_only_host_call))).expect("init");
         host.call(&operation, &payload).expect("answers")
     };
     let answer = once();
@@ -64,8 +65,8 @@ fn main() {
             let start = std::time::Instant::now();
             let provider = pre.rehydrate(None).expect("instance");
             if with_instance {
-                let host =
-                    WapcHost::new(Box::new(provider), Some(Box::new(host_call))).expect("init");
+                let host = WapcHost::new(Box::new(provider), Some(Box::new(log_only_host_call)))
+                    .expect("init");
                 drop(std::hint::black_box(host));
             } else {
                 std::hint::black_box(provider);
@@ -82,19 +83,4 @@ fn main() {
         size.name(),
         all - instance
     );
-}
-
-/// The waPC host callback: log records are accepted (policy-server hands them to its
-/// tracing subscriber); any other call is refused, as it is for an unknown capability.
-fn host_call(
-    _id: u64,
-    binding: &str,
-    namespace: &str,
-    operation: &str,
-    _payload: &[u8],
-) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
-    match (binding, namespace, operation) {
-        ("kubewarden", "tracing", "log") => Ok(Vec::new()),
-        _ => Err(format!("unknown host call {binding}/{namespace}/{operation}").into()),
-    }
 }

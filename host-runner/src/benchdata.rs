@@ -230,6 +230,23 @@ pub fn labels_extra_us(
     )
 }
 
+/// A `wapc` host callback for the measurement drivers, answering as policy-server does for
+/// the one host call a policy may make on every request: a log record
+/// (`kubewarden`/`tracing`/`log`) is taken; anything else is refused. podsec's module makes
+/// none outside the namespace-labels mode.
+pub fn log_only_host_call(
+    _id: u64,
+    binding: &str,
+    namespace: &str,
+    operation: &str,
+    _payload: &[u8],
+) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
+    match (binding, namespace, operation) {
+        ("kubewarden", "tracing", "log") => Ok(Vec::new()),
+        _ => Err(format!("unknown host call {binding}/{namespace}/{operation}").into()),
+    }
+}
+
 /// The median of `values` (NaN for none).
 pub fn median(mut values: Vec<f64>) -> f64 {
     values.sort_by(f64::total_cmp);

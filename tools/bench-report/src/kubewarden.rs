@@ -11,7 +11,7 @@
 //!   (one that checks a single control, say), every pod at level baseline, interleaved the
 //!   same way.
 
-use podsec::benchdata::{median, request, timed_median_us, PodSize};
+use podsec::benchdata::{log_only_host_call, median, request, timed_median_us, PodSize};
 use podsec::module::{PolicyModule, EMBEDDED_MODULE};
 use podsec::runtime::{Policy, SandboxConfig};
 use serde_json::{json, Value};
@@ -53,29 +53,13 @@ fn wapc_validate(pre: &WasmtimeEngineProviderPre, payload: &[u8]) -> Result<(), 
     let provider = pre
         .rehydrate(None)
         .map_err(|e| format!("no instance: {e}"))?;
-    let host = WapcHost::new(Box::new(provider), Some(Box::new(host_call)))
+    let host = WapcHost::new(Box::new(provider), Some(Box::new(log_only_host_call)))
         .map_err(|e| format!("init: {e}"))?;
     let answer = host
         .call("validate", payload)
         .map_err(|e| format!("validate: {e}"))?;
     drop(std::hint::black_box((answer, host)));
     Ok(())
-}
-
-/// The `wapc` host's answer to a module's host calls, as policy-server's for the one a
-/// policy may make on every request: a log record (`kubewarden`/`tracing`/`log`) is taken.
-/// podsec's module makes none in the fixed-level mode measured here.
-fn host_call(
-    _id: u64,
-    binding: &str,
-    namespace: &str,
-    operation: &str,
-    _payload: &[u8],
-) -> Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
-    match (binding, namespace, operation) {
-        ("kubewarden", "tracing", "log") => Ok(Vec::new()),
-        _ => Err(format!("unknown host call {binding}/{namespace}/{operation}").into()),
-    }
 }
 
 /// One `validate` in a fresh instance of podsec's host.
