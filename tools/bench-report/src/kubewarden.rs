@@ -298,3 +298,38 @@ pub fn peer_markdown(report: &Value) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn table(wapc: [f64; 2], podsec: [f64; 2]) -> Value {
+        let pair = |[peer, podsec]: [f64; 2]| json!({"peer": peer, "podsec": podsec});
+        json!({"cases": {"baseline": {
+            "small": {"wapc": pair([100.0, 70.0]), "podsec": pair([40.0, 15.0])},
+            "violating": {"wapc": pair(wapc), "podsec": pair(podsec)},
+        }}})
+    }
+
+    #[test]
+    fn the_slowest_pod_and_host_decides() {
+        let faster = slowest_against_peer(&table([120.0, 90.0], [60.0, 30.0]));
+        assert_eq!(faster, Some(0.75));
+        // One pod in one host slower than the peer is enough to miss the budget.
+        let slower = slowest_against_peer(&table([120.0, 90.0], [30.0, 33.0]));
+        assert_eq!(slower, Some(1.1));
+        assert_eq!(slowest_against_peer(&Value::Null), None);
+    }
+
+    #[test]
+    fn the_floor_module_answers() {
+        let floor = wat::parse_str(FLOOR_MODULE).expect("the floor module is valid WAT");
+        let pre = prepare(&floor).expect("wasmtime-provider loads it");
+        let provider = pre.rehydrate(None).expect("an instance");
+        let host = WapcHost::new(Box::new(provider), None).expect("init");
+        let answer = host
+            .call("validate", &request(PodSize::Small, "baseline"))
+            .expect("answers");
+        assert_eq!(answer, br#"{"accepted":true}"#);
+    }
+}
