@@ -95,15 +95,15 @@ fn interleaved(
     levels: &[&str],
     keys: [&str; 2],
 ) -> Result<Value, String> {
-    let new_pre = prepare(EMBEDDED_MODULE)?;
-    let old_pre = prepare(other)?;
-    let new_policy =
+    let this_pre = prepare(EMBEDDED_MODULE)?;
+    let other_pre = prepare(other)?;
+    let this_policy =
         PolicyModule::load(None, SandboxConfig::default()).map_err(|e| format!("{e:#}"))?;
-    let old_policy = PolicyModule::load(Some(other_path), SandboxConfig::default())
+    let other_policy = PolicyModule::load(Some(other_path), SandboxConfig::default())
         .map_err(|e| format!("{e:#}"))?;
     let modules = [
-        (&old_pre, old_policy.policy()),
-        (&new_pre, new_policy.policy()),
+        (&other_pre, other_policy.policy()),
+        (&this_pre, this_policy.policy()),
     ];
     let mut cases = json!({});
     for &level in levels {

@@ -36,8 +36,8 @@ fn run() -> Result<(), String> {
     if !podsec.exists() {
         return Err("target/release/podsec is missing: run `make build` first".to_owned());
     }
-    // `--only check|formats|cold-start|webhook|floor|peer`: measure one part and print it, writing
-    // nothing.
+    // `--only check|formats|cold-start|webhook|floor|peer`: measure one part and print it,
+    // writing nothing.
     let mut args = std::env::args().skip(1);
     if let Some(flag) = args.next() {
         // `--dump PATH`: write the 5,000-object cluster dump the formats table and the
@@ -138,8 +138,6 @@ fn run() -> Result<(), String> {
     Ok(())
 }
 
-/// The playground's figures from `playground/measure.mjs` (run by `make bench` before this
-/// tool), or null when they were not measured.
 /// `PODSEC_PEER_MODULE`'s policy against podsec (null when it is not set).
 fn against_peer() -> Result<Value, String> {
     let Some(path) = std::env::var_os("PODSEC_PEER_MODULE").map(PathBuf::from) else {
@@ -153,6 +151,8 @@ fn against_peer() -> Result<Value, String> {
     kubewarden::against_peer(&path, &bytes)
 }
 
+/// The playground's figures from `playground/measure.mjs` (run by `make bench` before this
+/// tool), or null when they were not measured.
 fn playground(root: &Path) -> Value {
     std::fs::read_to_string(root.join("target/playground/measure.json"))
         .ok()
