@@ -1089,8 +1089,8 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   decide the size: 489–491 KB). Without the fix engine (`validate` calling
   `policy_core::validate_with`): 466 KB at `3`, 413 KB at `3` with an inline threshold of
   25, 397 KB at `2` with 25, 387 KB at `"s"`; against 466 KB at `3`, the many-violation pod
-  in podsec's host costs +10%, +15% and +25% (interleaved runs). Natively `"s"` costs
-  +11–13%, so most of its cost in wasm is calls the inliner left. What the module is made
+  in podsec's host costs +10–14%, +15% and +25–27% (interleaved runs). Natively `"s"` costs
+  +11–14%, so most of its cost in wasm is calls the inliner left. What the module is made
   of (twiggy, names kept): serde deserialisers for the request and pod types ~100 KB,
   serde_json ~41 KB, the checks 48 KB, settings parsing 42 KB (one 37 KB function),
   the evaluation 37 KB, core's float formatting (serde's error messages) ~16 KB, sorting
@@ -1122,7 +1122,7 @@ statics' two pages — wapc-guest's registry is read before it is written — an
 first page) and their teardown, and then the evaluation itself (~7 µs for a small pod).
 Size: a validating `podsec.wasm` without the fix engine (the mutating module and `podsec
 serve`'s `/mutate` keep it) is 466 KB at the same speed; under 400 KB it needs `"s"` or
-`2` with a low inline threshold, at +15–25% per evaluation in podsec's host. That trade
+`2` with a low inline threshold, at +15–27% per evaluation in podsec's host. That trade
 of speed for size is not made here. The namespace-labels row: the old module measures the
 same +7–8 µs (`examples/labels_cost old.wasm`), so it predates this round.
 
