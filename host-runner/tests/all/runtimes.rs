@@ -43,8 +43,8 @@ pub struct HostCall {
 /// A fresh instance in the `wapc` + `wasmtime-provider` stack, its host calls answered as
 /// Kubewarden's policy-evaluator answers them (`runtimes/callback.rs`: binding
 /// `kubewarden`; a log record in namespace `tracing` taken; namespace `kubernetes` with the
-/// policy's allowed resources; the object as the
-/// API server returns it, or policy-server's error), each call recorded in `calls`.
+/// policy's allowed resources, the object as the API server returns it, or policy-server's
+/// error), each call recorded in `calls`.
 pub fn call_kubewarden_stack_in(
     pre: &WasmtimeEngineProviderPre,
     operation: &str,

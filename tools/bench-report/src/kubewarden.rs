@@ -86,6 +86,22 @@ pub fn compile_time(baseline: Option<&[u8]>) -> Result<Value, String> {
     Ok(json!({"after_ms": round2(median(after)), "before_ms": before}))
 }
 
+/// [`ROUNDS`] rounds of `round(which)` for module 0 and module 1, alternating which goes
+/// first so the machine's drift falls on both alike: each module's figures, each the median
+/// of its rounds, rounded to 0.01.
+fn alternating<const N: usize>(mut round: impl FnMut(usize) -> [f64; N]) -> [[f64; N]; 2] {
+    let mut rounds: [Vec<[f64; N]>; 2] = Default::default();
+    for n in 0..ROUNDS {
+        let order = if n % 2 == 0 { [0, 1] } else { [1, 0] };
+        for which in order {
+            rounds[which].push(round(which));
+        }
+    }
+    rounds.map(|figures| {
+        std::array::from_fn(|i| round2(median(figures.iter().map(|f| f[i]).collect())))
+    })
+}
+
 /// `validate` in a fresh instance, another module (`other_path`) and this one interleaved
 /// in the `wapc` host and in podsec's, every pod at each of `levels`:
 /// `cases[level][pod][host][keys[0] | keys[1]]`, the other module's median first.
@@ -114,24 +130,18 @@ fn interleaved(
                 wapc_validate(pre, &payload)?;
                 podsec_validate(policy, &payload)?;
             }
-            // The other module, this one: the medians of each round.
-            let mut wapc: [Vec<f64>; 2] = Default::default();
-            let mut podsec: [Vec<f64>; 2] = Default::default();
-            for round in 0..ROUNDS {
-                // Alternate which module goes first.
-                let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
-                for which in order {
-                    let (pre, policy) = modules[which];
-                    wapc[which].push(timed_median_us(CALLS, || {
+            // The other module's medians, then this one's: wapc, podsec.
+            let [[wapc_other, podsec_other], [wapc_this, podsec_this]] = alternating(|which| {
+                let (pre, policy) = modules[which];
+                [
+                    timed_median_us(CALLS, || {
                         let _ = wapc_validate(pre, &payload);
-                    }));
-                    podsec[which].push(timed_median_us(CALLS, || {
+                    }),
+                    timed_median_us(CALLS, || {
                         let _ = podsec_validate(policy, &payload);
-                    }));
-                }
-            }
-            let [wapc_other, wapc_this] = wapc.map(|v| round2(median(v)));
-            let [podsec_other, podsec_this] = podsec.map(|v| round2(median(v)));
+                    }),
+                ]
+            });
             let [other_key, this_key] = keys;
             cases[level][size.name()] = json!({
                 "wapc": {other_key: wapc_other, this_key: wapc_this},
@@ -207,17 +217,12 @@ pub fn host_floor() -> Result<Value, String> {
         for pre in &modules {
             wapc_validate(pre, &payload)?;
         }
-        let mut medians: [Vec<f64>; 2] = Default::default();
-        for round in 0..ROUNDS {
-            let order = if round % 2 == 0 { [0, 1] } else { [1, 0] };
-            for which in order {
-                let pre = &modules[which];
-                medians[which].push(timed_median_us(CALLS, || {
-                    let _ = wapc_validate(pre, &payload);
-                }));
-            }
-        }
-        let [floor_us, podsec_us] = medians.map(|v| round2(median(v)));
+        let [[floor_us], [podsec_us]] = alternating(|which| {
+            let pre = &modules[which];
+            [timed_median_us(CALLS, || {
+                let _ = wapc_validate(pre, &payload);
+            })]
+        });
         cases[size.name()] = json!({"floor": floor_us, "podsec": podsec_us});
     }
     Ok(cases)
@@ -319,6 +324,21 @@ mod tests {
         let slower = slowest_against_peer(&table([120.0, 90.0], [30.0, 33.0]));
         assert_eq!(slower, Some(1.1));
         assert_eq!(slowest_against_peer(&Value::Null), None);
+    }
+
+    #[test]
+    fn rounds_alternate_which_module_goes_first() {
+        let mut order = Vec::new();
+        let figures = alternating(|which| {
+            order.push(which);
+            // Each module's nth figure is n, so the median is the middle round's.
+            let n = order.iter().filter(|&&w| w == which).count() as f64;
+            [n + 10.0 * which as f64]
+        });
+        assert_eq!(&order[..6], &[0, 1, 1, 0, 0, 1]);
+        assert_eq!(order.len(), 2 * ROUNDS);
+        let middle = (ROUNDS / 2 + 1) as f64;
+        assert_eq!(figures, [[middle], [middle + 10.0]]);
     }
 
     #[test]
