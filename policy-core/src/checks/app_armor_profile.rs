@@ -63,7 +63,7 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
             fields.push(Field::new(ctx.annotation_field(key), value.as_ref()));
         }
     }
-    annotations.sort_unstable();
+    super::sort(&mut annotations);
 
     let mut values: Vec<String> = sorted_set(bad_values)
         .into_iter()

@@ -32,7 +32,7 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
         return None;
     }
     // PSA keeps the ports in a string set: sorted as strings, without duplicates.
-    ports.sort_unstable();
+    super::sort(&mut ports);
     ports.dedup();
     let detail = format!(
         "{} {} {} {}",

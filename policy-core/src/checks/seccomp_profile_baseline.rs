@@ -51,7 +51,7 @@ fn check_annotations(ctx: &Context<'_, '_>) -> Option<Finding> {
     if forbidden.is_empty() {
         return None;
     }
-    forbidden.sort_unstable();
+    super::sort(&mut forbidden);
     forbidden.dedup();
     let detail = format!(
         "forbidden {} {}",
