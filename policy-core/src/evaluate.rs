@@ -101,7 +101,7 @@ pub(crate) fn evaluate_reading(
         Ok(request) => {
             let settings = read_settings(request.settings)?;
             seen(&settings);
-            decide(request.request, &settings, cluster, detail)
+            decide(*request.request, &settings, cluster, detail)
         }
         Err(error) => explain_unreadable(input, &error),
     }

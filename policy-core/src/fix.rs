@@ -303,7 +303,9 @@ fn all_fixable(object: &Value, findings: &[Finding], options: FixOptions) -> boo
     })
 }
 
-/// The mutating answer for a refused request, or `None` to keep the refusal.
+/// The mutating answer for a refused request, or `None` to keep the refusal. Kept out of
+/// line: its locals would otherwise widen the stack frame of every `validate`.
+#[inline(never)]
 fn mutate(
     input: &[u8],
     cluster: &dyn Cluster,

@@ -72,9 +72,9 @@ pub struct PodSpec<'a> {
     /// `spec.volumes`.
     #[serde(borrow, default, deserialize_with = "nullable_vec")]
     pub volumes: Vec<Volume<'a>>,
-    /// `spec.securityContext`.
+    /// `spec.securityContext` (boxed, as in [`Container`]).
     #[serde(borrow, default)]
-    pub security_context: Option<PodSecurityContext<'a>>,
+    pub security_context: Option<Box<PodSecurityContext<'a>>>,
     /// `spec.hostNetwork`.
     #[serde(default)]
     pub host_network: Option<bool>,
@@ -179,7 +179,10 @@ impl ContainerList {
     }
 }
 
-/// One container (init, regular or ephemeral).
+/// One container (init, regular or ephemeral). The security context, probes and lifecycle
+/// are boxed: each list element is then small, and so are the parser's stack frames, which
+/// hold several copies of one while it is read (a pod's `validate` stays within the stack's
+/// top page, one page fault in a fresh instance).
 #[derive(Debug, Default, Clone, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Container<'a> {
@@ -191,22 +194,22 @@ pub struct Container<'a> {
     pub image: Option<Cow<'a, str>>,
     /// `securityContext`.
     #[serde(borrow, default)]
-    pub security_context: Option<SecurityContext<'a>>,
+    pub security_context: Option<Box<SecurityContext<'a>>>,
     /// `ports`.
     #[serde(default, deserialize_with = "nullable_vec")]
     pub ports: Vec<ContainerPort>,
     /// `livenessProbe`.
     #[serde(borrow, default)]
-    pub liveness_probe: Option<Handler<'a>>,
+    pub liveness_probe: Option<Box<Handler<'a>>>,
     /// `readinessProbe`.
     #[serde(borrow, default)]
-    pub readiness_probe: Option<Handler<'a>>,
+    pub readiness_probe: Option<Box<Handler<'a>>>,
     /// `startupProbe`.
     #[serde(borrow, default)]
-    pub startup_probe: Option<Handler<'a>>,
+    pub startup_probe: Option<Box<Handler<'a>>>,
     /// `lifecycle`.
     #[serde(borrow, default)]
-    pub lifecycle: Option<Lifecycle<'a>>,
+    pub lifecycle: Option<Box<Lifecycle<'a>>>,
     /// `volumeMounts`.
     #[serde(borrow, default, deserialize_with = "nullable_vec")]
     pub volume_mounts: Vec<VolumeMount<'a>>,

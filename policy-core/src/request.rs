@@ -12,9 +12,10 @@ use std::borrow::Cow;
 /// What a Kubewarden host sends to `validate`: the admission request and the settings.
 #[derive(Debug, Deserialize)]
 pub struct ValidationRequest<'a> {
-    /// The admission request.
+    /// The admission request. Boxed: the parse result is then a few words, not a copy of
+    /// the whole request in each frame it passes through.
     #[serde(borrow)]
-    pub request: AdmissionRequest<'a>,
+    pub request: Box<AdmissionRequest<'a>>,
     /// The policy settings, validated separately.
     #[serde(borrow, default)]
     pub settings: Option<&'a RawValue>,

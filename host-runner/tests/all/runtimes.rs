@@ -569,3 +569,88 @@ fn a_host_without_cluster_access_fails_the_lookup() {
     .expect("JSON");
     assert_eq!(in_kubewarden["code"], 500);
 }
+
+/// The guest's stack top, where module-builder's `-zstack-size=262144` puts it (the stack
+/// comes first in memory and grows down from here).
+const STACK_TOP: usize = 256 * 1024;
+
+/// The lowest byte of the stack a fresh instance has written after `wapc_init` and one
+/// `validate` of `payload`: plain wasmtime, answering the two waPC imports `validate`
+/// uses, so the memory can be read afterwards.
+fn stack_low_water(module: &wasmtime::Module, payload: &[u8]) -> usize {
+    use wasmtime::{Caller, Linker, Store};
+    let mut store = Store::new(module.engine(), payload.to_vec());
+    let mut linker = Linker::new(module.engine());
+    linker
+        .func_wrap(
+            "wapc",
+            "__guest_request",
+            |mut caller: Caller<'_, Vec<u8>>, op: i32, ptr: i32| {
+                let memory = caller
+                    .get_export("memory")
+                    .and_then(|export| export.into_memory())
+                    .expect("the module exports its memory");
+                let payload = caller.data().clone();
+                memory
+                    .write(&mut caller, op as usize, b"validate")
+                    .expect("operation");
+                memory
+                    .write(&mut caller, ptr as usize, &payload)
+                    .expect("payload");
+            },
+        )
+        .expect("linker");
+    linker
+        .func_wrap(
+            "wapc",
+            "__guest_response",
+            |_: Caller<'_, Vec<u8>>, _: i32, _: i32| {},
+        )
+        .expect("linker");
+    linker
+        .define_unknown_imports_as_traps(module)
+        .expect("linker");
+    let instance = linker.instantiate(&mut store, module).expect("instance");
+    instance
+        .get_typed_func::<(), ()>(&mut store, "wapc_init")
+        .expect("wapc_init")
+        .call(&mut store, ())
+        .expect("wapc_init runs");
+    let accepted_or_denied = instance
+        .get_typed_func::<(i32, i32), i32>(&mut store, "__guest_call")
+        .expect("__guest_call")
+        .call(&mut store, (8, payload.len() as i32))
+        .expect("validate runs");
+    assert_eq!(accepted_or_denied, 1, "validate answers");
+    let memory = instance.get_memory(&mut store, "memory").expect("memory");
+    let stack = &memory.data(&store)[..STACK_TOP];
+    stack.iter().position(|&b| b != 0).unwrap_or(STACK_TOP)
+}
+
+/// A pod's `validate` in a fresh instance (Kubewarden's host gives one to every request)
+/// stays within the stack's top host page: each further page is one more page fault, and
+/// one more page torn down after the request. The parse path's frames are what come
+/// close (boxed request, security contexts, probes and lifecycle keep them small); the
+/// bound is a 4 KiB page, the smallest a host uses.
+#[test]
+fn a_pods_validate_stays_in_the_stacks_top_page() {
+    const HOST_PAGE: usize = 4096;
+    let engine = wasmtime::Engine::default();
+    let module = wasmtime::Module::new(&engine, EMBEDDED_MODULE).expect("the module compiles");
+    for size in [
+        PodSize::Small,
+        PodSize::Typical,
+        PodSize::Large,
+        PodSize::Violating,
+    ] {
+        for level in ["baseline", "restricted"] {
+            let low = stack_low_water(&module, &benchdata::request(size, level));
+            let depth = STACK_TOP - low;
+            assert!(
+                low >= STACK_TOP - HOST_PAGE,
+                "{} pod at {level}: validate used {depth} bytes of stack, past the top page",
+                size.name()
+            );
+        }
+    }
+}

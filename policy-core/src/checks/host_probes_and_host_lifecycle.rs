@@ -13,9 +13,9 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
     for container in ctx.spec.all_containers() {
         let lifecycle = container.lifecycle.as_ref();
         let handlers: [(&str, Option<&Handler<'_>>); 5] = [
-            ("livenessProbe", container.liveness_probe.as_ref()),
-            ("readinessProbe", container.readiness_probe.as_ref()),
-            ("startupProbe", container.startup_probe.as_ref()),
+            ("livenessProbe", container.liveness_probe.as_deref()),
+            ("readinessProbe", container.readiness_probe.as_deref()),
+            ("startupProbe", container.startup_probe.as_deref()),
             (
                 "lifecycle.postStart",
                 lifecycle.and_then(|l| l.post_start.as_ref()),
