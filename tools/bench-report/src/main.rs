@@ -1073,6 +1073,25 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   (4 of them in `wapc_init`), 7 for the typical and the many-violation pod.
   `protocol_version` in a fresh instance: 54.9–58.2 → 54.0–54.1 µs (two interleaved
   runs), against the empty module's 43.
+- **The stack's second page.** The fifth fault of a small pod was still a stack page:
+  every bench pod's `validate` reached 6.1 KB below the stack's top (the lowest stack
+  byte a fresh instance has written, read back through plain wasmtime). The parser's
+  frames each held several copies of a container, of a pod security context and of the
+  whole admission request, and `validate`'s own frame held the mutating path's locals.
+  The security contexts, probes, lifecycle and the parsed request are now boxed, and the
+  mutating path has its own frame: every bench pod's `validate` stays within 3.4 KB
+  (test `a_pods_validate_stays_in_the_stacks_top_page`), a Deployment 8.3 → 4.5 KB, a
+  CronJob 10.4 → 5.4 KB. Faults per request (`perf record -e page-faults -d` in
+  wasmtime-provider): small pod 5 → 4 (all of them `wapc_init`'s), typical 7 → 6,
+  many-violation 7 → 6.
+- **What one page costs.** Variants of the floor module with podsec's memory layout (13
+  pages, 53 KB of data where podsec's statics are), whose `wapc_init` touches one page
+  each, in `profile_kubewarden` (7 alternating rounds of 3,000 fresh instances; medians
+  of the whole request): no touch 64.7 µs, the stack's top page written 68.6, the heap's
+  first page written 65.7, the statics' page read 68.7, written 69.3, read then written
+  74.7. So a page is worth ~1–5 µs per request in this host on this machine (the rounds
+  spread by ±5 µs), and the statics' read-then-write, wapc-guest's registry, is the
+  dearest; it stays, as the registry is wapc-guest's.
 - **The denial path.** Natively (`perf` on a loop of `policy_core::validate`), the
   violating pod spent 22% in `format!`, 17% in the checks and ~25% in malloc/free: detail
   strings, one field path string per faulted field, and the message assembled from a
@@ -1082,7 +1101,9 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   and new build). With the pages above, the many-violation pod now costs 1.1× the typical
   pod in podsec's host, and −13 to −16% in both hosts against the old module (table
   above).
-- **Size.** `opt-level = 3` gives 502 KB. Measured alternatives (wasm-opt -O3 after each):
+- **Size.** `opt-level = 3` gave 502 KB; 486 KB now: the checks sort their few names with
+  one small heapsort instead of std's `sort_unstable` (two element types, 13.6 KB), and
+  the boxed fields above (2.8 KB). Measured alternatives (wasm-opt -O3 after each):
   `opt-level = "s"` 414 KB, but the evaluation is 15–25% slower in podsec's host and
   5–9 µs slower in Kubewarden's; `"z"` 360 KB and ~80% slower; `3` with a lower inline
   threshold (75) 463 KB; per-crate levels do not help (policy-core and serde_json at 3
@@ -1094,7 +1115,10 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   of (twiggy, names kept): serde deserialisers for the request and pod types ~100 KB,
   serde_json ~41 KB, the checks 48 KB, settings parsing 42 KB (one 37 KB function),
   the evaluation 37 KB, core's float formatting (serde's error messages) ~16 KB, sorting
-  12 KB, the std allocator, thread handle and lazy cell wapc-guest's registry pulls in ~10 KB.
+  12 KB (now gone), zmij's tables for writing floats in `serde_json::Value`s (the mutated
+  object) 19 KB, the std allocator, thread handle and lazy cell wapc-guest's registry
+  pulls in ~10 KB. Marking the settings parser's helpers `#[inline(never)]` saves 1.8 KB
+  only: binaryen inlines functions with one caller again.
 - **The host's floor, measured in every run.** The budgets row for Kubewarden's host now
   gives the floor next to podsec: a module that reads the request and accepts it without
   parsing it (`FLOOR_MODULE` in tools/bench-report/src/kubewarden.rs), interleaved with
@@ -1118,10 +1142,10 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
 Plan for what is not met. Kubewarden's host: the ≤ 45 µs and ≤ 60 µs budgets sit within
 2 and 17 µs of the host's floor on this machine (the row gives both figures); what podsec
 adds over the floor is mostly the pages its instance touches (the stack's top page, the
-statics' two pages — wapc-guest's registry is read before it is written — and the heap's
+statics' page twice — wapc-guest's registry is read before it is written — and the heap's
 first page) and their teardown, and then the evaluation itself (~7 µs for a small pod).
 Size: a validating `podsec.wasm` without the fix engine (the mutating module and `podsec
-serve`'s `/mutate` keep it) is 466 KB at the same speed; under 400 KB it needs `"s"` or
+serve`'s `/mutate` keep it) was 466 KB at the same speed before this round's 16 KB of cuts; under 400 KB it needs `"s"` or
 `2` with a low inline threshold, at +15–27% per evaluation in podsec's host. That trade
 of speed for size is not made here. The namespace-labels row: the old module measures the
 same +7–8 µs (`examples/labels_cost old.wasm`), so it predates this round.
