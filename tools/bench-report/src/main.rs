@@ -1084,6 +1084,14 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   CronJob 10.4 → 5.4 KB. Faults per request (`perf record -e page-faults -d` in
   wasmtime-provider): small pod 5 → 4 (all of them `wapc_init`'s), typical 7 → 6,
   many-violation 7 → 6.
+- **The run of 2026-12-06** (this file's tables): the machine ran ~1.4× slower than in
+  the previous run (the floor module 59 µs against 42, native `validate` up to 1.5×), so
+  rows judged against fixed budgets moved (check throughput, the large pod, podsec's
+  host); the interleaved tables are the comparison. callgrind's instruction counts per
+  native `validate`, policy-core at 0425c26 against this one: small pod
+  −4.1%, typical −1.2%, many-violation +1.7%, large +0.5% (baseline). The compile-time
+  row's median of 5 gave 523 against 475 ms; 16 alternating rounds of `build_pre` gave
+  424 against 408 ms (median) and 315 against 320 ms (minimum): within this run's noise.
 - **What one page costs.** Variants of the floor module with podsec's memory layout (13
   pages, 53 KB of data where podsec's statics are), whose `wapc_init` touches one page
   each, in `profile_kubewarden` (7 alternating rounds of 3,000 fresh instances; medians
