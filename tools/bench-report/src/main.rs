@@ -1083,7 +1083,7 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   (test `a_pods_validate_stays_in_the_stacks_top_page`), a Deployment 8.3 → 4.5 KB, a
   CronJob 10.4 → 5.4 KB. Faults per request (`perf record -e page-faults -d` in
   wasmtime-provider): small pod 5 → 4 (all of them `wapc_init`'s), typical 7 → 6,
-  many-violation 7 → 6.
+  many-violation 7 → 5.
 - **The run of 2026-12-06** (this file's tables): the machine ran ~1.4× slower than in
   the previous run (the floor module 59 µs against 42, native `validate` up to 1.5×), so
   rows judged against fixed budgets moved (check throughput, the large pod, podsec's
