@@ -624,7 +624,13 @@ fn stack_low_water(module: &wasmtime::Module, payload: &[u8]) -> usize {
     assert_eq!(accepted_or_denied, 1, "validate answers");
     let memory = instance.get_memory(&mut store, "memory").expect("memory");
     let stack = &memory.data(&store)[..STACK_TOP];
-    stack.iter().position(|&b| b != 0).unwrap_or(STACK_TOP)
+    let low = stack.iter().position(|&b| b != 0).unwrap_or(STACK_TOP);
+    // Nothing written below STACK_TOP means the stack is no longer where this test reads.
+    assert!(
+        low < STACK_TOP,
+        "no stack byte written below {STACK_TOP:#x}: has module-builder's stack size changed?"
+    );
+    low
 }
 
 /// A pod's `validate` in a fresh instance (Kubewarden's host gives one to every request)

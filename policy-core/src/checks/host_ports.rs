@@ -32,8 +32,7 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
         return None;
     }
     // PSA keeps the ports in a string set: sorted as strings, without duplicates.
-    super::sort(&mut ports);
-    ports.dedup();
+    let ports = super::sorted_set(ports);
     let detail = format!(
         "{} {} {} {}",
         containers_phrase(&names),

@@ -241,7 +241,7 @@ fn containers_phrase(names: &[&str]) -> String {
 }
 
 /// Sorts and removes duplicates, as Go's `sets.String.List()` returns a set.
-fn sorted_set(mut items: Vec<&str>) -> Vec<&str> {
+fn sorted_set<T: Ord>(mut items: Vec<T>) -> Vec<T> {
     sort(&mut items);
     items.dedup();
     items
@@ -250,9 +250,9 @@ fn sorted_set(mut items: Vec<&str>) -> Vec<&str> {
 /// Sorts `items` in place (not stably; the checks sort strings, where equal means the
 /// same). A heapsort: the checks sort a few names, ports or annotations per finding, and
 /// this one short routine stands in for std's sorts, which cost the module ~12 KB of wasm
-/// for the two element types. O(n log n) at any length, so a request with thousands of
-/// ports costs no more than std's sort would in the worst case.
-pub(crate) fn sort<T: Ord>(items: &mut [T]) {
+/// for the two element types. O(n log n) at any length: a request with thousands of ports
+/// cannot make it quadratic.
+fn sort<T: Ord>(items: &mut [T]) {
     let len = items.len();
     // Make a max-heap, then move its largest element behind the shrinking heap.
     let mut root = len / 2;

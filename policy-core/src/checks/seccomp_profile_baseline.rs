@@ -51,8 +51,7 @@ fn check_annotations(ctx: &Context<'_, '_>) -> Option<Finding> {
     if forbidden.is_empty() {
         return None;
     }
-    super::sort(&mut forbidden);
-    forbidden.dedup();
+    let forbidden = super::sorted_set(forbidden);
     let detail = format!(
         "forbidden {} {}",
         pluralize("annotation", "annotations", forbidden.len()),

@@ -1111,7 +1111,7 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   above).
 - **Size.** `opt-level = 3` gave 502 KB; 486 KB now: the checks sort their few names with
   one small heapsort instead of std's `sort_unstable` (two element types, 13.6 KB), and
-  the boxed fields above (2.8 KB). Measured alternatives (wasm-opt -O3 after each):
+  the changes above (2.8 KB). Measured alternatives (wasm-opt -O3 after each):
   `opt-level = "s"` 414 KB, but the evaluation is 15–25% slower in podsec's host and
   5–9 µs slower in Kubewarden's; `"z"` 360 KB and ~80% slower; `3` with a lower inline
   threshold (75) 463 KB; per-crate levels do not help (policy-core and serde_json at 3
@@ -1153,8 +1153,9 @@ adds over the floor is mostly the pages its instance touches (the stack's top pa
 statics' page twice — wapc-guest's registry is read before it is written — and the heap's
 first page) and their teardown, and then the evaluation itself (~7 µs for a small pod).
 Size: a validating `podsec.wasm` without the fix engine (the mutating module and `podsec
-serve`'s `/mutate` keep it) was 466 KB at the same speed before this round's 16 KB of cuts; under 400 KB it needs `"s"` or
-`2` with a low inline threshold, at +15–27% per evaluation in podsec's host. That trade
+serve`'s `/mutate` keep it) was 466 KB at the same speed before this round's 16 KB of
+cuts; under 400 KB it needs `"s"` or `2` with a low inline threshold, at +15–27% per
+evaluation in podsec's host. That trade
 of speed for size is not made here. The namespace-labels row: the old module measures the
 same +7–8 µs (`examples/labels_cost old.wasm`), so it predates this round.
 
