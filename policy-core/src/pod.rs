@@ -6,7 +6,7 @@
 //! (<https://kubernetes.io/docs/reference/kubernetes-api/workload-resources/pod-v1/>).
 
 use crate::deser::{
-    nullable_vec, optional_str, string_list, string_pairs, BorrowedStr, StringPairs,
+    object_deserializer, BorrowedStr, NullableVec, OptionalStr, Pairs, StringList, StringPairs,
 };
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
@@ -14,37 +14,42 @@ use std::borrow::Cow;
 use std::fmt;
 
 /// `metadata`: the name, namespace, labels and annotations of an object or a pod template.
-#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct ObjectMeta<'a> {
     /// `metadata.name`.
-    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub name: Option<Cow<'a, str>>,
     /// `metadata.namespace`.
-    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub namespace: Option<Cow<'a, str>>,
     /// `metadata.labels`, in document order.
-    #[serde(borrow, default, deserialize_with = "string_pairs")]
     pub labels: StringPairs<'a>,
     /// `metadata.annotations`, in document order.
-    #[serde(borrow, default, deserialize_with = "string_pairs")]
     pub annotations: StringPairs<'a>,
     /// `metadata.ownerReferences` (read when a namespace's pods are dry-run: PSA checks
     /// one pod per controller first).
-    #[serde(borrow, default)]
     pub owner_references: Option<Vec<OwnerReference<'a>>>,
 }
 
+object_deserializer!(ObjectMeta<'a>, {
+    "name" => name as OptionalStr,
+    "namespace" => namespace as OptionalStr,
+    "labels" => labels as Pairs,
+    "annotations" => annotations as Pairs,
+    "ownerReferences" => owner_references,
+});
+
 /// One entry of `metadata.ownerReferences`.
-#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct OwnerReference<'a> {
     /// `uid`.
-    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub uid: Option<Cow<'a, str>>,
     /// `controller`.
-    #[serde(default)]
     pub controller: Option<bool>,
 }
+
+object_deserializer!(OwnerReference<'a>, {
+    "uid" => uid as OptionalStr,
+    "controller" => controller,
+});
 
 impl ObjectMeta<'_> {
     /// The value of annotation `key`, if set.
@@ -57,50 +62,52 @@ impl ObjectMeta<'_> {
 }
 
 /// `spec` of a pod, or of a workload's pod template.
-#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct PodSpec<'a> {
     /// `spec.containers`.
-    #[serde(borrow, default, deserialize_with = "nullable_vec")]
     pub containers: Vec<Container<'a>>,
     /// `spec.initContainers`.
-    #[serde(borrow, default, deserialize_with = "nullable_vec")]
     pub init_containers: Vec<Container<'a>>,
     /// `spec.ephemeralContainers`.
-    #[serde(borrow, default, deserialize_with = "nullable_vec")]
     pub ephemeral_containers: Vec<Container<'a>>,
     /// `spec.volumes`.
-    #[serde(borrow, default, deserialize_with = "nullable_vec")]
     pub volumes: Vec<Volume<'a>>,
     /// `spec.securityContext` (boxed, as in [`Container`]).
-    #[serde(borrow, default)]
     pub security_context: Option<Box<PodSecurityContext<'a>>>,
     /// `spec.hostNetwork`.
-    #[serde(default)]
     pub host_network: Option<bool>,
     /// `spec.hostPID`.
-    #[serde(default, rename = "hostPID")]
     pub host_pid: Option<bool>,
     /// `spec.hostIPC`.
-    #[serde(default, rename = "hostIPC")]
     pub host_ipc: Option<bool>,
     /// `spec.hostUsers`: `false` runs the pod in a user namespace.
-    #[serde(default)]
     pub host_users: Option<bool>,
     /// `spec.os`.
-    #[serde(borrow, default)]
     pub os: Option<PodOs<'a>>,
     /// `spec.runtimeClassName`.
-    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub runtime_class_name: Option<Cow<'a, str>>,
     /// `spec.template` of a workload (Deployment, Job, …). A pod's own spec has none; it
     /// lives here so one pass over the request reads every kind's pod.
-    #[serde(borrow, default)]
     pub template: Option<Box<PodTemplateSpec<'a>>>,
     /// `spec.jobTemplate` of a CronJob.
-    #[serde(borrow, default)]
     pub job_template: Option<Box<JobTemplate<'a>>>,
 }
+
+object_deserializer!(PodSpec<'a>, {
+    "containers" => containers as NullableVec<_>,
+    "initContainers" => init_containers as NullableVec<_>,
+    "ephemeralContainers" => ephemeral_containers as NullableVec<_>,
+    "volumes" => volumes as NullableVec<_>,
+    "securityContext" => security_context,
+    "hostNetwork" => host_network,
+    "hostPID" => host_pid,
+    "hostIPC" => host_ipc,
+    "hostUsers" => host_users,
+    "os" => os,
+    "runtimeClassName" => runtime_class_name as OptionalStr,
+    "template" => template,
+    "jobTemplate" => job_template,
+});
 
 impl<'a> PodSpec<'a> {
     /// Records each container's list and index, which deserialization cannot know. Call once
@@ -149,12 +156,15 @@ impl<'a> PodSpec<'a> {
 }
 
 /// `spec.os`.
-#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct PodOs<'a> {
     /// `spec.os.name`: `linux` or `windows`.
-    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub name: Option<Cow<'a, str>>,
 }
+
+object_deserializer!(PodOs<'a>, {
+    "name" => name as OptionalStr,
+});
 
 /// Which list of the pod spec a container is in.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -183,43 +193,43 @@ impl ContainerList {
 /// are boxed: each list element is then small, and so are the parser's stack frames, which
 /// hold several copies of one while it is read (a pod's `validate` stays within the stack's
 /// top page, one page fault in a fresh instance).
-#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Container<'a> {
     /// `name`.
-    #[serde(borrow, default)]
     pub name: Cow<'a, str>,
     /// `image`.
-    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub image: Option<Cow<'a, str>>,
     /// `securityContext`.
-    #[serde(borrow, default)]
     pub security_context: Option<Box<SecurityContext<'a>>>,
     /// `ports`.
-    #[serde(default, deserialize_with = "nullable_vec")]
     pub ports: Vec<ContainerPort>,
     /// `livenessProbe`.
-    #[serde(borrow, default)]
     pub liveness_probe: Option<Box<Handler<'a>>>,
     /// `readinessProbe`.
-    #[serde(borrow, default)]
     pub readiness_probe: Option<Box<Handler<'a>>>,
     /// `startupProbe`.
-    #[serde(borrow, default)]
     pub startup_probe: Option<Box<Handler<'a>>>,
     /// `lifecycle`.
-    #[serde(borrow, default)]
     pub lifecycle: Option<Box<Lifecycle<'a>>>,
     /// `volumeMounts`.
-    #[serde(borrow, default, deserialize_with = "nullable_vec")]
     pub volume_mounts: Vec<VolumeMount<'a>>,
     /// The list this container is in (set by [`PodSpec::number_containers`]).
-    #[serde(skip)]
     pub list: ContainerList,
     /// The index in that list (set by [`PodSpec::number_containers`]).
-    #[serde(skip)]
     pub index: usize,
 }
+
+object_deserializer!(Container<'a>, {
+    "name" => name as BorrowedStr,
+    "image" => image as OptionalStr,
+    "securityContext" => security_context,
+    "ports" => ports as NullableVec<_>,
+    "livenessProbe" => liveness_probe,
+    "readinessProbe" => readiness_probe,
+    "startupProbe" => startup_probe,
+    "lifecycle" => lifecycle,
+    "volumeMounts" => volume_mounts as NullableVec<_>,
+});
 
 impl Container<'_> {
     /// The path of this container below the pod spec, e.g. `initContainers[0]`.
@@ -229,100 +239,113 @@ impl Container<'_> {
 }
 
 /// A container's `securityContext`.
-#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct SecurityContext<'a> {
     /// `privileged`.
-    #[serde(default)]
     pub privileged: Option<bool>,
     /// `allowPrivilegeEscalation`.
-    #[serde(default)]
     pub allow_privilege_escalation: Option<bool>,
     /// `capabilities`.
-    #[serde(borrow, default)]
     pub capabilities: Option<Capabilities<'a>>,
     /// `procMount`.
-    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub proc_mount: Option<Cow<'a, str>>,
     /// `runAsNonRoot`.
-    #[serde(default)]
     pub run_as_non_root: Option<bool>,
     /// `runAsUser`.
-    #[serde(default)]
     pub run_as_user: Option<i64>,
     /// `seLinuxOptions`.
-    #[serde(borrow, default)]
     pub se_linux_options: Option<SeLinuxOptions<'a>>,
     /// `seccompProfile`.
-    #[serde(borrow, default)]
     pub seccomp_profile: Option<ProfileType<'a>>,
     /// `appArmorProfile`.
-    #[serde(borrow, default)]
     pub app_armor_profile: Option<ProfileType<'a>>,
     /// `windowsOptions`.
-    #[serde(default)]
     pub windows_options: Option<WindowsOptions>,
 }
 
+object_deserializer!(SecurityContext<'a>, {
+    "privileged" => privileged,
+    "allowPrivilegeEscalation" => allow_privilege_escalation,
+    "capabilities" => capabilities,
+    "procMount" => proc_mount as OptionalStr,
+    "runAsNonRoot" => run_as_non_root,
+    "runAsUser" => run_as_user,
+    "seLinuxOptions" => se_linux_options,
+    "seccompProfile" => seccomp_profile,
+    "appArmorProfile" => app_armor_profile,
+    "windowsOptions" => windows_options,
+});
+
 /// The pod's `spec.securityContext`.
-#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct PodSecurityContext<'a> {
     /// `runAsNonRoot`.
-    #[serde(default)]
     pub run_as_non_root: Option<bool>,
     /// `runAsUser`.
-    #[serde(default)]
     pub run_as_user: Option<i64>,
     /// `seLinuxOptions`.
-    #[serde(borrow, default)]
     pub se_linux_options: Option<SeLinuxOptions<'a>>,
     /// `seccompProfile`.
-    #[serde(borrow, default)]
     pub seccomp_profile: Option<ProfileType<'a>>,
     /// `appArmorProfile`.
-    #[serde(borrow, default)]
     pub app_armor_profile: Option<ProfileType<'a>>,
     /// `windowsOptions`.
-    #[serde(default)]
     pub windows_options: Option<WindowsOptions>,
     /// `sysctls`.
-    #[serde(borrow, default, deserialize_with = "nullable_vec")]
     pub sysctls: Vec<Sysctl<'a>>,
 }
 
+object_deserializer!(PodSecurityContext<'a>, {
+    "runAsNonRoot" => run_as_non_root,
+    "runAsUser" => run_as_user,
+    "seLinuxOptions" => se_linux_options,
+    "seccompProfile" => seccomp_profile,
+    "appArmorProfile" => app_armor_profile,
+    "windowsOptions" => windows_options,
+    "sysctls" => sysctls as NullableVec<_>,
+});
+
 /// `capabilities`.
-#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Capabilities<'a> {
     /// `add`.
-    #[serde(borrow, default, deserialize_with = "string_list")]
     pub add: Vec<Cow<'a, str>>,
     /// `drop`.
-    #[serde(borrow, default, deserialize_with = "string_list")]
     pub drop: Vec<Cow<'a, str>>,
 }
 
+object_deserializer!(Capabilities<'a>, {
+    "add" => add as StringList,
+    "drop" => drop as StringList,
+});
+
 /// `seLinuxOptions`.
-#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct SeLinuxOptions<'a> {
     /// `type`.
-    #[serde(borrow, default, rename = "type", deserialize_with = "optional_str")]
     pub type_: Option<Cow<'a, str>>,
     /// `user`.
-    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub user: Option<Cow<'a, str>>,
     /// `role`.
-    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub role: Option<Cow<'a, str>>,
 }
 
+object_deserializer!(SeLinuxOptions<'a>, {
+    "type" => type_ as OptionalStr,
+    "user" => user as OptionalStr,
+    "role" => role as OptionalStr,
+});
+
 /// A profile with a `type` (`seccompProfile`, `appArmorProfile`).
-#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct ProfileType<'a> {
     /// `type`.
-    #[serde(borrow, default, rename = "type", deserialize_with = "optional_str")]
     pub type_: Option<Cow<'a, str>>,
 }
+
+object_deserializer!(ProfileType<'a>, {
+    "type" => type_ as OptionalStr,
+});
 
 impl ProfileType<'_> {
     /// The type, `""` when unset (as Go reads a missing string).
@@ -332,74 +355,90 @@ impl ProfileType<'_> {
 }
 
 /// `windowsOptions`.
-#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct WindowsOptions {
     /// `hostProcess`.
-    #[serde(default)]
     pub host_process: Option<bool>,
 }
 
+object_deserializer!(WindowsOptions, {
+    "hostProcess" => host_process,
+});
+
 /// One entry of `spec.securityContext.sysctls`.
-#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Sysctl<'a> {
     /// `name`.
-    #[serde(borrow, default)]
     pub name: Cow<'a, str>,
 }
 
+object_deserializer!(Sysctl<'a>, {
+    "name" => name as BorrowedStr,
+});
+
 /// One entry of a container's `ports`.
-#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct ContainerPort {
     /// `hostPort`.
-    #[serde(default)]
     pub host_port: Option<i64>,
 }
 
+object_deserializer!(ContainerPort, {
+    "hostPort" => host_port,
+});
+
 /// A probe or lifecycle handler; only the hosts matter here.
-#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Handler<'a> {
     /// `httpGet`.
-    #[serde(borrow, default)]
     pub http_get: Option<HostField<'a>>,
     /// `tcpSocket`.
-    #[serde(borrow, default)]
     pub tcp_socket: Option<HostField<'a>>,
 }
 
+object_deserializer!(Handler<'a>, {
+    "httpGet" => http_get,
+    "tcpSocket" => tcp_socket,
+});
+
 /// `httpGet` or `tcpSocket`: the `host` field.
-#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct HostField<'a> {
     /// `host`.
-    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub host: Option<Cow<'a, str>>,
 }
 
+object_deserializer!(HostField<'a>, {
+    "host" => host as OptionalStr,
+});
+
 /// `lifecycle`.
-#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct Lifecycle<'a> {
     /// `postStart`.
-    #[serde(borrow, default)]
     pub post_start: Option<Handler<'a>>,
     /// `preStop`.
-    #[serde(borrow, default)]
     pub pre_stop: Option<Handler<'a>>,
 }
 
+object_deserializer!(Lifecycle<'a>, {
+    "postStart" => post_start,
+    "preStop" => pre_stop,
+});
+
 /// One entry of a container's `volumeMounts`.
-#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct VolumeMount<'a> {
     /// `name`: the volume mounted.
-    #[serde(borrow, default)]
     pub name: Cow<'a, str>,
     /// `readOnly`.
-    #[serde(default)]
     pub read_only: Option<bool>,
 }
+
+object_deserializer!(VolumeMount<'a>, {
+    "name" => name as BorrowedStr,
+    "readOnly" => read_only,
+});
 
 /// Volume sources the restricted level allows, in the order PSA tests them.
 pub const ALLOWED_VOLUME_SOURCES: [&str; 9] = [
@@ -464,13 +503,16 @@ pub struct Volume<'a> {
     pub index: usize,
 }
 
-#[derive(Deserialize)]
+#[derive(Default)]
 struct HostPathSource<'a> {
-    #[serde(borrow, default, deserialize_with = "optional_str")]
     path: Option<Cow<'a, str>>,
 }
 
-impl<'de> Deserialize<'de> for Volume<'de> {
+object_deserializer!(HostPathSource<'a>, {
+    "path" => path as OptionalStr,
+});
+
+impl<'de: 'a, 'a> Deserialize<'de> for Volume<'a> {
     fn deserialize<D>(deserializer: D) -> Result<Self, D::Error>
     where
         D: Deserializer<'de>,
@@ -530,25 +572,32 @@ impl<'de> Deserialize<'de> for Volume<'de> {
             }
         }
 
-        deserializer.deserialize_map(VolumeVisitor)
+        let volume: Volume<'de> = deserializer.deserialize_map(VolumeVisitor)?;
+        Ok(volume)
     }
 }
 
 /// A pod template: `metadata` and `spec`.
-#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct PodTemplateSpec<'a> {
     /// `metadata`.
-    #[serde(borrow, default)]
     pub metadata: Option<ObjectMeta<'a>>,
     /// `spec`.
-    #[serde(borrow, default)]
     pub spec: Option<PodSpec<'a>>,
 }
 
+object_deserializer!(PodTemplateSpec<'a>, {
+    "metadata" => metadata,
+    "spec" => spec,
+});
+
 /// A CronJob's `spec.jobTemplate`: its `spec` is a Job spec, whose `template` is the pod.
-#[derive(Debug, Default, Clone, PartialEq, Deserialize)]
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct JobTemplate<'a> {
     /// `spec`.
-    #[serde(borrow, default)]
     pub spec: Option<PodSpec<'a>>,
 }
+
+object_deserializer!(JobTemplate<'a>, {
+    "spec" => spec,
+});

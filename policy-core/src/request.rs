@@ -3,7 +3,7 @@
 //!
 //! Shapes: <https://kubernetes.io/docs/reference/access-authn-authz/extensible-admission-controllers/#request>.
 
-use crate::deser::optional_str;
+use crate::deser::{object_deserializer, BorrowedStr, OptionalStr};
 use crate::pod::{ObjectMeta, PodSpec, PodTemplateSpec};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -23,67 +23,71 @@ pub struct ValidationRequest<'a> {
 
 /// A Kubernetes `AdmissionRequest` (admission.k8s.io/v1), read in one pass: the objects
 /// are read as the union of the shapes podsec evaluates, everything else is skipped.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default)]
 pub struct AdmissionRequest<'a> {
     /// `uid`.
-    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub uid: Option<Cow<'a, str>>,
     /// `kind`: the kind of the object.
-    #[serde(borrow, default)]
     pub kind: Option<GroupVersionKind<'a>>,
     /// `subResource`.
-    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub sub_resource: Option<Cow<'a, str>>,
     /// `name`.
-    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub name: Option<Cow<'a, str>>,
     /// `namespace`.
-    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub namespace: Option<Cow<'a, str>>,
     /// `operation`: CREATE, UPDATE, DELETE or CONNECT.
-    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub operation: Option<Cow<'a, str>>,
     /// `userInfo`.
-    #[serde(borrow, default)]
     pub user_info: Option<UserInfo<'a>>,
     /// `object`. Boxed, as `old_object`: a `KubeObject` holds two pod specs, and inline
     /// the request's deserialisers kept every copy of them in their stack frames (~24 KB
     /// of stack in the module, each page a fault in a fresh instance) and moved them up.
-    #[serde(borrow, default)]
     pub object: Option<Box<KubeObject<'a>>>,
     /// `oldObject`.
-    #[serde(borrow, default)]
     pub old_object: Option<Box<KubeObject<'a>>>,
 }
 
+object_deserializer!(AdmissionRequest<'a>, {
+    "uid" => uid as OptionalStr,
+    "kind" => kind,
+    "subResource" => sub_resource as OptionalStr,
+    "name" => name as OptionalStr,
+    "namespace" => namespace as OptionalStr,
+    "operation" => operation as OptionalStr,
+    "userInfo" => user_info,
+    "object" => object,
+    "oldObject" => old_object,
+});
+
 /// The same request with the objects left unread: used to say what is wrong when the
 /// one-pass read fails, and to let objects of kinds podsec does not evaluate through.
-#[derive(Debug, Default, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Debug, Default)]
 pub struct LooseAdmissionRequest<'a> {
     /// `kind`.
-    #[serde(borrow, default)]
     pub kind: Option<GroupVersionKind<'a>>,
     /// `subResource`.
-    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub sub_resource: Option<Cow<'a, str>>,
     /// `namespace`.
-    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub namespace: Option<Cow<'a, str>>,
     /// `operation`.
-    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub operation: Option<Cow<'a, str>>,
     /// `userInfo`.
-    #[serde(borrow, default)]
     pub user_info: Option<UserInfo<'a>>,
     /// `object`, unread.
-    #[serde(borrow, default)]
     pub object: Option<&'a RawValue>,
     /// `oldObject`, unread.
-    #[serde(borrow, default)]
     pub old_object: Option<&'a RawValue>,
 }
+
+object_deserializer!(LooseAdmissionRequest<'a>, {
+    "kind" => kind,
+    "subResource" => sub_resource as OptionalStr,
+    "namespace" => namespace as OptionalStr,
+    "operation" => operation as OptionalStr,
+    "userInfo" => user_info,
+    "object" => object,
+    "oldObject" => old_object,
+});
 
 /// [`ValidationRequest`] with the objects unread.
 #[derive(Debug, Deserialize)]
@@ -98,40 +102,49 @@ pub struct LooseValidationRequest<'a> {
 
 /// Any object, read as the union of the shapes podsec evaluates: a pod's `spec`, a
 /// workload's `spec.template`, a CronJob's `spec.jobTemplate`, a PodTemplate's `template`.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 pub struct KubeObject<'a> {
     /// `metadata`.
-    #[serde(borrow, default)]
     pub metadata: Option<ObjectMeta<'a>>,
     /// `spec` (boxed, as `template`: see [`AdmissionRequest::object`]).
-    #[serde(borrow, default)]
     pub spec: Option<Box<PodSpec<'a>>>,
     /// `template` (PodTemplate).
-    #[serde(borrow, default)]
     pub template: Option<Box<PodTemplateSpec<'a>>>,
 }
 
+object_deserializer!(KubeObject<'a>, {
+    "metadata" => metadata,
+    "spec" => spec,
+    "template" => template,
+});
+
 /// `kind` of an admission request.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 pub struct GroupVersionKind<'a> {
     /// The API group (`""` for core).
-    #[serde(borrow, default)]
     pub group: Cow<'a, str>,
     /// The version.
-    #[serde(borrow, default)]
     pub version: Cow<'a, str>,
     /// The kind.
-    #[serde(borrow, default)]
     pub kind: Cow<'a, str>,
 }
 
+object_deserializer!(GroupVersionKind<'a>, {
+    "group" => group as BorrowedStr,
+    "version" => version as BorrowedStr,
+    "kind" => kind as BorrowedStr,
+});
+
 /// `userInfo` of an admission request.
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default)]
 pub struct UserInfo<'a> {
     /// `username`.
-    #[serde(borrow, default, deserialize_with = "optional_str")]
     pub username: Option<Cow<'a, str>>,
 }
+
+object_deserializer!(UserInfo<'a>, {
+    "username" => username as OptionalStr,
+});
 
 /// Says which field of an unreadable object is at fault, e.g.
 /// `spec.containers[0].securityContext.privileged: invalid type: string "yes", expected a
