@@ -58,9 +58,13 @@ fn run() -> Result<(), String> {
         // Deep documents are bounded well before this (policy_core::limits). 832 KiB of
         // initial memory: the stack, the statics, and the allocator's arena after them
         // (wasm-guest/src/heap.rs), ~500 KiB, so a typical evaluation never grows memory.
+        // LLVM's inline threshold at 40 instead of opt-level 3's 250: 447 -> 392 KB, the
+        // same instructions per request within 0-5% (examples/profile_fuel), a smaller
+        // frame stack, and a module wasmtime compiles with a fifth fewer instructions
+        // (docs/BENCHMARKS.md).
         .env(
             "CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS",
-            "-C link-arg=-zstack-size=262144 -C link-arg=--initial-memory=851968",
+            "-C link-arg=-zstack-size=262144 -C link-arg=--initial-memory=851968 -C llvm-args=-inline-threshold=40",
         )
         .status()
         .map_err(|e| format!("cannot run cargo: {e}"))?;
