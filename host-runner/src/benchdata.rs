@@ -336,6 +336,74 @@ pub fn cluster_dump(objects: usize) -> Value {
     json!({"apiVersion": "v1", "kind": "List", "items": items})
 }
 
+/// The guest's stack top, where module-builder's `-zstack-size=262144` puts it: the stack
+/// comes first in the module's memory and grows down from here.
+pub const GUEST_STACK_TOP: usize = 256 * 1024;
+
+/// A fresh instance of a policy module in plain wasmtime, the two waPC imports `validate`
+/// uses answered (`__guest_request` writes `validate` and the store's data, the payload;
+/// `__guest_response` is dropped; any other import traps), so that a test or a profile can
+/// read the instance's memory or fuel around `wapc_init` and the call. Call
+/// [`bare_guest_call`] after `wapc_init`.
+pub fn bare_instance(
+    module: &wasmtime::Module,
+    store: &mut wasmtime::Store<Vec<u8>>,
+) -> wasmtime::Result<wasmtime::Instance> {
+    use wasmtime::{Caller, Linker};
+    let mut linker = Linker::new(module.engine());
+    linker.func_wrap(
+        "wapc",
+        "__guest_request",
+        |mut caller: Caller<'_, Vec<u8>>, op: i32, ptr: i32| -> wasmtime::Result<()> {
+            let memory = caller
+                .get_export("memory")
+                .and_then(|export| export.into_memory())
+                .ok_or_else(|| wasmtime::Error::msg("the module exports no memory"))?;
+            let payload = caller.data().clone();
+            memory.write(&mut caller, op as usize, b"validate")?;
+            memory.write(&mut caller, ptr as usize, &payload)?;
+            Ok(())
+        },
+    )?;
+    linker.func_wrap(
+        "wapc",
+        "__guest_response",
+        |_: Caller<'_, Vec<u8>>, _: i32, _: i32| {},
+    )?;
+    linker.define_unknown_imports_as_traps(module)?;
+    linker.instantiate(store, module)
+}
+
+/// `wapc_init`, then `validate` of the store's payload, in a [`bare_instance`]; between
+/// the two, `between` sees the store (to read fuel). The guest's answer: 1 when it
+/// answered.
+pub fn bare_validate(
+    instance: &wasmtime::Instance,
+    store: &mut wasmtime::Store<Vec<u8>>,
+    mut between: impl FnMut(&mut wasmtime::Store<Vec<u8>>),
+) -> wasmtime::Result<i32> {
+    instance
+        .get_typed_func::<(), ()>(&mut *store, "wapc_init")?
+        .call(&mut *store, ())?;
+    between(store);
+    let length = i32::try_from(store.data().len())?;
+    instance
+        .get_typed_func::<(i32, i32), i32>(&mut *store, "__guest_call")?
+        .call(&mut *store, (8, length))
+}
+
+/// How many bytes below [`GUEST_STACK_TOP`] the instance's stack has been written; `None`
+/// when nothing below it was (the stack is no longer where module-builder puts it).
+pub fn guest_stack_depth(
+    instance: &wasmtime::Instance,
+    store: &mut wasmtime::Store<Vec<u8>>,
+) -> Option<usize> {
+    let memory = instance.get_memory(&mut *store, "memory")?;
+    let stack = memory.data(&*store).get(..GUEST_STACK_TOP)?;
+    let low = stack.iter().position(|&b| b != 0)?;
+    Some(GUEST_STACK_TOP - low)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

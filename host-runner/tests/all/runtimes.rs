@@ -570,67 +570,15 @@ fn a_host_without_cluster_access_fails_the_lookup() {
     assert_eq!(in_kubewarden["code"], 500);
 }
 
-/// The guest's stack top, where module-builder's `-zstack-size=262144` puts it (the stack
-/// comes first in memory and grows down from here).
-const STACK_TOP: usize = 256 * 1024;
-
-/// The lowest byte of the stack a fresh instance has written after `wapc_init` and one
-/// `validate` of `payload`: plain wasmtime, answering the two waPC imports `validate`
-/// uses, so the memory can be read afterwards.
-fn stack_low_water(module: &wasmtime::Module, payload: &[u8]) -> usize {
-    use wasmtime::{Caller, Linker, Store};
-    let mut store = Store::new(module.engine(), payload.to_vec());
-    let mut linker = Linker::new(module.engine());
-    linker
-        .func_wrap(
-            "wapc",
-            "__guest_request",
-            |mut caller: Caller<'_, Vec<u8>>, op: i32, ptr: i32| {
-                let memory = caller
-                    .get_export("memory")
-                    .and_then(|export| export.into_memory())
-                    .expect("the module exports its memory");
-                let payload = caller.data().clone();
-                memory
-                    .write(&mut caller, op as usize, b"validate")
-                    .expect("operation");
-                memory
-                    .write(&mut caller, ptr as usize, &payload)
-                    .expect("payload");
-            },
-        )
-        .expect("linker");
-    linker
-        .func_wrap(
-            "wapc",
-            "__guest_response",
-            |_: Caller<'_, Vec<u8>>, _: i32, _: i32| {},
-        )
-        .expect("linker");
-    linker
-        .define_unknown_imports_as_traps(module)
-        .expect("linker");
-    let instance = linker.instantiate(&mut store, module).expect("instance");
-    instance
-        .get_typed_func::<(), ()>(&mut store, "wapc_init")
-        .expect("wapc_init")
-        .call(&mut store, ())
-        .expect("wapc_init runs");
-    let accepted_or_denied = instance
-        .get_typed_func::<(i32, i32), i32>(&mut store, "__guest_call")
-        .expect("__guest_call")
-        .call(&mut store, (8, payload.len() as i32))
-        .expect("validate runs");
-    assert_eq!(accepted_or_denied, 1, "validate answers");
-    let memory = instance.get_memory(&mut store, "memory").expect("memory");
-    let stack = &memory.data(&store)[..STACK_TOP];
-    let low = stack.iter().position(|&b| b != 0).unwrap_or(STACK_TOP);
-    // Nothing written below STACK_TOP means the stack is no longer where this test reads.
-    assert!(
-        low < STACK_TOP,
-        "no stack byte written below {STACK_TOP:#x}: has module-builder's stack size changed?"
-    );
-    low
+/// How deep a fresh instance's stack went in `wapc_init` and one `validate` of `payload`.
+fn stack_depth(module: &wasmtime::Module, payload: &[u8]) -> usize {
+    let mut store = wasmtime::Store::new(module.engine(), payload.to_vec());
+    let instance = benchdata::bare_instance(module, &mut store).expect("instance");
+    let answered = benchdata::bare_validate(&instance, &mut store, |_| {}).expect("validate runs");
+    assert_eq!(answered, 1, "validate answers");
+    benchdata::guest_stack_depth(&instance, &mut store).expect(
+        "a stack byte written below the stack top: has module-builder's stack size changed?",
+    )
 }
 
 /// A pod's `validate` in a fresh instance (Kubewarden's host gives one to every request)
@@ -650,10 +598,9 @@ fn a_pods_validate_stays_in_the_stacks_top_page() {
         PodSize::Violating,
     ] {
         for level in ["baseline", "restricted"] {
-            let low = stack_low_water(&module, &benchdata::request(size, level));
-            let depth = STACK_TOP - low;
+            let depth = stack_depth(&module, &benchdata::request(size, level));
             assert!(
-                low >= STACK_TOP - HOST_PAGE,
+                depth <= HOST_PAGE,
                 "{} pod at {level}: validate used {depth} bytes of stack, past the top page",
                 size.name()
             );

@@ -1109,24 +1109,30 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   and new build). With the pages above, the many-violation pod now costs 1.1× the typical
   pod in podsec's host, and −13 to −16% in both hosts against the old module (table
   above).
-- **Size.** `opt-level = 3` gave 502 KB; 486 KB now: the checks sort their few names with
-  one small heapsort instead of std's `sort_unstable` (two element types, 13.6 KB), and
-  the changes above (2.8 KB). Measured alternatives (wasm-opt -O3 after each):
-  `opt-level = "s"` 414 KB, but the evaluation is 15–25% slower in podsec's host and
-  5–9 µs slower in Kubewarden's; `"z"` 360 KB and ~80% slower; `3` with a lower inline
-  threshold (75) 463 KB; per-crate levels do not help (policy-core and serde_json at 3
-  decide the size: 489–491 KB). Without the fix engine (`validate` calling
-  `policy_core::validate_with`): 466 KB at `3`, 413 KB at `3` with an inline threshold of
-  25, 397 KB at `2` with 25, 387 KB at `"s"`; against 466 KB at `3`, the many-violation pod
-  in podsec's host costs +10–14%, +15% and +25–27% (interleaved runs). Natively `"s"` costs
-  +11–14%, so most of its cost in wasm is calls the inliner left. What the module is made
-  of (twiggy, names kept): serde deserialisers for the request and pod types ~100 KB,
-  serde_json ~41 KB, the checks 48 KB, settings parsing 42 KB (one 37 KB function),
-  the evaluation 37 KB, core's float formatting (serde's error messages) ~16 KB, sorting
-  12 KB (now gone), zmij's tables for writing floats in `serde_json::Value`s (the mutated
-  object) 19 KB, the std allocator, thread handle and lazy cell wapc-guest's registry
-  pulls in ~10 KB. Marking the settings parser's helpers `#[inline(never)]` saves 1.8 KB
-  only: binaryen inlines functions with one caller again.
+- **Size: 486 -> 393 KB.** Two changes, each measured with `examples/profile_fuel` (wasm
+  instructions per `validate` and the stack's depth, the same on every run; `cargo run
+  --release -p podsec --example profile_fuel -- old.wasm dist/podsec.wasm`) and, in
+  Kubewarden's host, with callgrind over `profile_kubewarden`. First, the request and
+  pod types are read by `object_deserializer!` (policy-core/src/deser.rs) instead of
+  serde's derive: no array form, no field-identifier enum, each value read in place by
+  one out-of-line function per field type. 485.6 -> 447.4 KB, validate's stack 3,400 ->
+  3,084 bytes, instructions +1.0 to +3.6%. Second, module-builder passes LLVM an inline
+  threshold of 40 (opt-level 3's is 250): 447.4 -> 393.1 KB, stack 2,840 bytes. Against
+  the module before both (6e7df6d, 485.6 KB), wasm instructions per
+  `validate`: small pod +3.4% / +3.6% (baseline / restricted), typical +1.9% / +2.0%,
+  large −1.2% / −1.2%, many-violation +4.5% / +4.6%. In Kubewarden's host, callgrind's
+  native instructions over 200 further requests of `profile_kubewarden` (each a whole
+  request plus the store and instance phases): small pod 582.9 -> 585.5 k per round
+  (+0.4%), many-violation 677.7 -> 695.7 k (+2.7%); the fixed part, mostly compiling the
+  module, 3.47 -> 2.72 G instructions (−22%). Other thresholds, same measure: 75 gave
+  402 KB, 50 398 KB at about the same instructions, 25 389 KB at +19% for the typical
+  pod. Measured before and not taken: `opt-level = "s"` (363 KB now, +21–26%
+  instructions; with dependencies at 3, 392 KB and +15%), `"z"` (~80% slower). What is
+  left (twiggy, names kept): the checks ~50 KB, settings parsing 44 KB (one 37 KB
+  function: every parser inlined into `Settings::from_value`), the evaluation ~40 KB,
+  serde_json ~39 KB, the request readers ~32 KB, core's formatting ~31 KB (float
+  formatting for serde's error messages ~14 KB), the std allocator, thread handle and
+  lazy cell wapc-guest's registry pulls in ~10 KB.
 - **The host's floor, measured in every run.** The budgets row for Kubewarden's host now
   gives the floor next to podsec: a module that reads the request and accepts it without
   parsing it (`FLOOR_MODULE` in tools/bench-report/src/kubewarden.rs), interleaved with
@@ -1152,11 +1158,8 @@ Plan for what is not met. Kubewarden's host: the ≤ 45 µs and ≤ 60 µs budge
 adds over the floor is mostly the pages its instance touches (the stack's top page, the
 statics' page twice — wapc-guest's registry is read before it is written — and the heap's
 first page) and their teardown, and then the evaluation itself (~7 µs for a small pod).
-Size: a validating `podsec.wasm` without the fix engine (the mutating module and `podsec
-serve`'s `/mutate` keep it) was 466 KB at the same speed before this round's 16 KB of
-cuts; under 400 KB it needs `"s"` or `2` with a low inline threshold, at +15–27% per
-evaluation in podsec's host. That trade
-of speed for size is not made here. The namespace-labels row: the old module measures the
+Size: met (393 KB, above), with the instructions each request costs within −1 to +5%
+of the larger module. The namespace-labels row: the old module measures the
 same +7–8 µs (`examples/labels_cost old.wasm`), so it predates this round.
 
 ## Where the time went before, and what was done about it
