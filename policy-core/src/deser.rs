@@ -6,94 +6,57 @@ use std::borrow::Cow;
 use std::fmt;
 use std::marker::PhantomData;
 
-/// Deserializes a list that may be `null` or missing as an empty `Vec`.
-pub(crate) fn nullable_vec<'de, D, T>(deserializer: D) -> Result<Vec<T>, D::Error>
-where
-    D: Deserializer<'de>,
-    T: Deserialize<'de>,
-{
-    Ok(Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default())
-}
-
-/// Deserializes an optional string, borrowing it from the input when it has no escapes.
-/// (serde's own `Option<Cow<str>>` copies every string, `#[serde(borrow)]` or not.)
-pub(crate) fn optional_str<'de, D>(deserializer: D) -> Result<Option<Cow<'de, str>>, D::Error>
-where
-    D: Deserializer<'de>,
-{
-    Ok(Option::<BorrowedStr<'de>>::deserialize(deserializer)?.map(|s| s.0))
-}
-
-/// Deserializes a list of strings that may be `null` or missing, borrowing each string
-/// from the input when it has no escapes. A `null` element is the empty string, as the API
-/// server (Go's encoding/json) decodes it.
-pub(crate) fn string_list<'de, D>(deserializer: D) -> Result<Vec<Cow<'de, str>>, D::Error>
-where
-    D: Deserializer<'de>,
-{
-    Ok(nullable_vec::<D, GoStr<'de>>(deserializer)?
-        .into_iter()
-        .map(|s| s.0)
-        .collect())
-}
-
 /// A string-to-string map (labels, annotations) kept as pairs in document order.
 pub type StringPairs<'a> = Vec<(Cow<'a, str>, Cow<'a, str>)>;
 
-/// Deserializes a `map[string]string` (or `null`) into pairs.
-pub(crate) fn string_pairs<'de, D>(deserializer: D) -> Result<StringPairs<'de>, D::Error>
-where
-    D: Deserializer<'de>,
-{
-    struct PairsVisitor<'de>(PhantomData<&'de ()>);
+/// A `map[string]string` (or `null`, an empty map) read into [`StringPairs`].
+pub(crate) struct Pairs<'a>(pub StringPairs<'a>);
 
-    impl<'de> Visitor<'de> for PairsVisitor<'de> {
-        type Value = StringPairs<'de>;
+impl<'de: 'a, 'a> Deserialize<'de> for Pairs<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct PairsVisitor<'de>(PhantomData<&'de ()>);
 
-        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a map of strings")
-        }
+        impl<'de> Visitor<'de> for PairsVisitor<'de> {
+            type Value = StringPairs<'de>;
 
-        fn visit_unit<E>(self) -> Result<Self::Value, E> {
-            Ok(Vec::new())
-        }
-
-        fn visit_none<E>(self) -> Result<Self::Value, E> {
-            Ok(Vec::new())
-        }
-
-        fn visit_some<D>(self, deserializer: D) -> Result<Self::Value, D::Error>
-        where
-            D: Deserializer<'de>,
-        {
-            deserializer.deserialize_map(self)
-        }
-
-        fn visit_map<A>(self, mut map: A) -> Result<Self::Value, A::Error>
-        where
-            A: MapAccess<'de>,
-        {
-            let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
-            while let Some((key, value)) = map.next_entry::<BorrowedStr<'de>, GoStr<'de>>()? {
-                pairs.push((key.0, value.0));
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a map of strings")
             }
-            Ok(pairs)
-        }
-    }
 
-    deserializer.deserialize_option(PairsVisitor(PhantomData))
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(Vec::new())
+            }
+
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(Vec::new())
+            }
+
+            fn visit_some<D>(self, deserializer: D) -> Result<Self::Value, D::Error>
+            where
+                D: Deserializer<'de>,
+            {
+                deserializer.deserialize_map(self)
+            }
+
+            fn visit_map<A>(self, mut map: A) -> Result<Self::Value, A::Error>
+            where
+                A: MapAccess<'de>,
+            {
+                let mut pairs = Vec::with_capacity(map.size_hint().unwrap_or(0).min(64));
+                while let Some((key, value)) = map.next_entry::<BorrowedStr<'de>, GoStr<'de>>()? {
+                    pairs.push((key.0, value.0));
+                }
+                Ok(pairs)
+            }
+        }
+
+        let pairs: StringPairs<'de> = deserializer.deserialize_option(PairsVisitor(PhantomData))?;
+        Ok(Pairs(pairs))
+    }
 }
 
 /// A string that borrows from the input when it has no escapes.
 pub(crate) struct BorrowedStr<'a>(pub Cow<'a, str>);
-
-impl<'a> Wrapper for BorrowedStr<'a> {
-    type Inner = Cow<'a, str>;
-
-    fn into_inner(self) -> Self::Inner {
-        self.0
-    }
-}
 
 impl<'de: 'a, 'a> Deserialize<'de> for BorrowedStr<'a> {
     fn deserialize<D>(deserializer: D) -> Result<Self, D::Error>
@@ -143,71 +106,38 @@ impl<'de> Deserialize<'de> for GoStr<'de> {
     }
 }
 
-/// [`nullable_vec`] as a type, for [`object_deserializer!`]'s fields.
+/// A list that may be `null` or missing, read as an empty `Vec`.
 pub(crate) struct NullableVec<T>(pub Vec<T>);
-
-impl<T> Wrapper for NullableVec<T> {
-    type Inner = Vec<T>;
-
-    fn into_inner(self) -> Self::Inner {
-        self.0
-    }
-}
 
 impl<'de, T: Deserialize<'de>> Deserialize<'de> for NullableVec<T> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        nullable_vec(deserializer).map(NullableVec)
+        Ok(NullableVec(
+            Option::<Vec<T>>::deserialize(deserializer)?.unwrap_or_default(),
+        ))
     }
 }
 
-/// [`optional_str`] as a type, for [`object_deserializer!`]'s fields.
+/// An optional string, borrowed from the input when it has no escapes. (serde's own
+/// `Option<Cow<str>>` copies every string, `#[serde(borrow)]` or not.)
 pub(crate) struct OptionalStr<'a>(pub Option<Cow<'a, str>>);
-
-impl<'a> Wrapper for OptionalStr<'a> {
-    type Inner = Option<Cow<'a, str>>;
-
-    fn into_inner(self) -> Self::Inner {
-        self.0
-    }
-}
 
 impl<'de: 'a, 'a> Deserialize<'de> for OptionalStr<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        optional_str(deserializer).map(OptionalStr)
+        Ok(OptionalStr(
+            Option::<BorrowedStr<'a>>::deserialize(deserializer)?.map(|s| s.0),
+        ))
     }
 }
 
-/// [`string_list`] as a type, for [`object_deserializer!`]'s fields.
+/// A list of strings that may be `null` or missing, each borrowed from the input when it
+/// has no escapes. A `null` element is the empty string, as the API server (Go's
+/// encoding/json) decodes it.
 pub(crate) struct StringList<'a>(pub Vec<Cow<'a, str>>);
-
-impl<'a> Wrapper for StringList<'a> {
-    type Inner = Vec<Cow<'a, str>>;
-
-    fn into_inner(self) -> Self::Inner {
-        self.0
-    }
-}
 
 impl<'de: 'a, 'a> Deserialize<'de> for StringList<'a> {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        string_list(deserializer).map(StringList)
-    }
-}
-
-/// [`string_pairs`] as a type, for [`object_deserializer!`]'s fields.
-pub(crate) struct Pairs<'a>(pub StringPairs<'a>);
-
-impl<'a> Wrapper for Pairs<'a> {
-    type Inner = StringPairs<'a>;
-
-    fn into_inner(self) -> Self::Inner {
-        self.0
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Pairs<'a> {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        string_pairs(deserializer).map(Pairs)
+        let strings = NullableVec::<GoStr<'de>>::deserialize(deserializer)?.0;
+        Ok(StringList(strings.into_iter().map(|s| s.0).collect()))
     }
 }
 
@@ -217,6 +147,27 @@ pub(crate) trait Wrapper {
     type Inner;
     /// The value read.
     fn into_inner(self) -> Self::Inner;
+}
+
+/// Each newtype an [`object_deserializer!`] field may be read as, and what it wraps.
+macro_rules! wrappers {
+    ($($wrapper:ident<$param:tt> => $inner:ty),* $(,)?) => {$(
+        impl<$param> Wrapper for $wrapper<$param> {
+            type Inner = $inner;
+
+            fn into_inner(self) -> Self::Inner {
+                self.0
+            }
+        }
+    )*};
+}
+
+wrappers! {
+    BorrowedStr<'a> => Cow<'a, str>,
+    OptionalStr<'a> => Option<Cow<'a, str>>,
+    StringList<'a> => Vec<Cow<'a, str>>,
+    Pairs<'a> => StringPairs<'a>,
+    NullableVec<T> => Vec<T>,
 }
 
 /// Reads a map value into `slot`. Out of line: a struct's visitor then holds only the
