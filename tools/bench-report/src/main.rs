@@ -1097,7 +1097,7 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   BASELINE=<6e7df6d's module>`, no PEER): the machine ran faster than in the morning's
   run (the floor module 36 µs against 59), so the rows judged against fixed budgets moved
   again; the interleaved tables are the comparison. Against the baseline module, the
-  size work below costs +5% in podsec's host on the small, typical and many-violation pods
+  size work below costs +5 to +8% in podsec's host on the small, typical and many-violation pods
   (−3 to −5% on the large one) and −3 to +4% in Kubewarden's, where compiling the module
   is 12% faster (294 against 335 ms). The single-connection webhook row's 930 errors did
   not come back: two reruns of `cargo run --release -p bench-report -- --only webhook` on
@@ -1137,9 +1137,10 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   request plus the store and instance phases): small pod 582.9 -> 585.5 k per round
   (+0.4%), many-violation 677.7 -> 695.7 k (+2.7%); the fixed part, mostly compiling the
   module, 3.47 -> 2.72 G instructions (−22%). Other thresholds, same measure: 75 gave
-  402 KB, 50 398 KB at about the same instructions, 25 389 KB at +19% for the typical
-  pod. Measured before and not taken: `opt-level = "s"` (363 KB now, +21–26%
-  instructions; with dependencies at 3, 392 KB and +15%), `"z"` (~80% slower). What is
+  402 KB, 50 398 KB at about the same instructions, 25 389 KB at +13 to +26% per pod
+  against the module before both. Measured before and not taken: `opt-level = "s"`
+  (363 KB now, +13 to +26% instructions; with dependencies at 3, 392 KB and +12 to
+  +22%), `"z"` (~80% slower). What is
   left (twiggy, names kept): the checks ~50 KB, settings parsing 44 KB (one 37 KB
   function: every parser inlined into `Settings::from_value`), the evaluation ~40 KB,
   serde_json ~39 KB, the request readers ~32 KB, core's formatting ~31 KB (float
