@@ -257,6 +257,17 @@ fn kubewarden_stack_speaks_the_protocol() {
         .as_str()
         .unwrap_or("")
         .contains("level \"strict\""));
+    // An operation the module does not have is a waPC error (`__guest_error`) that names it.
+    let provider = pre.rehydrate(None).expect("fresh instance");
+    let host = WapcHost::new(Box::new(provider), None).expect("init");
+    let Err(error) = host.call("mutate", b"{}") else {
+        panic!("an unknown operation answered");
+    };
+    let error = error.to_string();
+    assert!(
+        error.contains("no operation \"mutate\"") && error.contains("validate_settings"),
+        "{error}"
+    );
 }
 
 /// Kubewarden's `ValidationResponse` as policy-evaluator reads a policy's answer

@@ -1,0 +1,85 @@
+//! Profiling driver: modules side by side in the `wapc` + `wasmtime-provider` host
+//! Kubewarden's policy-server uses, a fresh instance per `validate`, interleaved call by call
+//! so the machine's drift falls on every module alike. Each round times `PROFILE_N` calls
+//! (default 2,000) of each module, the modules taking turns in an order that rotates from
+//! call to call; the figure is the median of the rounds' medians (`PROFILE_ROUNDS`, default 7), per pod (`PROFILE_PODS`,
+//! default `small,violating`) at `PROFILE_LEVEL` (default baseline).
+//!
+//! `cargo run --release -p podsec --example compare_kubewarden -- old.wasm dist/podsec.wasm`
+use podsec::benchdata::{log_only_host_call, median, request, PodSize};
+use std::time::Instant;
+use wapc::WapcHost;
+use wasmtime_provider::{WasmtimeEngineProviderBuilder, WasmtimeEngineProviderPre};
+
+fn validate(pre: &WasmtimeEngineProviderPre, payload: &[u8]) {
+    let provider = pre.rehydrate(None).expect("a store");
+    let host =
+        WapcHost::new(Box::new(provider), Some(Box::new(log_only_host_call))).expect("an instance");
+    std::hint::black_box(host.call("validate", payload).expect("an answer"));
+}
+
+fn env_number(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(default)
+}
+
+fn main() {
+    let paths: Vec<String> = std::env::args().skip(1).collect();
+    assert!(
+        !paths.is_empty(),
+        "usage: compare_kubewarden A.wasm [B.wasm ...]"
+    );
+    let calls = env_number("PROFILE_N", 2_000);
+    let rounds = env_number("PROFILE_ROUNDS", 7);
+    let level = std::env::var("PROFILE_LEVEL").unwrap_or_else(|_| "baseline".to_owned());
+    let pods = std::env::var("PROFILE_PODS").unwrap_or_else(|_| "small,violating".to_owned());
+    let modules: Vec<WasmtimeEngineProviderPre> = paths
+        .iter()
+        .map(|path| {
+            let bytes = std::fs::read(path).expect("the module file");
+            WasmtimeEngineProviderBuilder::new()
+                .module_bytes(&bytes)
+                .build_pre()
+                .expect("wasmtime-provider loads the module")
+        })
+        .collect();
+    println!("| pod | {} |", paths.join(" | "));
+    println!("| --- |{}", " ---: |".repeat(paths.len()));
+    for pod in pods.split(',') {
+        let size = match pod {
+            "typical" => PodSize::Typical,
+            "large" => PodSize::Large,
+            "violating" => PodSize::Violating,
+            _ => PodSize::Small,
+        };
+        let payload = request(size, &level);
+        let mut medians = vec![Vec::with_capacity(rounds); modules.len()];
+        for pre in &modules {
+            for _ in 0..calls / 4 {
+                validate(pre, &payload);
+            }
+        }
+        for _ in 0..rounds {
+            let mut times = vec![Vec::with_capacity(calls); modules.len()];
+            for call in 0..calls {
+                // Call by call, in an order that rotates, so drift falls on each alike.
+                for offset in 0..modules.len() {
+                    let which = (call + offset) % modules.len();
+                    let start = Instant::now();
+                    validate(&modules[which], &payload);
+                    times[which].push(start.elapsed().as_secs_f64() * 1e6);
+                }
+            }
+            for (which, times) in times.into_iter().enumerate() {
+                medians[which].push(median(times));
+            }
+        }
+        let cells: Vec<String> = medians
+            .iter_mut()
+            .map(|m| format!("{:.1}", median(std::mem::take(m))))
+            .collect();
+        println!("| {pod} {level} | {} |", cells.join(" | "));
+    }
+}
