@@ -1,10 +1,11 @@
 //! Profiling driver: evaluates one built-in pod natively in a loop (for perf/callgrind).
-//! Usage: cargo run --release --example profile_native -- [small|typical|large] [iterations]
+//! Usage: cargo run --release --example profile_native -- [small|typical|large|violating] [iterations]
 fn main() {
     let mut args = std::env::args().skip(1);
     let size = match args.next().as_deref() {
         Some("small") => podsec::benchdata::PodSize::Small,
         Some("large") => podsec::benchdata::PodSize::Large,
+        Some("violating") => podsec::benchdata::PodSize::Violating,
         _ => podsec::benchdata::PodSize::Typical,
     };
     let iterations: usize = args.next().and_then(|n| n.parse().ok()).unwrap_or(10_000);

@@ -439,19 +439,32 @@ fn conclude(
             verdict,
         };
     }
-    let prefix = object.map(|o| format!("{o}: ")).unwrap_or_default();
     let label = settings.policy_label();
     let detail = forbidden_detail(&findings);
     verdict.findings = findings;
+    // `[object: ]violates PodSecurity "label": detail`, as PSA words it.
+    let object = object.as_deref().map_or(["", ""], |o| [o, ": "]);
+    let text = |verb: &str| {
+        [
+            object[0],
+            object[1],
+            verb,
+            " PodSecurity \"",
+            &label,
+            "\": ",
+            &detail,
+        ]
+        .concat()
+    };
     let response = match settings.effect {
         Effect::Deny => {
-            let message = format!("{prefix}violates PodSecurity \"{label}\": {detail}");
+            let message = text("violates");
             verdict.allowed = false;
             verdict.message = Some(message.clone());
             ValidationResponse::reject(message, 403)
         }
         Effect::Audit => {
-            let warning = format!("{prefix}would violate PodSecurity \"{label}\": {detail}");
+            let warning = text("would violate");
             verdict.warnings = vec![warning.clone()];
             ValidationResponse {
                 accepted: true,

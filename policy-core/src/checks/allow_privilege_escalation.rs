@@ -2,7 +2,7 @@
 //! `securityContext.allowPrivilegeEscalation: false`. From v1.25 Windows pods
 //! (`spec.os.name: windows`) are exempt.
 
-use super::{containers_phrase, Context, Field, Finding};
+use super::{Context, Detail, Field, Finding};
 use crate::CheckId;
 use serde_json::Value;
 
@@ -26,10 +26,10 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
     if names.is_empty() {
         return None;
     }
-    let detail = format!(
-        "{} must set securityContext.allowPrivilegeEscalation=false",
-        containers_phrase(&names)
-    );
+    let detail = Detail::new()
+        .containers(&names)
+        .text(" must set securityContext.allowPrivilegeEscalation=false")
+        .done();
     Some(Finding::new(
         CheckId::AllowPrivilegeEscalation,
         detail,

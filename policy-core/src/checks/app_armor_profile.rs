@@ -3,9 +3,7 @@
 //! container; annotations `container.apparmor.security.beta.kubernetes.io/*` empty,
 //! `runtime/default` or `localhost/*`. Both channels are read at every policy version.
 
-use super::{
-    containers_phrase, go_quote, join_quote, pluralize, sorted_set, Context, Field, Finding,
-};
+use super::{containers_phrase, go_quote, pluralize, sorted_set, Context, Detail, Field, Finding};
 use crate::CheckId;
 
 const ANNOTATION_PREFIX: &str = "container.apparmor.security.beta.kubernetes.io/";
@@ -59,7 +57,7 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
     let mut annotations = Vec::new();
     for (key, value) in &ctx.meta.annotations {
         if key.starts_with(ANNOTATION_PREFIX) && !allowed_annotation(value) {
-            annotations.push(format!("{key}={}", go_quote(value)));
+            annotations.push([key, "=", &go_quote(value)].concat());
             fields.push(Field::new(ctx.annotation_field(key), value.as_ref()));
         }
     }
@@ -81,11 +79,11 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
         "forbidden AppArmor profiles",
         values.len(),
     );
-    let detail = format!(
-        "{} must not set AppArmor profile type to {}",
-        setters.join(" and "),
-        join_quote(&values)
-    );
+    let detail = Detail::new()
+        .joined(&setters, " and ")
+        .text(" must not set AppArmor profile type to ")
+        .quoted(&values)
+        .done();
     Some(Finding::with_reason(
         CheckId::AppArmorProfile,
         reason,

@@ -2,7 +2,7 @@
 //! podsec's `allowedCapabilities` replaces that set (`"*"` allows any) and
 //! `requiredDropCapabilities` makes every container drop the named capabilities.
 
-use super::{containers_phrase, join_quote, sorted_set, Context, Field, Finding};
+use super::{sorted_set, Context, Detail, Field, Finding};
 use crate::catalog::STANDARD_CAPABILITIES;
 use crate::CheckId;
 
@@ -55,27 +55,30 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
             }
         }
     }
-    let mut details = Vec::new();
+    if adding.is_empty() && not_dropping.is_empty() {
+        return None;
+    }
+    let mut detail = Detail::new();
     if !adding.is_empty() {
-        details.push(format!(
-            "{} must not include {} in securityContext.capabilities.add",
-            containers_phrase(&adding),
-            join_quote(&sorted_set(forbidden))
-        ));
+        detail = detail
+            .containers(&adding)
+            .text(" must not include ")
+            .quoted(&sorted_set(forbidden))
+            .text(" in securityContext.capabilities.add");
     }
     if !not_dropping.is_empty() {
-        details.push(format!(
-            "{} must include {} in securityContext.capabilities.drop",
-            containers_phrase(&not_dropping),
-            join_quote(&sorted_set(missing))
-        ));
-    }
-    if details.is_empty() {
-        return None;
+        if !adding.is_empty() {
+            detail = detail.text("; ");
+        }
+        detail = detail
+            .containers(&not_dropping)
+            .text(" must include ")
+            .quoted(&sorted_set(missing))
+            .text(" in securityContext.capabilities.drop");
     }
     Some(Finding::new(
         CheckId::CapabilitiesBaseline,
-        details.join("; "),
+        detail.done(),
         fields,
     ))
 }

@@ -1,7 +1,7 @@
 //! `capabilities_restricted` (restricted, v1.22+): every container must drop `ALL` and may
 //! add back only `NET_BIND_SERVICE`. From v1.25 Windows pods are exempt.
 
-use super::{containers_phrase, join_quote, sorted_set, Context, Field, Finding};
+use super::{sorted_set, Context, Detail, Field, Finding};
 use crate::CheckId;
 use serde_json::Value;
 
@@ -44,26 +44,28 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
             adding.push(container.name.as_ref());
         }
     }
-    let mut details = Vec::new();
+    if missing_drop.is_empty() && adding.is_empty() {
+        return None;
+    }
+    let mut detail = Detail::new();
     if !missing_drop.is_empty() {
-        details.push(format!(
-            "{} must set securityContext.capabilities.drop=[\"ALL\"]",
-            containers_phrase(&missing_drop)
-        ));
+        detail = detail
+            .containers(&missing_drop)
+            .text(" must set securityContext.capabilities.drop=[\"ALL\"]");
     }
     if !adding.is_empty() {
-        details.push(format!(
-            "{} must not include {} in securityContext.capabilities.add",
-            containers_phrase(&adding),
-            join_quote(&sorted_set(forbidden))
-        ));
-    }
-    if details.is_empty() {
-        return None;
+        if !missing_drop.is_empty() {
+            detail = detail.text("; ");
+        }
+        detail = detail
+            .containers(&adding)
+            .text(" must not include ")
+            .quoted(&sorted_set(forbidden))
+            .text(" in securityContext.capabilities.add");
     }
     Some(Finding::new(
         CheckId::CapabilitiesRestricted,
-        details.join("; "),
+        detail.done(),
         fields,
     ))
 }

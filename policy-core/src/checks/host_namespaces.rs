@@ -2,7 +2,7 @@
 //! Forbidden: `spec.hostNetwork`, `spec.hostPID`, `spec.hostIPC` set to `true`.
 //! podsec's `allowHostNetwork` setting lets `hostNetwork` through.
 
-use super::{Context, Field, Finding};
+use super::{Context, Detail, Field, Finding};
 use crate::CheckId;
 
 pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
@@ -17,20 +17,19 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
         ("hostPID", spec.host_pid == Some(true)),
         ("hostIPC", spec.host_ipc == Some(true)),
     ];
-    let mut parts = Vec::new();
+    let mut detail = Detail::new();
     let mut fields = Vec::new();
     for (field, set) in candidates {
         if set {
-            parts.push(format!("{field}=true"));
+            if !fields.is_empty() {
+                detail = detail.text(", ");
+            }
+            detail = detail.text(field).text("=true");
             fields.push(Field::new(ctx.spec_field(field), true));
         }
     }
-    if parts.is_empty() {
+    if fields.is_empty() {
         return None;
     }
-    Some(Finding::new(
-        CheckId::HostNamespaces,
-        parts.join(", "),
-        fields,
-    ))
+    Some(Finding::new(CheckId::HostNamespaces, detail.done(), fields))
 }

@@ -2,7 +2,7 @@
 //! Forbidden: any `spec.volumes[*].hostPath`. podsec's `allowedHostPaths` lets volumes under
 //! a prefix through, and with `readOnly: true` requires every mount of them to be read-only.
 
-use super::{containers_phrase, join_quote, pluralize, AllowedHostPath, Context, Field, Finding};
+use super::{AllowedHostPath, Context, Detail, Field, Finding};
 use crate::CheckId;
 
 /// Whether `path` is `prefix` or below it, comparing whole path segments.
@@ -62,30 +62,31 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
                     }
                 }
                 if !writers.is_empty() {
-                    writable.push(format!(
-                        "volume \"{}\" must be mounted readOnly by {}",
-                        volume.name,
-                        containers_phrase(&writers)
-                    ));
+                    writable.push(
+                        Detail::new()
+                            .text("volume \"")
+                            .text(&volume.name)
+                            .text("\" must be mounted readOnly by ")
+                            .containers(&writers)
+                            .done(),
+                    );
                 }
             }
         }
     }
-    let mut details = Vec::new();
-    if !forbidden.is_empty() {
-        details.push(format!(
-            "{} {}",
-            pluralize("volume", "volumes", forbidden.len()),
-            join_quote(&forbidden)
-        ));
-    }
-    details.extend(writable);
-    if details.is_empty() {
+    if forbidden.is_empty() && writable.is_empty() {
         return None;
+    }
+    let mut detail = Detail::new();
+    if !forbidden.is_empty() {
+        detail = detail.named("volume", "volumes", &forbidden);
+        if !writable.is_empty() {
+            detail = detail.text("; ");
+        }
     }
     Some(Finding::new(
         CheckId::HostPathVolumes,
-        details.join("; "),
+        detail.joined(&writable, "; ").done(),
         fields,
     ))
 }

@@ -2,7 +2,7 @@
 //! Forbidden: any non-zero `ports[*].hostPort`. podsec's `minPort`/`maxPort` let ports in an
 //! inclusive range through.
 
-use super::{containers_phrase, pluralize, Context, Field, Finding};
+use super::{pluralize, Context, Detail, Field, Finding};
 use crate::CheckId;
 
 pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
@@ -33,12 +33,14 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
     }
     // PSA keeps the ports in a string set: sorted as strings, without duplicates.
     let ports = super::sorted_set(ports);
-    let detail = format!(
-        "{} {} {} {}",
-        containers_phrase(&names),
-        pluralize("uses", "use", names.len()),
-        pluralize("hostPort", "hostPorts", ports.len()),
-        ports.join(", ")
-    );
+    let detail = Detail::new()
+        .containers(&names)
+        .text(" ")
+        .text(pluralize("uses", "use", names.len()))
+        .text(" ")
+        .text(pluralize("hostPort", "hostPorts", ports.len()))
+        .text(" ")
+        .joined(&ports, ", ")
+        .done();
     Some(Finding::new(CheckId::HostPorts, detail, fields))
 }

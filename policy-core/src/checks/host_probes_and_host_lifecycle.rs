@@ -2,7 +2,7 @@
 //! reach another host. Forbidden: a non-empty `host` on `httpGet` or `tcpSocket` of liveness,
 //! readiness and startup probes and of `postStart`/`preStop` hooks.
 
-use super::{join_quote, pluralize, sorted_set, Context, Field, Finding};
+use super::{pluralize, sorted_set, Context, Detail, Field, Finding};
 use crate::pod::Handler;
 use crate::CheckId;
 
@@ -35,7 +35,7 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
                 if !host.is_empty() {
                     names.push(container.name.as_ref());
                     hosts.push(host);
-                    let path = ctx.container_field(container, &format!("{at}.{kind}.host"));
+                    let path = ctx.container_field(container, &[at, ".", kind, ".host"].concat());
                     fields.push(Field::new(path, host));
                 }
             }
@@ -47,18 +47,17 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
     // PSA collects both containers and hosts in sets: sorted, without duplicates.
     let names = sorted_set(names);
     let hosts = sorted_set(hosts);
-    let detail = format!(
-        "{} {} {} {} {}",
-        pluralize("container", "containers", names.len()),
-        join_quote(&names),
-        pluralize("uses", "use", names.len()),
-        pluralize(
+    let detail = Detail::new()
+        .containers(&names)
+        .text(" ")
+        .text(pluralize("uses", "use", names.len()))
+        .text(" ")
+        .named(
             "probe or lifecycle host",
             "probe or lifecycle hosts",
-            hosts.len()
-        ),
-        join_quote(&hosts)
-    );
+            &hosts,
+        )
+        .done();
     Some(Finding::new(
         CheckId::HostProbesAndHostLifecycle,
         detail,

@@ -217,9 +217,8 @@ fn pluralize<'t>(singular: &'t str, plural: &'t str, count: usize) -> &'t str {
     }
 }
 
-/// `"a", "b", "c"` (no escaping, as PSA writes it).
-fn join_quote<S: AsRef<str>>(items: &[S]) -> String {
-    let mut out = String::new();
+/// Appends `"a", "b", "c"` to `out` (no escaping, as PSA writes it).
+fn push_quoted<S: AsRef<str>>(out: &mut String, items: &[S]) {
     for (i, item) in items.iter().enumerate() {
         if i > 0 {
             out.push_str(", ");
@@ -228,16 +227,62 @@ fn join_quote<S: AsRef<str>>(items: &[S]) -> String {
         out.push_str(item.as_ref());
         out.push('"');
     }
-    out
 }
 
-/// The names of the containers in `list`, `"a", "b"` preceded by `container` or `containers`.
+/// A finding's detail, written piece by piece into one string. The details are fixed
+/// phrases around names and values; building them with `format!` and intermediate strings
+/// cost the denial path more instructions than the checks themselves.
+struct Detail(String);
+
+impl Detail {
+    fn new() -> Detail {
+        Detail(String::with_capacity(96))
+    }
+
+    /// Appends `text`.
+    fn text(mut self, text: &str) -> Detail {
+        self.0.push_str(text);
+        self
+    }
+
+    /// Appends `"a", "b", "c"` (no escaping, as PSA writes it).
+    fn quoted<S: AsRef<str>>(mut self, items: &[S]) -> Detail {
+        push_quoted(&mut self.0, items);
+        self
+    }
+
+    /// Appends `items` with `separator` between them.
+    fn joined<S: AsRef<str>>(mut self, items: &[S], separator: &str) -> Detail {
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                self.0.push_str(separator);
+            }
+            self.0.push_str(item.as_ref());
+        }
+        self
+    }
+
+    /// Appends `singular "a"` or `plural "a", "b"`, by how many `names` there are.
+    fn named<S: AsRef<str>>(self, singular: &str, plural: &str, names: &[S]) -> Detail {
+        self.text(pluralize(singular, plural, names.len()))
+            .text(" ")
+            .quoted(names)
+    }
+
+    /// Appends `container "a"` or `containers "a", "b"`.
+    fn containers(self, names: &[&str]) -> Detail {
+        self.named("container", "containers", names)
+    }
+
+    fn done(self) -> String {
+        self.0
+    }
+}
+
+/// `container "a"` or `containers "a", "b"`: who sets a field, where a detail names the pod
+/// too (`pod and container "a" must not …`).
 fn containers_phrase(names: &[&str]) -> String {
-    format!(
-        "{} {}",
-        pluralize("container", "containers", names.len()),
-        join_quote(names)
-    )
+    Detail::new().containers(names).done()
 }
 
 /// Sorts and removes duplicates, as Go's `sets.String.List()` returns a set.

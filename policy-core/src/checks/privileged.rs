@@ -1,7 +1,7 @@
 //! `privileged` (baseline): privileged containers disable most security mechanisms.
 //! Forbidden: `securityContext.privileged: true` on any container.
 
-use super::{containers_phrase, Context, Field, Finding};
+use super::{Context, Detail, Field, Finding};
 use crate::CheckId;
 
 pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
@@ -23,9 +23,9 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
     if names.is_empty() {
         return None;
     }
-    let detail = format!(
-        "{} must not set securityContext.privileged=true",
-        containers_phrase(&names)
-    );
+    let detail = Detail::new()
+        .containers(&names)
+        .text(" must not set securityContext.privileged=true")
+        .done();
     Some(Finding::new(CheckId::Privileged, detail, fields))
 }

@@ -3,7 +3,7 @@
 //! From v1.35 the baseline check lets pods in a user namespace (`hostUsers: false`) through;
 //! the restricted check, which replaces it at the restricted level, does not.
 
-use super::{containers_phrase, join_quote, sorted_set, Context, Field, Finding};
+use super::{sorted_set, Context, Detail, Field, Finding};
 use crate::CheckId;
 
 pub(super) fn check_baseline(ctx: &Context<'_, '_>) -> Option<Finding> {
@@ -38,10 +38,10 @@ fn check_default_proc_mount(ctx: &Context<'_, '_>, id: CheckId) -> Option<Findin
     if names.is_empty() {
         return None;
     }
-    let detail = format!(
-        "{} must not set securityContext.procMount to {}",
-        containers_phrase(&names),
-        join_quote(&sorted_set(types))
-    );
+    let detail = Detail::new()
+        .containers(&names)
+        .text(" must not set securityContext.procMount to ")
+        .quoted(&sorted_set(types))
+        .done();
     Some(Finding::new(id, detail, fields))
 }

@@ -2,7 +2,7 @@
 //! allowed: configMap, csi, downwardAPI, emptyDir, ephemeral, image, persistentVolumeClaim,
 //! projected and secret. Replaces `hostPathVolumes` at the restricted level.
 
-use super::{join_quote, pluralize, sorted_set, Context, Field, Finding};
+use super::{pluralize, sorted_set, Context, Detail, Field, Finding};
 use crate::pod::VolumeKind;
 use crate::CheckId;
 
@@ -25,17 +25,12 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
         return None;
     }
     let types = sorted_set(types);
-    let detail = format!(
-        "{} {} {} {} {}",
-        pluralize("volume", "volumes", names.len()),
-        join_quote(&names),
-        pluralize("uses", "use", names.len()),
-        pluralize(
-            "restricted volume type",
-            "restricted volume types",
-            types.len()
-        ),
-        join_quote(&types)
-    );
+    let detail = Detail::new()
+        .named("volume", "volumes", &names)
+        .text(" ")
+        .text(pluralize("uses", "use", names.len()))
+        .text(" ")
+        .named("restricted volume type", "restricted volume types", &types)
+        .done();
     Some(Finding::new(CheckId::RestrictedVolumes, detail, fields))
 }

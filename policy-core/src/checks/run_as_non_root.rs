@@ -2,7 +2,7 @@
 //! pod, or on every container that does not inherit it; `false` is forbidden everywhere.
 //! From v1.35 pods in a user namespace (`hostUsers: false`) are exempt.
 
-use super::{containers_phrase, Context, Field, Finding};
+use super::{containers_phrase, Context, Detail, Field, Finding};
 use crate::CheckId;
 use serde_json::Value;
 
@@ -52,17 +52,18 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
         setters.push(containers_phrase(&explicit));
     }
     if !setters.is_empty() {
-        let detail = format!(
-            "{} must not set securityContext.runAsNonRoot=false",
-            setters.join(" and ")
-        );
+        let detail = Detail::new()
+            .joined(&setters, " and ")
+            .text(" must not set securityContext.runAsNonRoot=false")
+            .done();
         return Some(Finding::new(CheckId::RunAsNonRoot, detail, fields));
     }
     if !implicit.is_empty() {
-        let detail = format!(
-            "pod or {} must set securityContext.runAsNonRoot=true",
-            containers_phrase(&implicit)
-        );
+        let detail = Detail::new()
+            .text("pod or ")
+            .containers(&implicit)
+            .text(" must set securityContext.runAsNonRoot=true")
+            .done();
         return Some(Finding::new(CheckId::RunAsNonRoot, detail, implicit_fields));
     }
     None

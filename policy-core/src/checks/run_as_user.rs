@@ -1,7 +1,7 @@
 //! `runAsUser` (restricted, v1.23+): `runAsUser: 0` (root) is forbidden on the pod and on
 //! every container. From v1.35 pods in a user namespace (`hostUsers: false`) are exempt.
 
-use super::{containers_phrase, Context, Field, Finding};
+use super::{containers_phrase, Context, Detail, Field, Finding};
 use crate::CheckId;
 
 pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
@@ -39,6 +39,9 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
     if setters.is_empty() {
         return None;
     }
-    let detail = format!("{} must not set runAsUser=0", setters.join(" and "));
+    let detail = Detail::new()
+        .joined(&setters, " and ")
+        .text(" must not set runAsUser=0")
+        .done();
     Some(Finding::new(CheckId::RunAsUser, detail, fields))
 }

@@ -1,7 +1,7 @@
 //! `seLinuxOptions` (baseline): custom SELinux users and roles are forbidden, and the type
 //! must be one of the container types (`container_engine_t` joins the list at v1.31).
 
-use super::{containers_phrase, join_quote, pluralize, sorted_set, Context, Field, Finding};
+use super::{containers_phrase, sorted_set, Context, Detail, Field, Finding};
 use crate::field_path::FieldPath;
 use crate::pod::SeLinuxOptions;
 use crate::CheckId;
@@ -78,25 +78,22 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
     if setters.is_empty() {
         return None;
     }
-    let mut data = Vec::new();
+    let mut detail = Detail::new()
+        .joined(&setters, " and ")
+        .text(" set forbidden securityContext.seLinuxOptions: ");
     let types = sorted_set(faults.types);
+    let mut separator = "";
     if !types.is_empty() {
-        data.push(format!(
-            "{} {}",
-            pluralize("type", "types", types.len()),
-            join_quote(&types)
-        ));
+        detail = detail.named("type", "types", &types);
+        separator = "; ";
     }
     if faults.user {
-        data.push("user may not be set".to_owned());
+        detail = detail.text(separator).text("user may not be set");
+        separator = "; ";
     }
     if faults.role {
-        data.push("role may not be set".to_owned());
+        detail = detail.text(separator).text("role may not be set");
     }
-    let detail = format!(
-        "{} set forbidden securityContext.seLinuxOptions: {}",
-        setters.join(" and "),
-        data.join("; ")
-    );
+    let detail = detail.done();
     Some(Finding::new(CheckId::SeLinuxOptions, detail, faults.fields))
 }

@@ -3,9 +3,7 @@
 //! `localhost/*` allowed); from v1.19 the `seccompProfile.type` fields (`RuntimeDefault`,
 //! `Localhost` or unset allowed).
 
-use super::{
-    containers_phrase, go_quote, join_quote, pluralize, sorted_set, Context, Field, Finding,
-};
+use super::{containers_phrase, go_quote, sorted_set, Context, Detail, Field, Finding};
 use crate::CheckId;
 
 const POD_ANNOTATION: &str = "seccomp.security.alpha.kubernetes.io/pod";
@@ -13,7 +11,7 @@ const CONTAINER_ANNOTATION_PREFIX: &str = "container.seccomp.security.alpha.kube
 
 /// The container annotation key for `name`.
 pub(crate) fn container_annotation(name: &str) -> String {
-    format!("{CONTAINER_ANNOTATION_PREFIX}{name}")
+    [CONTAINER_ANNOTATION_PREFIX, name].concat()
 }
 
 /// `RuntimeDefault` and `Localhost` are the profile types the standards accept.
@@ -39,7 +37,7 @@ fn check_annotations(ctx: &Context<'_, '_>) -> Option<Finding> {
     let mut inspect = |key: &str| {
         if let Some(value) = ctx.meta.annotation(key) {
             if !valid_annotation(value) {
-                forbidden.push(format!("{key}={}", go_quote(value)));
+                forbidden.push([key, "=", &go_quote(value)].concat());
                 fields.push(Field::new(ctx.annotation_field(key), value));
             }
         }
@@ -52,11 +50,16 @@ fn check_annotations(ctx: &Context<'_, '_>) -> Option<Finding> {
         return None;
     }
     let forbidden = super::sorted_set(forbidden);
-    let detail = format!(
-        "forbidden {} {}",
-        pluralize("annotation", "annotations", forbidden.len()),
-        forbidden.join(", ")
-    );
+    let detail = Detail::new()
+        .text("forbidden ")
+        .text(super::pluralize(
+            "annotation",
+            "annotations",
+            forbidden.len(),
+        ))
+        .text(" ")
+        .joined(&forbidden, ", ")
+        .done();
     Some(Finding::new(
         CheckId::SeccompProfileBaseline,
         detail,
@@ -102,11 +105,11 @@ fn check_fields(ctx: &Context<'_, '_>) -> Option<Finding> {
     if setters.is_empty() {
         return None;
     }
-    let detail = format!(
-        "{} must not set securityContext.seccompProfile.type to {}",
-        setters.join(" and "),
-        join_quote(&sorted_set(values))
-    );
+    let detail = Detail::new()
+        .joined(&setters, " and ")
+        .text(" must not set securityContext.seccompProfile.type to ")
+        .quoted(&sorted_set(values))
+        .done();
     Some(Finding::new(
         CheckId::SeccompProfileBaseline,
         detail,

@@ -4,7 +4,7 @@
 //! `seccompProfile_baseline` at the restricted level.
 
 use super::seccomp_profile_baseline::valid_type;
-use super::{containers_phrase, join_quote, sorted_set, Context, Field, Finding};
+use super::{containers_phrase, sorted_set, Context, Detail, Field, Finding};
 use crate::CheckId;
 use serde_json::Value;
 
@@ -58,11 +58,11 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
         setters.push(containers_phrase(&explicit));
     }
     if !setters.is_empty() {
-        let detail = format!(
-            "{} must not set securityContext.seccompProfile.type to {}",
-            setters.join(" and "),
-            join_quote(&sorted_set(values))
-        );
+        let detail = Detail::new()
+            .joined(&setters, " and ")
+            .text(" must not set securityContext.seccompProfile.type to ")
+            .quoted(&sorted_set(values))
+            .done();
         return Some(Finding::new(
             CheckId::SeccompProfileRestricted,
             detail,
@@ -70,10 +70,11 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
         ));
     }
     if !implicit.is_empty() {
-        let detail = format!(
-            "pod or {} must set securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\"",
-            containers_phrase(&implicit)
-        );
+        let detail = Detail::new()
+            .text("pod or ")
+            .containers(&implicit)
+            .text(" must set securityContext.seccompProfile.type to \"RuntimeDefault\" or \"Localhost\"")
+            .done();
         return Some(Finding::new(
             CheckId::SeccompProfileRestricted,
             detail,

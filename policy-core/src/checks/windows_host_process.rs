@@ -1,7 +1,7 @@
 //! `windowsHostProcess` (baseline): Windows HostProcess containers have host access.
 //! Forbidden: `windowsOptions.hostProcess: true` on the pod or any container.
 
-use super::{containers_phrase, Context, Field, Finding};
+use super::{containers_phrase, Context, Detail, Field, Finding};
 use crate::CheckId;
 
 pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
@@ -37,9 +37,9 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
     if setters.is_empty() {
         return None;
     }
-    let detail = format!(
-        "{} must not set securityContext.windowsOptions.hostProcess=true",
-        setters.join(" and ")
-    );
+    let detail = Detail::new()
+        .joined(&setters, " and ")
+        .text(" must not set securityContext.windowsOptions.hostProcess=true")
+        .done();
     Some(Finding::new(CheckId::WindowsHostProcess, detail, fields))
 }
