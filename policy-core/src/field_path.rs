@@ -11,6 +11,39 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// Room for `[N]`: brackets and the 20 digits of the largest index.
+const INDEX_ROOM: usize = 22;
+
+/// Appends `[index]` (written by hand: `format!`'s machinery costs more than the path).
+/// Out of line: the checks build paths in many places.
+#[inline(never)]
+fn push_index(path: &mut String, index: usize) {
+    path.push('[');
+    push_decimal(path, u64::try_from(index).unwrap_or(u64::MAX), false);
+    path.push(']');
+}
+
+/// Appends `magnitude` in decimal, after a `-` when `negative`: what Go's `strconv.Itoa`
+/// and Rust's `Display` write for integers.
+pub(crate) fn push_decimal(out: &mut String, magnitude: u64, negative: bool) {
+    // u64::MAX has 20 digits; they are written from the right.
+    let mut digits = ['0'; 20];
+    let mut rest = magnitude;
+    let mut used = 0;
+    for (count, slot) in (1..).zip(digits.iter_mut().rev()) {
+        *slot = char::from_digit(u32::try_from(rest % 10).unwrap_or(0), 10).unwrap_or('0');
+        rest /= 10;
+        used = count;
+        if rest == 0 {
+            break;
+        }
+    }
+    if negative {
+        out.push('-');
+    }
+    out.extend(digits.iter().skip(digits.len().saturating_sub(used)));
+}
+
 /// A field path; see the module docs for its form.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(transparent)]
@@ -51,7 +84,17 @@ impl FieldPath {
     /// Item `index` of list `list` below `parent`, in one allocation:
     /// `spec.containers[1]`.
     pub fn item(parent: &str, list: &str, index: usize) -> FieldPath {
-        FieldPath(format!("{parent}.{list}[{index}]"))
+        let mut path = String::with_capacity(
+            parent
+                .len()
+                .saturating_add(list.len())
+                .saturating_add(INDEX_ROOM),
+        );
+        path.push_str(parent);
+        path.push('.');
+        path.push_str(list);
+        push_index(&mut path, index);
+        FieldPath(path)
     }
 
     /// The path below this one: `name` is one field, or several joined by dots
@@ -62,7 +105,10 @@ impl FieldPath {
 
     /// Item `index` of the list at this path.
     pub fn index(&self, index: usize) -> FieldPath {
-        FieldPath(format!("{}[{index}]", self.0))
+        let mut path = String::with_capacity(self.0.len().saturating_add(INDEX_ROOM));
+        path.push_str(&self.0);
+        push_index(&mut path, index);
+        FieldPath(path)
     }
 
     /// Entry `key` of the map at this path (annotations, labels). Keys are written as
@@ -142,6 +188,22 @@ mod tests {
 
     fn key(name: &str) -> Segment {
         Segment::Key(name.to_owned())
+    }
+
+    #[test]
+    fn decimals_are_written_as_display_writes_them() {
+        for n in [0, 7, 10, 9100, -1, -65535, i64::MAX, i64::MIN] {
+            let mut out = String::new();
+            push_decimal(&mut out, n.unsigned_abs(), n < 0);
+            assert_eq!(out, n.to_string());
+        }
+        let mut out = String::from("x");
+        push_decimal(&mut out, u64::MAX, false);
+        assert_eq!(out, format!("x{}", u64::MAX));
+        assert_eq!(
+            FieldPath::item("spec", "volumes", 12).as_str(),
+            "spec.volumes[12]"
+        );
     }
 
     #[test]

@@ -1,10 +1,14 @@
 //! Policy levels and versions, as PSA's `enforce` and `enforce-version` labels spell them.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// The newest policy version this engine knows (`v1.37`): `latest` and every newer `v1.N`
 /// evaluate as this version, as upstream PSA clamps to its newest registered check.
 pub const LATEST_MINOR: u32 = 37;
+
+/// The version label that follows the newest version.
+const LATEST: &str = "latest";
 
 /// A Pod Security Standards level.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -48,7 +52,8 @@ impl fmt::Display for Level {
 /// the checks are evaluated at (configured, clamped to [`LATEST_MINOR`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PolicyVersion {
-    label: String,
+    /// `latest` without an allocation: every request's settings name it, most by default.
+    label: Cow<'static, str>,
     minor: u32,
 }
 
@@ -56,7 +61,7 @@ impl PolicyVersion {
     /// `latest`.
     pub fn latest() -> PolicyVersion {
         PolicyVersion {
-            label: "latest".to_owned(),
+            label: Cow::Borrowed(LATEST),
             minor: LATEST_MINOR,
         }
     }
@@ -65,7 +70,7 @@ impl PolicyVersion {
     /// pinned minor (PSA's `latest` is its API server's own version).
     pub fn latest_at(minor: u32) -> PolicyVersion {
         PolicyVersion {
-            label: "latest".to_owned(),
+            label: Cow::Borrowed(LATEST),
             minor: minor.min(LATEST_MINOR),
         }
     }
@@ -73,27 +78,27 @@ impl PolicyVersion {
     /// A version as a label wrote it (`v1.N`), evaluated at `minor`, clamped.
     pub fn labelled(label: &str, minor: u32) -> PolicyVersion {
         PolicyVersion {
-            label: label.to_owned(),
+            label: Cow::Owned(label.to_owned()),
             minor: minor.min(LATEST_MINOR),
         }
     }
 
     /// Whether this is `latest`.
     pub fn is_latest(&self) -> bool {
-        self.label == "latest"
+        self.label == LATEST
     }
 
     /// A pinned `v1.N`.
     pub fn v1(minor: u32) -> PolicyVersion {
         PolicyVersion {
-            label: format!("v1.{minor}"),
+            label: Cow::Owned(format!("v1.{minor}")),
             minor: minor.min(LATEST_MINOR),
         }
     }
 
     /// Parses `latest` or `v1.N` (N without leading zeros, as Kubernetes writes it).
     pub fn parse(text: &str) -> Option<PolicyVersion> {
-        if text == "latest" {
+        if text == LATEST {
             return Some(PolicyVersion::latest());
         }
         let digits = text.strip_prefix("v1.")?;

@@ -978,7 +978,7 @@ impl Settings {
 
     /// `level:version` as PSA prints it, e.g. `baseline:latest`.
     pub fn policy_label(&self) -> String {
-        format!("{}:{}", self.level, self.version)
+        [self.level.as_str(), ":", self.version.label()].concat()
     }
 }
 

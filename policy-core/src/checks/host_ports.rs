@@ -3,6 +3,7 @@
 //! inclusive range through.
 
 use super::{pluralize, Context, Detail, Field, Finding};
+use crate::field_path::push_decimal;
 use crate::CheckId;
 
 pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
@@ -16,7 +17,9 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
             let host_port = port.host_port.unwrap_or(0);
             if host_port != 0 && !(min <= host_port && host_port <= max) {
                 bad = true;
-                ports.push(host_port.to_string());
+                let mut port = String::with_capacity(8);
+                push_decimal(&mut port, host_port.unsigned_abs(), host_port < 0);
+                ports.push(port);
                 let field = ctx
                     .container_field(container, "ports")
                     .index(i)
