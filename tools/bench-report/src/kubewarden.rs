@@ -11,7 +11,7 @@
 //!   (one that checks a single control, say), every pod at level baseline, interleaved the
 //!   same way.
 
-use podsec::benchdata::{log_only_host_call, median, request, timed_median_us, PodSize};
+use podsec::benchdata::{log_only_host_call, median, request, PodSize};
 use podsec::module::{PolicyModule, EMBEDDED_MODULE};
 use podsec::runtime::{Policy, SandboxConfig};
 use serde_json::{json, Value};
@@ -86,15 +86,29 @@ pub fn compile_time(baseline: Option<&[u8]>) -> Result<Value, String> {
     Ok(json!({"after_ms": round2(median(after)), "before_ms": before}))
 }
 
-/// [`ROUNDS`] rounds of `round(which)` for module 0 and module 1, alternating which goes
-/// first so the machine's drift falls on both alike: each module's figures, each the median
-/// of its rounds, rounded to 0.01.
-fn alternating<const N: usize>(mut round: impl FnMut(usize) -> [f64; N]) -> [[f64; N]; 2] {
+/// [`ROUNDS`] rounds of [`CALLS`] timed calls per module and measure, module 0 and module
+/// 1 taking turns call by call (which goes first alternates from call to call): this
+/// machine's speed drifts within seconds, and calls side by side see the same drift, where
+/// blocks of a thousand calls did not. `call(which, measure)` runs measure `measure` (of
+/// `N`) of module `which` once. Each module's figures: the median of its rounds' medians,
+/// rounded to 0.01.
+fn alternating<const N: usize>(mut call: impl FnMut(usize, usize)) -> [[f64; N]; 2] {
     let mut rounds: [Vec<[f64; N]>; 2] = Default::default();
-    for n in 0..ROUNDS {
-        let order = if n % 2 == 0 { [0, 1] } else { [1, 0] };
-        for which in order {
-            rounds[which].push(round(which));
+    for _ in 0..ROUNDS {
+        let per_measure: [[f64; 2]; N] = std::array::from_fn(|measure| {
+            let mut times: [Vec<f64>; 2] = Default::default();
+            for n in 0..CALLS {
+                let order = if n % 2 == 0 { [0, 1] } else { [1, 0] };
+                for which in order {
+                    let start = Instant::now();
+                    call(which, measure);
+                    times[which].push(start.elapsed().as_secs_f64() * 1e6);
+                }
+            }
+            times.map(median)
+        });
+        for (which, figures) in rounds.iter_mut().enumerate() {
+            figures.push(std::array::from_fn(|measure| per_measure[measure][which]));
         }
     }
     rounds.map(|figures| {
@@ -131,17 +145,14 @@ fn interleaved(
                 podsec_validate(policy, &payload)?;
             }
             // The other module's medians, then this one's: wapc, podsec.
-            let [[wapc_other, podsec_other], [wapc_this, podsec_this]] = alternating(|which| {
-                let (pre, policy) = modules[which];
-                [
-                    timed_median_us(CALLS, || {
-                        let _ = wapc_validate(pre, &payload);
-                    }),
-                    timed_median_us(CALLS, || {
-                        let _ = podsec_validate(policy, &payload);
-                    }),
-                ]
-            });
+            let [[wapc_other, podsec_other], [wapc_this, podsec_this]] =
+                alternating(|which, measure| {
+                    let (pre, policy) = modules[which];
+                    let _ = match measure {
+                        0 => wapc_validate(pre, &payload),
+                        _ => podsec_validate(policy, &payload),
+                    };
+                });
             let [other_key, this_key] = keys;
             cases[level][size.name()] = json!({
                 "wapc": {other_key: wapc_other, this_key: wapc_this},
@@ -217,11 +228,8 @@ pub fn host_floor() -> Result<Value, String> {
         for pre in &modules {
             wapc_validate(pre, &payload)?;
         }
-        let [[floor_us], [podsec_us]] = alternating(|which| {
-            let pre = &modules[which];
-            [timed_median_us(CALLS, || {
-                let _ = wapc_validate(pre, &payload);
-            })]
+        let [[floor_us], [podsec_us]] = alternating(|which, _| {
+            let _ = wapc_validate(&modules[which], &payload);
         });
         cases[size.name()] = json!({"floor": floor_us, "podsec": podsec_us});
     }
@@ -247,7 +255,7 @@ pub fn markdown(report: &Value) -> String {
         return out;
     }
     out.push_str(&format!(
-        "\n`validate` in a fresh instance, µs, the baseline module ({} bytes) and this one ({} bytes) interleaved: {} rounds of {} calls per module, the old and new module alternating which goes first, medians of the rounds' medians. `wapc` is the `wapc` 2.1.0 + `wasmtime-provider` 2.19.0 host policy-server uses (each call's time includes creating the instance and dropping it); podsec is podsec's own host (pooling allocator).\n\n",
+        "\n`validate` in a fresh instance, µs, the baseline module ({} bytes) and this one ({} bytes) interleaved: {} rounds of {} calls per module, the old and new module taking turns call by call, medians of the rounds' medians. `wapc` is the `wapc` 2.1.0 + `wasmtime-provider` 2.19.0 host policy-server uses (each call's time includes creating the instance and dropping it); podsec is podsec's own host (pooling allocator).\n\n",
         table["other_module_bytes"], table["module_bytes"], table["rounds"], table["calls"]
     ));
     out.push_str("| level | pod | wapc before | wapc after | change | podsec before | podsec after | change |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n");
@@ -327,18 +335,18 @@ mod tests {
     }
 
     #[test]
-    fn rounds_alternate_which_module_goes_first() {
-        let mut order = Vec::new();
-        let figures = alternating(|which| {
-            order.push(which);
-            // Each module's nth figure is n, so the median is the middle round's.
-            let n = order.iter().filter(|&&w| w == which).count() as f64;
-            [n + 10.0 * which as f64]
-        });
-        assert_eq!(&order[..6], &[0, 1, 1, 0, 0, 1]);
-        assert_eq!(order.len(), 2 * ROUNDS);
-        let middle = (ROUNDS / 2 + 1) as f64;
-        assert_eq!(figures, [[middle], [middle + 10.0]]);
+    fn the_modules_take_turns_call_by_call() {
+        let mut calls = Vec::new();
+        let figures = alternating::<2>(|which, measure| calls.push((which, measure)));
+        assert_eq!(&calls[..4], &[(0, 0), (1, 0), (1, 0), (0, 0)]);
+        assert_eq!(calls.len(), ROUNDS * 2 * 2 * CALLS);
+        for which in 0..2 {
+            for measure in 0..2 {
+                let count = calls.iter().filter(|&&c| c == (which, measure)).count();
+                assert_eq!(count, ROUNDS * CALLS);
+            }
+        }
+        assert!(figures.iter().flatten().all(|f| f.is_finite() && *f >= 0.0));
     }
 
     #[test]

@@ -36,8 +36,8 @@ fn run() -> Result<(), String> {
     if !podsec.exists() {
         return Err("target/release/podsec is missing: run `make build` first".to_owned());
     }
-    // `--only check|formats|cold-start|webhook|floor|peer`: measure one part and print it,
-    // writing nothing.
+    // `--only check|formats|cold-start|webhook|floor|before-after|peer`: measure one part
+    // and print it, writing nothing.
     let mut args = std::env::args().skip(1);
     if let Some(flag) = args.next() {
         // `--dump PATH`: write the 5,000-object cluster dump the formats table and the
@@ -49,12 +49,16 @@ fn run() -> Result<(), String> {
             return Ok(());
         }
         // `--render`: write BENCHMARKS.md again from BENCHMARKS.json (after editing the
-        // notes), measuring nothing.
+        // notes, or writing a part measured again with `--only` into it), measuring
+        // nothing.
         if flag == "--render" {
             let text = std::fs::read_to_string(root.join("docs/BENCHMARKS.json"))
                 .map_err(|e| format!("docs/BENCHMARKS.json: {e}"))?;
-            let report: Value =
+            let mut report: Value =
                 serde_json::from_str(&text).map_err(|e| format!("docs/BENCHMARKS.json: {e}"))?;
+            // The budgets follow from the figures (a part measured again with `--only`
+            // may have been written into the JSON).
+            report["budgets"] = budgets(&report);
             std::fs::write(root.join("docs/BENCHMARKS.md"), markdown(&report))
                 .map_err(|e| e.to_string())?;
             println!("wrote docs/BENCHMARKS.md");
@@ -66,6 +70,14 @@ fn run() -> Result<(), String> {
             ("--only", Some("cold-start")) => cold_start(&podsec)?,
             ("--only", Some("webhook")) => webhook_load(&podsec)?,
             ("--only", Some("floor")) => kubewarden::host_floor()?,
+            ("--only", Some("before-after")) => {
+                let path = std::env::var_os("PODSEC_BASELINE_MODULE")
+                    .map(PathBuf::from)
+                    .ok_or("--only before-after needs PODSEC_BASELINE_MODULE=old.wasm")?;
+                let bytes =
+                    std::fs::read(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                kubewarden::before_after(&path, &bytes)?
+            }
             ("--only", Some("peer")) if std::env::var_os("PODSEC_PEER_MODULE").is_some() => {
                 let report = json!({"against_peer": against_peer()?});
                 println!("{}", kubewarden::peer_markdown(&report));
@@ -73,7 +85,7 @@ fn run() -> Result<(), String> {
             }
             _ => {
                 return Err(
-                    "usage: bench-report [--only check|formats|cold-start|webhook|floor|peer | --render | --dump PATH] (peer: with PODSEC_PEER_MODULE=policy.wasm)"
+                    "usage: bench-report [--only check|formats|cold-start|webhook|floor|before-after|peer | --render | --dump PATH] (before-after: with PODSEC_BASELINE_MODULE=old.wasm; peer: with PODSEC_PEER_MODULE=policy.wasm)"
                         .to_owned(),
                 )
             }
@@ -1093,34 +1105,70 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   CronJob 10.4 → 5.4 KB. Faults per request (`perf record -e page-faults -d` in
   wasmtime-provider): small pod 5 → 4 (all of them `wapc_init`'s), typical 7 → 6,
   many-violation 7 → 5.
-- **The run of 2026-12-06, evening** (this file's tables; `make bench
-  BASELINE=<6e7df6d's module>`, no PEER): the machine ran faster than in the morning's
-  run (the floor module 36 µs against 59), so the rows judged against fixed budgets moved
-  again; the interleaved tables are the comparison. Against the baseline module, the
-  size work below costs +5 to +8% in podsec's host on the small, typical and many-violation pods
-  (−3 to −5% on the large one) and −3 to +4% in Kubewarden's, where compiling the module
-  is 12% faster (294 against 335 ms). The single-connection webhook row's 930 errors did
-  not come back: two reruns of `cargo run --release -p bench-report -- --only webhook` on
-  the same build answered every review (0 errors on every row; at 10,000 reviews/s p99
-  5.60 ms, max 12.35 ms); the rows are kept as measured. The peer row is not measured in
-  this run (no PEER given); in the morning's run podsec was at most 0.83× pod-privileged.
+- **The run of 2026-12-07** (this file's tables; `make bench BASELINE=<0cd4caa's
+  module, 393.1 KB>`, no PEER): the machine's speed swung within the run (criterion's
+  large pod in podsec's host 351.8 µs fresh against 189.2 reused; the interleaved tables
+  agree with the instruction counts, criterion's rows and the ratios built from them do
+  not), so the before → after table and the floor row were measured again at its end
+  with `cargo run --release -p bench-report -- --only before-after` and `--only floor`
+  (`PODSEC_BASELINE_MODULE` set) and written into BENCHMARKS.json; `--render` then
+  recomputed the budgets. The before → after and floor measurements now interleave the
+  two modules call by call: in blocks of a thousand calls each (as before), the
+  machine's swings fell on one module's block and not the other's, and the first full
+  run showed the many-violation pod +24% slower with 20% fewer instructions. Three
+  reruns of `--only floor`, minutes apart: the floor module's small-pod request 40.3,
+  63.2 and 67.1 µs, podsec 1.48–1.60× the floor on the small pod and 1.73–1.80× on the
+  many-violation pod. The webhook rows answered every review; the paced p99 was 8.56 ms
+  (5.60–6.03 ms in the last runs). The peer row is not measured (no PEER given); the
+  last measured figure was podsec at most 0.83× pod-privileged.
 - **What one page costs.** Variants of the floor module with podsec's memory layout (13
   pages, 53 KB of data where podsec's statics are), whose `wapc_init` touches one page
   each, in `profile_kubewarden` (7 alternating rounds of 3,000 fresh instances; medians
   of the whole request): no touch 64.7 µs, the stack's top page written 68.6, the heap's
   first page written 65.7, the statics' page read 68.7, written 69.3, read then written
   74.7. So a page is worth ~1–5 µs per request in this host on this machine (the rounds
-  spread by ±5 µs), and the statics' read-then-write, wapc-guest's registry, is the
-  dearest; it stays, as the registry is wapc-guest's.
+  spread by ±5 µs), and the statics' read-then-write, wapc-guest's registry, was the
+  dearest (next item).
+- **waPC without a registry.** wapc-guest's `wapc_init` filled a handler registry (a lazy
+  cell, a lock and a hash map with std's random keys) in every fresh instance: 7,341 wasm
+  instructions, and the statics' page read, then written, before the request was read.
+  `wasm-guest/src/wapc.rs` now speaks waPC's guest ABI itself: `__guest_call` chooses the
+  operation by a `match` on its name, and `wapc_init` does nothing (1 instruction). Page
+  faults per small-pod request in wasmtime-provider (`perf record -e page-faults -d`):
+  4 → 3, the stack's top page (offset 0x3fff8), the allocator's state read (0x4c2c0, the
+  image's last page, which the read maps with its neighbours) and written (0x4c2b8); a
+  small pod's heap stays on that same page. Module 393.1 → 375.1 KB (no once_cell,
+  parking_lot, hash map or thread handle).
+- **Where a request's time goes now.** `validate` of the small pod with each phase timed
+  apart, podsec and the floor module interleaved call by call (3,000 requests each):
+  the store 16.3 and 16.4 µs, the instance 11.1 and 9.9, the call 21.2 and 4.4, dropping
+  the instance 11.9 and 8.5. The call is the difference. In plain wasmtime, the first
+  call in a fresh instance took 27–28 µs and a second call in the same instance 10 µs,
+  with the same wasm instructions (fuel 56,356 and 56,130); with the three pages faulted
+  in by the host beforehand, 12.8 against 5.8 µs. So ~5 µs of the first call are its
+  three page faults and ~7 µs are caches and branch predictors gone cold while the host
+  built the instance: they grow with the code and data a request touches. Tried and not
+  taken (`examples/compare_kubewarden`, which times modules call by call in Kubewarden's
+  host): `opt-level = "s"` (−9% size, +2–4% time), `opt-level = 2` (±1%). wasmtime runs
+  each `memory.copy` (~35 moves of large values per small pod) as a call into the host,
+  ~1.4 µs per request in `perf`; std's precompiled code carries the bulk-memory feature,
+  so building without it (`-C target-feature=-bulk-memory`) leaves the module unchanged.
 - **The denial path.** Natively (`perf` on a loop of `policy_core::validate`), the
   violating pod spent 22% in `format!`, 17% in the checks and ~25% in malloc/free: detail
   strings, one field path string per faulted field, and the message assembled from a
   `Vec` of per-finding strings. `validate` now leaves out the field paths (only the
   verdict, check-scoped exemptions and the mutating mode read them) and writes the
   message's detail into one string: 11.3 → 8.4 µs natively (interleaved runs of the old
-  and new build). With the pages above, the many-violation pod now costs 1.1× the typical
-  pod in podsec's host, and −13 to −16% in both hosts against the old module (table
-  above).
+  and new build). With the pages above, the many-violation pod costs 1.1× the typical
+  pod in podsec's host. Then (callgrind over `examples/profile_native violating`) the
+  checks still spent half their instructions in `format!`, 15 calls per request: every
+  detail is now written piece by piece into one string (`checks::Detail`), the message
+  likewise, list indices and host ports by hand (`field_path::push_decimal`), and
+  `latest`, which every request's settings name, is no longer allocated. Native
+  instructions per many-violation `validate`, the details alone: 74.7 k → 60.6 k
+  (`checks::run` 25.8 k → 12.6 k); wasm instructions, all of it (`profile_fuel`): 136,388 → 108,602 at baseline (−20%),
+  159,544 → 125,511 at restricted (−21%); the small pod 56,355 → 53,129 (−6%), the
+  typical 150,405 → 147,178 (−2%).
 - **Size: 486 -> 393 KB.** Two changes, each measured with `examples/profile_fuel` (wasm
   instructions per `validate` and the stack's depth, the same on every run; `cargo run
   --release -p podsec --example profile_fuel -- old.wasm dist/podsec.wasm`) and, in
@@ -1167,13 +1215,21 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   entire evaluation.
 
 Plan for what is not met. Kubewarden's host: the ≤ 45 µs and ≤ 60 µs budgets sit within
-2 and 17 µs of the host's floor on this machine (the row gives both figures); what podsec
-adds over the floor is mostly the pages its instance touches (the stack's top page, the
-statics' page twice — wapc-guest's registry is read before it is written — and the heap's
-first page) and their teardown, and then the evaluation itself (~7 µs for a small pod).
-Size: met (393 KB, above), with the instructions each request costs within −1 to +5%
-of the larger module. The namespace-labels row: the old module measures the
-same +7–8 µs (`examples/labels_cost old.wasm`), so it predates this round.
+5–9 and 20–24 µs of the host's floor on this machine when it runs fast (the row gives
+both figures). What podsec adds over the floor is now its call: three page faults (the
+stack's top page and the allocator's page, read then written; five for the typical and
+many-violation pods, whose heap reaches two more pages), the caches the host's instance
+work left cold, and the evaluation (53 k wasm instructions for the small pod, 109 k for
+the many-violation pod, half to two thirds of them reading the request's JSON). Next:
+read the request with one pass that skips unread fields without validating them as
+strings (callgrind over `examples/profile_native small`: serde_json's string scan
+`skip_to_escape` 20% of the instructions, skipping unread values 16%), keep large values
+from being moved (each move is a `memory.copy` call into wasmtime), and keep a
+many-violation pod's heap on the allocator's first page. The podsec-host ratios and the
+fresh-vs-native rows come from criterion medians taken minutes apart and moved with the
+machine in this run (the interleaved tables are the comparison). The namespace-labels
+row: the old module measures the same +7–8 µs (`examples/labels_cost old.wasm`), so it
+predates this round.
 
 ## Where the time went before, and what was done about it
 
