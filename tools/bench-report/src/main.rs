@@ -1166,9 +1166,10 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   likewise, list indices and host ports by hand (`field_path::push_decimal`), and
   `latest`, which every request's settings name, is no longer allocated. Native
   instructions per many-violation `validate`, the details alone: 74.7 k → 60.6 k
-  (`checks::run` 25.8 k → 12.6 k); wasm instructions, all of it (`profile_fuel`): 136,388 → 108,602 at baseline (−20%),
-  159,544 → 125,511 at restricted (−21%); the small pod 56,355 → 53,129 (−6%), the
-  typical 150,405 → 147,178 (−2%).
+  (`checks::run` 25.8 k → 12.6 k); wasm instructions, all of it
+  and the waPC change above, against 0cd4caa's module (`profile_fuel`): 136,881 →
+  108,394 at baseline (−21%), 160,299 → 125,303 at restricted (−22%); the small pod
+  56,708 → 53,129 (−6%), the typical 150,959 → 147,178 (−3%).
 - **Size: 486 -> 393 KB.** Two changes, each measured with `examples/profile_fuel` (wasm
   instructions per `validate` and the stack's depth, the same on every run; `cargo run
   --release -p podsec --example profile_fuel -- old.wasm dist/podsec.wasm`) and, in
