@@ -60,11 +60,7 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
     }
     let mut detail = Detail::new();
     if !adding.is_empty() {
-        detail = detail
-            .containers(&adding)
-            .text(" must not include ")
-            .quoted(&sorted_set(forbidden))
-            .text(" in securityContext.capabilities.add");
+        detail = detail.adds_forbidden(&adding, forbidden);
     }
     if !not_dropping.is_empty() {
         if !adding.is_empty() {

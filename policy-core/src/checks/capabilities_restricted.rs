@@ -1,7 +1,7 @@
 //! `capabilities_restricted` (restricted, v1.22+): every container must drop `ALL` and may
 //! add back only `NET_BIND_SERVICE`. From v1.25 Windows pods are exempt.
 
-use super::{sorted_set, Context, Detail, Field, Finding};
+use super::{Context, Detail, Field, Finding};
 use crate::CheckId;
 use serde_json::Value;
 
@@ -57,11 +57,7 @@ pub(super) fn check(ctx: &Context<'_, '_>) -> Option<Finding> {
         if !missing_drop.is_empty() {
             detail = detail.text("; ");
         }
-        detail = detail
-            .containers(&adding)
-            .text(" must not include ")
-            .quoted(&sorted_set(forbidden))
-            .text(" in securityContext.capabilities.add");
+        detail = detail.adds_forbidden(&adding, forbidden);
     }
     Some(Finding::new(
         CheckId::CapabilitiesRestricted,

@@ -274,6 +274,16 @@ impl Detail {
         self.named("container", "containers", names)
     }
 
+    /// Appends `container "a" must not include "X", "Y" in
+    /// securityContext.capabilities.add`, the capabilities sorted and without duplicates:
+    /// both capability checks word a forbidden addition so.
+    fn adds_forbidden(self, containers: &[&str], capabilities: Vec<&str>) -> Detail {
+        self.containers(containers)
+            .text(" must not include ")
+            .quoted(&sorted_set(capabilities))
+            .text(" in securityContext.capabilities.add")
+    }
+
     fn done(self) -> String {
         self.0
     }
