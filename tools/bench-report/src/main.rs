@@ -1140,10 +1140,12 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   small pod's heap stays on that same page. Module 393.1 → 375.1 KB (no once_cell,
   parking_lot, hash map or thread handle).
 - **Where a request's time goes now.** `validate` of the small pod with each phase timed
-  apart, podsec and the floor module interleaved call by call (3,000 requests each):
+  apart, podsec (the module after the waPC change) and the floor module interleaved call
+  by call (3,000 requests each; the
+  driver is now `PROFILE_PHASES=1` of `examples/compare_kubewarden`):
   the store 16.3 and 16.4 µs, the instance 11.1 and 9.9, the call 21.2 and 4.4, dropping
-  the instance 11.9 and 8.5. The call is the difference. In plain wasmtime, the first
-  call in a fresh instance took 27–28 µs and a second call in the same instance 10 µs,
+  the instance 11.9 and 8.5. The call is the difference. In plain wasmtime (a driver over
+  `benchdata::bare_instance`, not kept), the first call in a fresh instance took 27–28 µs and a second call in the same instance 10 µs,
   with the same wasm instructions (fuel 56,356 and 56,130); with the three pages faulted
   in by the host beforehand, 12.8 against 5.8 µs. So ~5 µs of the first call are its
   three page faults and ~7 µs are caches and branch predictors gone cold while the host
