@@ -1151,7 +1151,7 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   three page faults and ~7 µs are caches and branch predictors gone cold while the host
   built the instance: they grow with the code and data a request touches. Tried and not
   taken (`examples/compare_kubewarden`, which times modules call by call in Kubewarden's
-  host): `opt-level = "s"` (−9% size, +2–4% time), `opt-level = 2` (±1%). wasmtime runs
+  host): `opt-level = "s"` (−8% size, +1 to +4% time), `opt-level = 2` (−2 to +3%). wasmtime runs
   each `memory.copy` (~35 moves of large values per small pod) as a call into the host,
   ~1.4 µs per request in `perf`; std's precompiled code carries the bulk-memory feature,
   so building without it (`-C target-feature=-bulk-memory`) leaves the module unchanged.
