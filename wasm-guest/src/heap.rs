@@ -1,26 +1,23 @@
-//! The module's allocator: talc, first serving from the initial memory past the module's
-//! statics, then from pages the module grows into.
+//! The module's allocator: one region per call, handed out front to back and emptied when
+//! the call returns.
 //!
-//! Rust's default wasm allocator (dlmalloc) never uses the free space of the initial
-//! memory: its first allocation grows the memory. A waPC host that gives every request a
-//! fresh instance then pays to make the grown pages accessible on every call and to hide
-//! them again when the instance ends (two `mprotect`s and a TLB shootdown in wasmtime's
-//! pooling allocator). With the arena in the initial memory, a typical evaluation never
-//! grows memory at all; larger ones grow as before.
+//! Everything a waPC call allocates is dead by the time `__guest_call` returns: the
+//! request, the evaluation and the answer (the host copies the answer during the call),
+//! and podsec keeps no state between calls. So the heap is a bump region that starts
+//! right after the statics (`__heap_base`) and is reset at the end of each call
+//! ([`reset`]). An allocation is an alignment and an addition; freeing the most recent
+//! allocation gives its bytes back, and growing it extends it in place, so the common
+//! pattern of building a string or a list and dropping temporaries in reverse order
+//! reuses memory. Anything else is released by the reset.
 //!
-//! The heap starts at `__heap_base`, right after the statics (module-builder links the
-//! module with 832 KiB of initial memory, so ~500 KiB of it is heap before any growth),
-//! and is extended a host page at a time: the allocator's writes fall on the pages the
-//! allocations use and no others. A fresh instance without a pooling allocator
-//! (Kubewarden's host) faults in every page it touches.
+//! Memory: module-builder links the module with 832 KiB of initial memory, so ~500 KiB of
+//! it is heap before any growth; a larger evaluation grows the memory a wasm page at a
+//! time and keeps the pages for later calls of the same instance. A fresh instance
+//! without a pooling allocator (Kubewarden's host) faults in every 4 KiB page it touches,
+//! and a bump region touches them in order, from the first.
 
-use core::alloc::Layout;
-use core::ptr::NonNull;
-use talc::base::binning::Binning;
-use talc::base::Talc;
-use talc::cell::TalcSyncCell;
-use talc::source::Source;
-use talc::wasm::WasmBinning;
+use core::alloc::{GlobalAlloc, Layout};
+use core::cell::Cell;
 
 /// A wasm page.
 const PAGE_BYTES: usize = 64 * 1024;
@@ -30,93 +27,133 @@ extern "C" {
     static __heap_base: u8;
 }
 
-/// Room for talc's own bookkeeping around an allocation that needs fresh pages: its
-/// chunk header and tag, alignment, and the heap base it reserves when claiming.
-const CLAIM_SLACK: usize = 1024;
-
-/// Where memory comes from: the initial memory past the statics, handed to talc a few
-/// pages at a time as allocations need them, then pages the module grows into. One heap
-/// throughout: each step extends the last.
-#[derive(Debug)]
-pub struct ArenaThenGrow {
-    /// The end of the heap talc manages; `None` before the first allocation.
-    heap_end: Option<NonNull<u8>>,
+/// The bump region: `next` is the first free byte, `end` the end of the memory it may use;
+/// both 0 before the first allocation.
+pub struct Bump {
+    next: Cell<usize>,
+    end: Cell<usize>,
 }
 
-/// How far the heap is extended at a time within the initial memory: a host page. talc
-/// writes a tag at the heap's end, so handing it the whole initial memory at once would
-/// touch (and, in a fresh instance, fault in) the memory's last page for nothing.
-const STEP_BYTES: usize = 4096;
-
-// SAFETY: `acquire` touches only the `talc` it is given, memory past `__heap_base` (which
-// no static and no stack uses) and memory it has just grown; it never allocates.
-#[expect(unsafe_code, reason = "talc's Source trait is unsafe to implement")]
-unsafe impl Source for ArenaThenGrow {
-    fn acquire<B: Binning>(talc: &mut Talc<Self, B>, layout: Layout) -> Result<(), ()> {
-        let needed = layout
-            .size()
-            .checked_add(layout.align())
-            .and_then(|n| n.checked_add(CLAIM_SLACK))
-            .ok_or(())?;
-        let memory_end = core::arch::wasm32::memory_size::<0>().wrapping_mul(PAGE_BYTES);
-        // Only the linker symbol's address is taken; it is never read.
-        let start = match talc.source.heap_end {
-            Some(end) => end.as_ptr() as usize,
-            None => core::ptr::addr_of!(__heap_base) as usize,
-        };
-        let Some(wanted) = start
-            .checked_add(needed)
-            .and_then(|end| end.checked_next_multiple_of(STEP_BYTES))
-        else {
-            return Err(());
-        };
-        let end = wanted.min(memory_end);
-        if end > start {
-            let end_ptr = end as *mut u8;
-            talc.source.heap_end = match talc.source.heap_end {
-                // SAFETY: the heap ends at `old`, and from there to `end` is initial memory
-                // past the statics that nothing else uses.
-                Some(old) => Some(unsafe { talc.extend(old, end_ptr) }),
-                // SAFETY: from `__heap_base` to `end` is initial memory past the statics
-                // that nothing else uses; it is claimed once.
-                None => unsafe { talc.claim(start as *mut u8, end - start) },
-            };
-            if talc.source.heap_end.is_some() {
-                return Ok(());
-            }
-        }
-        grow(talc, needed)
-    }
-}
-
-/// Grows the memory by enough pages for `needed` bytes and hands them to talc, extending
-/// the heap when the new pages follow it.
+// SAFETY: a wasm32 module without the threads proposal runs on one thread.
 #[expect(
     unsafe_code,
-    reason = "handing grown pages to talc is unsafe (talc.claim/extend)"
+    reason = "the allocator is a static; wasm32 has one thread"
 )]
-fn grow<B: Binning>(talc: &mut Talc<ArenaThenGrow, B>, needed: usize) -> Result<(), ()> {
-    let pages = needed.div_ceil(PAGE_BYTES);
-    let previous_pages = core::arch::wasm32::memory_grow::<0>(pages);
-    if previous_pages == usize::MAX {
-        return Err(());
-    }
-    let base = previous_pages.wrapping_mul(PAGE_BYTES) as *mut u8;
-    let bytes = pages.wrapping_mul(PAGE_BYTES);
-    let end = base.wrapping_add(bytes);
-    if let Some(old_end) = talc.source.heap_end.take() {
-        if old_end.as_ptr() == base {
-            // SAFETY: `old_end` ends the heap, and the pages from there to `end` were just
-            // grown, so nothing else uses them.
-            talc.source.heap_end = Some(unsafe { talc.extend(old_end, end) });
-            return Ok(());
+unsafe impl Sync for Bump {}
+
+impl Bump {
+    const fn new() -> Self {
+        Bump {
+            next: Cell::new(0),
+            end: Cell::new(0),
         }
     }
-    // SAFETY: the pages from `base` to `end` were just grown; nothing else uses them.
-    talc.source.heap_end = unsafe { talc.claim(base, bytes) };
-    talc.source.heap_end.map(|_| ()).ok_or(())
+
+    /// The first byte after the statics.
+    fn base() -> usize {
+        // Only the linker symbol's address is taken; it is never read.
+        core::ptr::addr_of!(__heap_base) as usize
+    }
+
+    /// The first free byte, starting the region on first use.
+    fn next(&self) -> usize {
+        match self.next.get() {
+            0 => {
+                let base = Self::base();
+                self.end
+                    .set(core::arch::wasm32::memory_size::<0>().wrapping_mul(PAGE_BYTES));
+                base
+            }
+            next => next,
+        }
+    }
+
+    /// Makes the region reach `wanted`, growing the memory if it must; false when the
+    /// memory cannot grow.
+    fn reach(&self, wanted: usize) -> bool {
+        let end = self.end.get();
+        if wanted <= end {
+            return true;
+        }
+        let pages = (wanted - end).div_ceil(PAGE_BYTES);
+        if core::arch::wasm32::memory_grow::<0>(pages) == usize::MAX {
+            return false;
+        }
+        self.end
+            .set(core::arch::wasm32::memory_size::<0>().wrapping_mul(PAGE_BYTES));
+        wanted <= self.end.get()
+    }
+
+    /// Empties the region: every allocation made so far is released.
+    fn reset(&self) {
+        self.next.set(0);
+    }
+}
+
+// SAFETY: each allocation is a range of the region that no other live allocation
+// overlaps: `next` only moves past what was handed out, and moves back only over the most
+// recent allocation when that one is freed, or over everything at `reset`, which runs
+// when no allocation is alive. Ranges are aligned as asked and lie in memory the module
+// owns past the statics and the stack.
+#[expect(unsafe_code, reason = "implementing GlobalAlloc is unsafe")]
+unsafe impl GlobalAlloc for Bump {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let next = self.next();
+        let Some(start) = next.checked_next_multiple_of(layout.align()) else {
+            return core::ptr::null_mut();
+        };
+        let Some(end) = start.checked_add(layout.size()) else {
+            return core::ptr::null_mut();
+        };
+        if !self.reach(end) {
+            return core::ptr::null_mut();
+        }
+        self.next.set(end);
+        start as *mut u8
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // The most recent allocation gives its bytes back; others wait for the reset.
+        if (ptr as usize).wrapping_add(layout.size()) == self.next.get() {
+            self.next.set(ptr as usize);
+        }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        let start = ptr as usize;
+        if start.wrapping_add(layout.size()) == self.next.get() {
+            // The most recent allocation grows or shrinks where it is.
+            let Some(end) = start.checked_add(new_size) else {
+                return core::ptr::null_mut();
+            };
+            if !self.reach(end) {
+                return core::ptr::null_mut();
+            }
+            self.next.set(end);
+            return ptr;
+        }
+        if new_size <= layout.size() {
+            return ptr;
+        }
+        // SAFETY: `new_size` is non-zero (it exceeds the old size) and the alignment is the
+        // allocation's own, so the layout is valid.
+        let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
+        // SAFETY: as `GlobalAlloc::alloc`.
+        let new = unsafe { self.alloc(new_layout) };
+        if !new.is_null() {
+            // SAFETY: the old allocation has `layout.size()` bytes, fewer than the new
+            // one, and the two do not overlap (the new one starts past `next`).
+            unsafe { core::ptr::copy_nonoverlapping(ptr, new, layout.size()) };
+        }
+        new
+    }
 }
 
 #[global_allocator]
-static ALLOCATOR: TalcSyncCell<ArenaThenGrow, WasmBinning> =
-    TalcSyncCell::new_wasm(ArenaThenGrow { heap_end: None });
+static ALLOCATOR: Bump = Bump::new();
+
+/// Releases everything the call allocated. Call only when nothing allocated is alive: at
+/// the end of `__guest_call`, after its values are dropped.
+pub fn reset() {
+    ALLOCATOR.reset();
+}

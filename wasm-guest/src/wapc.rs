@@ -77,6 +77,16 @@ fn read_from_host(len: usize, fill: impl FnOnce(*mut u8)) -> Vec<u8> {
 )]
 #[no_mangle]
 pub extern "C" fn __guest_call(operation_len: usize, payload_len: usize) -> u32 {
+    let answered = answer_call(operation_len, payload_len);
+    // Everything the call allocated was dropped with `answer_call`'s frame.
+    crate::heap::reset();
+    answered
+}
+
+/// Reads the call's operation and payload, runs it and gives the host its answer.
+#[cfg(target_arch = "wasm32")]
+#[expect(unsafe_code, reason = "the host functions are foreign calls")]
+fn answer_call(operation_len: usize, payload_len: usize) -> u32 {
     let mut operation: Vec<u8> = Vec::with_capacity(operation_len);
     let payload = read_from_host(payload_len, |payload| {
         // SAFETY: both buffers have room for the lengths the host announced.

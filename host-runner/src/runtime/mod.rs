@@ -323,6 +323,14 @@ impl Session<'_> {
         call_guest(&mut self.store, &self.guest_call, operation, payload)
             .map_err(|error| classify(error, &self.store, &self.policy.config))
     }
+
+    /// The size of the instance's linear memory, in bytes.
+    pub fn memory_bytes(&self) -> usize {
+        self.store
+            .data()
+            .memory
+            .map_or(0, |memory| memory.data_size(&self.store))
+    }
 }
 
 /// One `__guest_call`: the guest fetches the request, then answers or reports an error.

@@ -184,7 +184,7 @@ fn psa_corpus_agrees_in_three_runtimes() {
 /// Requests far larger than the ~500 KiB of heap in the module's initial memory
 /// (wasm-guest/src/heap.rs): the module grows its memory, and the three runtimes still
 /// agree. Then one reused instance answers large and small requests in turn, as a host
-/// that keeps instances does.
+/// that keeps instances does, and its memory stops growing after the first round.
 #[test]
 fn requests_past_the_allocator_arena_agree() {
     let mut cases = Vec::new();
@@ -221,6 +221,7 @@ fn requests_past_the_allocator_arena_agree() {
     let module = podsec_host();
     let mut session = module.policy().session().expect("an instance");
     let small = benchdata::request(PodSize::Violating, "restricted");
+    let mut memory_after_first_round = 0;
     for round in 0..3 {
         for request in cases.iter().map(|c| &c.request).chain([&small]) {
             let native = serde_json::to_vec(&policy_core::validate(request)).expect("native");
@@ -229,7 +230,22 @@ fn requests_past_the_allocator_arena_agree() {
             let reused: Value = serde_json::from_slice(&reused).expect("JSON");
             assert_eq!(native, reused, "round {round}");
         }
+        // The heap is emptied after every call: later rounds reuse the memory the first
+        // one grew into instead of growing further.
+        if round == 0 {
+            memory_after_first_round = session.memory_bytes();
+        } else {
+            assert_eq!(
+                session.memory_bytes(),
+                memory_after_first_round,
+                "round {round}"
+            );
+        }
     }
+    for _ in 0..2_000 {
+        session.call("validate", &small).expect("answers");
+    }
+    assert_eq!(session.memory_bytes(), memory_after_first_round);
 }
 
 #[test]
