@@ -71,10 +71,15 @@ impl Bump {
     /// Makes the region reach `wanted`, growing the memory if it must; false when the
     /// memory cannot grow.
     fn reach(&self, wanted: usize) -> bool {
+        wanted <= self.end.get() || self.grow_to(wanted)
+    }
+
+    /// Grows the memory so the region reaches `wanted`. Out of line: a typical
+    /// evaluation never gets here.
+    #[cold]
+    #[inline(never)]
+    fn grow_to(&self, wanted: usize) -> bool {
         let end = self.end.get();
-        if wanted <= end {
-            return true;
-        }
         let pages = (wanted - end).div_ceil(PAGE_BYTES);
         if core::arch::wasm32::memory_grow::<0>(pages) == usize::MAX {
             return false;
@@ -135,6 +140,20 @@ unsafe impl GlobalAlloc for Bump {
         if new_size <= layout.size() {
             return ptr;
         }
+        // SAFETY: as the caller promises for `realloc`.
+        unsafe { self.move_to_new(ptr, layout, new_size) }
+    }
+}
+
+impl Bump {
+    /// Grows an allocation that is not the most recent one: a new one, and a copy. Out of
+    /// line, so the allocator's inlined fast paths stay small.
+    ///
+    /// # Safety
+    /// As `GlobalAlloc::realloc`, with `new_size` larger than the allocation's.
+    #[inline(never)]
+    #[expect(unsafe_code, reason = "allocating and copying raw memory")]
+    unsafe fn move_to_new(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
         // SAFETY: `new_size` is non-zero (it exceeds the old size) and the alignment is the
         // allocation's own, so the layout is valid.
         let new_layout = unsafe { Layout::from_size_align_unchecked(new_size, layout.align()) };
