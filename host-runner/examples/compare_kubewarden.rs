@@ -6,7 +6,9 @@
 //! default `small,violating`) at `PROFILE_LEVEL` (default baseline). With `PROFILE_PHASES=1`
 //! each module's request is also given in its phases, medians over every round: the store
 //! (`rehydrate`), the instance (`WapcHost::new`, with `wapc_init`), the call, and dropping
-//! the instance.
+//! the instance. With `PROFILE_COMPILES=N` each module is first compiled N times, the
+//! modules taking turns, and the median compile time printed (what a policy-server start
+//! pays per module).
 //!
 //! `cargo run --release -p podsec --example compare_kubewarden -- old.wasm dist/podsec.wasm`
 use podsec::benchdata::{log_only_host_call, median, request, PodSize};
@@ -54,16 +56,32 @@ fn main() {
     let level = std::env::var("PROFILE_LEVEL").unwrap_or_else(|_| "baseline".to_owned());
     let pods = std::env::var("PROFILE_PODS").unwrap_or_else(|_| "small,violating".to_owned());
     let phases = std::env::var("PROFILE_PHASES").is_ok_and(|v| v == "1");
-    let modules: Vec<WasmtimeEngineProviderPre> = paths
+    let compile = |bytes: &[u8]| {
+        WasmtimeEngineProviderBuilder::new()
+            .module_bytes(bytes)
+            .build_pre()
+            .expect("wasmtime-provider loads the module")
+    };
+    let files: Vec<Vec<u8>> = paths
         .iter()
-        .map(|path| {
-            let bytes = std::fs::read(path).expect("the module file");
-            WasmtimeEngineProviderBuilder::new()
-                .module_bytes(&bytes)
-                .build_pre()
-                .expect("wasmtime-provider loads the module")
-        })
+        .map(|path| std::fs::read(path).expect("the module file"))
         .collect();
+    let compiles = env_number("PROFILE_COMPILES", 0);
+    if compiles > 0 {
+        let mut times = vec![Vec::with_capacity(compiles); files.len()];
+        for _ in 0..compiles {
+            for (bytes, times) in files.iter().zip(&mut times) {
+                let start = Instant::now();
+                std::hint::black_box(compile(bytes));
+                times.push(start.elapsed().as_secs_f64() * 1e3);
+            }
+        }
+        for (path, times) in paths.iter().zip(times) {
+            println!("compile {path}: {:.1} ms", median(times));
+        }
+    }
+    let modules: Vec<WasmtimeEngineProviderPre> =
+        files.iter().map(|bytes| compile(bytes)).collect();
     println!("| pod | {} |", paths.join(" | "));
     println!("| --- |{}", " ---: |".repeat(paths.len()));
     for pod in pods.split(',') {

@@ -1172,6 +1172,36 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   and the waPC change above, against 0cd4caa's module (`profile_fuel`): 136,881 →
   108,394 at baseline (−21%), 160,299 → 125,303 at restricted (−22%); the small pod
   56,708 → 53,129 (−6%), the typical 150,959 → 147,178 (−3%).
+- **A heap emptied per call (the before → after table).** Nothing a waPC call allocates
+  outlives it: the host copies the answer during the call, and podsec keeps no state
+  between calls. talc gave way to a bump region after the statics
+  (`wasm-guest/src/heap.rs`): an allocation is an alignment and an addition, the most
+  recent one is freed or grown in place, and everything is released when `__guest_call`
+  returns. Wasm instructions per `validate` (`examples/profile_fuel`, fe9a593's module
+  against this one): small 53,129 → 46,652 (−12%), typical 147,178 → 136,521 (−7%),
+  large 1,949,341 → 1,905,629 (−2%), many-violation 108,394 → 87,337 (−19%) at baseline
+  and 125,303 → 100,444 (−20%) at restricted. Page faults over the same number of fresh
+  instances (`perf stat -e page-faults` over `examples/profile_kubewarden`): small 72.2 k
+  → 73.4 k, many-violation 114.5 k → 93.4 k. The before → after table above is this
+  change, measured on 2026-12-07 with `bench-report --only before-after`
+  (`PODSEC_BASELINE_MODULE` = fe9a593's module, 379.6 KB) and written into
+  BENCHMARKS.json; the other tables are from the run described below. In Kubewarden's
+  host the gain is 1–4%: a fresh instance's call is mostly its page faults and cold
+  caches, and those hardly moved. Compile in wasmtime-provider (`PROFILE_COMPILES=9
+  examples/compare_kubewarden old.wasm dist/podsec.wasm`): 204.9 and 205.1 ms (the
+  machine was in a faster phase than the run below). Module 379.6 → 389.4 KB: the
+  allocation fast path is now inlined where lists and strings grow.
+- **A request reader of podsec's own: tried, not taken.** A serde `Deserializer` over the
+  request text that stepped over unread values without building anything, scanned strings
+  eight bytes at a time and kept the settings as raw text. Differential tests held it to
+  serde_json on every prefix and every byte mutation of four requests: the same values,
+  the same error messages and positions. It was slower, not faster: callgrind over
+  `examples/profile_native small`, 30.3 k → 31.7 k native instructions per `validate` at
+  best; wasm instructions 53,129 → 66,592; and the module grew past the budget (422.6 KB,
+  406.1 KB with its generic layer thinned, which cost more instructions again).
+  serde_json's reader is already tuned to the byte; the rest of "reading the JSON" is
+  serde's visitors, which any serde-based reader pays. A reader without serde would have
+  to reproduce serde_json's error messages, which fixtures and docs quote.
 - **Size: 486 -> 393 KB.** Two changes, each measured with `examples/profile_fuel` (wasm
   instructions per `validate` and the stack's depth, the same on every run; `cargo run
   --release -p podsec --example profile_fuel -- old.wasm dist/podsec.wasm`) and, in
@@ -1221,14 +1251,15 @@ Plan for what is not met. Kubewarden's host: the ≤ 45 µs and ≤ 60 µs budge
 5–9 and 20–24 µs of the host's floor on this machine when it runs fast (the row gives
 both figures). What podsec adds over the floor is now its call: three page faults (the
 stack's top page and the allocator's page, read then written; five for the typical and
-many-violation pods, whose heap reaches two more pages), the caches the host's instance
-work left cold, and the evaluation (53 k wasm instructions for the small pod, 109 k for
-the many-violation pod, half to two thirds of them reading the request's JSON). Next:
-read the request with one pass that skips unread fields without validating them as
-strings (callgrind over `examples/profile_native small`: serde_json's string scan
-`skip_to_escape` 20% of the instructions, skipping unread values 16%), keep large values
-from being moved (each move is a `memory.copy` call into wasmtime), and keep a
-many-violation pod's heap on the allocator's first page. The podsec-host ratios and the
+many-violation pods), the caches the host's instance work left cold, and the
+evaluation (47 k wasm instructions for the small pod, 87 k for the many-violation pod,
+more than half of them reading the request's JSON). A one-pass serde reader of podsec's
+own did not read it faster (above), and fewer instructions move this host's figure
+little (the heap change: −12 to −20% instructions, −1 to −4% time). Next: fewer pages
+and less code per request, which is what a fresh instance pays for, e.g. keeping large
+values from being moved (each move is a `memory.copy` call into wasmtime) and settings
+read without building a JSON value; a reader without serde only if its error messages
+can stay as they are. The podsec-host ratios and the
 fresh-vs-native rows come from criterion medians taken minutes apart and moved with the
 machine in this run (the interleaved tables are the comparison). The namespace-labels
 row: the old module measures the same +7–8 µs (`examples/labels_cost old.wasm`), so it
