@@ -1105,22 +1105,30 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   CronJob 10.4 → 5.4 KB. Faults per request (`perf record -e page-faults -d` in
   wasmtime-provider): small pod 5 → 4 (all of them `wapc_init`'s), typical 7 → 6,
   many-violation 7 → 5.
-- **The run of 2026-12-07** (this file's tables; `make bench BASELINE=<0cd4caa's
-  module, 393.1 KB>`, no PEER): the machine's speed swung within the run (criterion's
-  large pod in podsec's host 351.8 µs fresh against 189.2 reused; the interleaved tables
-  agree with the instruction counts, criterion's rows and the ratios built from them do
-  not), so the before → after table and the floor row were measured again at its end
-  with `cargo run --release -p bench-report -- --only before-after` and `--only floor`
-  (`PODSEC_BASELINE_MODULE` set) and written into BENCHMARKS.json; `--render` then
-  recomputed the budgets. The before → after and floor measurements now interleave the
-  two modules call by call: in blocks of a thousand calls each (as before), the
-  machine's swings fell on one module's block and not the other's, and the first full
-  run showed the many-violation pod +24% slower with 20% fewer instructions. Three
-  reruns of `--only floor`, minutes apart: the floor module's small-pod request 40.3,
-  63.2 and 67.1 µs, podsec 1.48–1.60× the floor on the small pod and 1.73–1.80× on the
-  many-violation pod. The webhook rows answered every review; the paced p99 was 8.56 ms
-  (5.60–6.03 ms in the last runs). The peer row is not measured (no PEER given); the
-  last measured figure was podsec at most 0.83× pod-privileged.
+- **The run of 2026-12-07, morning** (this file's tables; `make bench BASELINE=<fe9a593's
+  module, 379.6 KB>`, no PEER). The before → after table is the heap change below; a
+  separate `--only before-after` run minutes earlier gave the same to within a point
+  (wapc −1 to −4%, podsec's host −3 to −10%). Floor row: small pod 57.8 µs against the
+  floor module's 40.0, many-violation 67.0 against 40.6 (1.44× and 1.65× the floor; the
+  previous run's 1.48–1.60× and 1.73–1.80×). Compile: 270 ms against the baseline
+  module's 254 ms (5 compiles each); 25 interleaved compiles
+  (`PROFILE_COMPILES=25 examples/compare_kubewarden old.wasm dist/podsec.wasm`) put them
+  at 310.9 and 304.8 ms (+2%), 9 at 205.1 and 204.9: the compile follows the code, which
+  grew 2.6%. Webhook: the one-connection load run lost its connection after 51,271 of
+  60,000 reviews (the 8,729 errors in the table are the reviews sent after it closed);
+  the 8- and 64-connection runs and the paced run answered every review. Four reruns of
+  `bench-report --only webhook` answered every review on every row, as did a
+  one-connection client over 24,090 reviews against `podsec serve --log-level info`
+  (nothing logged). 0cd4caa's run had lost a one-connection run's connection the same
+  way (930 errors); the cause is not found yet (the bench runs the server with its log
+  off).
+- **The run before, 2026-12-07 night** (`make bench BASELINE=<0cd4caa's module>`): the
+  machine's speed swung within the run, so the before → after table and the floor row
+  were measured again at its end with `--only before-after` and `--only floor`. The
+  before → after and floor measurements interleave the two modules call by call since:
+  in blocks of a thousand calls each, the machine's swings fell on one module's block
+  and not the other's, and that run first showed the many-violation pod +24% slower
+  with 20% fewer instructions.
 - **What one page costs.** Variants of the floor module with podsec's memory layout (13
   pages, 53 KB of data where podsec's statics are), whose `wapc_init` touches one page
   each, in `profile_kubewarden` (7 alternating rounds of 3,000 fresh instances; medians
@@ -1182,15 +1190,14 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   large 1,949,341 → 1,905,629 (−2%), many-violation 108,394 → 87,337 (−19%) at baseline
   and 125,303 → 100,444 (−20%) at restricted. Page faults over the same number of fresh
   instances (`perf stat -e page-faults` over `examples/profile_kubewarden`): small 72.2 k
-  → 73.4 k, many-violation 114.5 k → 93.4 k. The before → after table above is this
-  change, measured on 2026-12-07 with `bench-report --only before-after`
-  (`PODSEC_BASELINE_MODULE` = fe9a593's module, 379.6 KB) and written into
-  BENCHMARKS.json; the other tables are from the run described below. In Kubewarden's
-  host the gain is 1–4%: a fresh instance's call is mostly its page faults and cold
-  caches, and those hardly moved. Compile in wasmtime-provider (`PROFILE_COMPILES=9
-  examples/compare_kubewarden old.wasm dist/podsec.wasm`): 204.9 and 205.1 ms (the
-  machine was in a faster phase than the run below). Module 379.6 → 389.4 KB: the
-  allocation fast path is now inlined where lists and strings grow.
+  → 73.4 k (a small pod's heap no longer fits the page after the statics, since freed
+  memory other than the last allocation waits for the reset), many-violation 114.5 k →
+  93.4 k. In Kubewarden's host the gain is 1–4% (the before → after table): a fresh
+  instance's call is mostly its page faults and cold caches, and those hardly moved; in
+  podsec's host 2–9%. Module 379.6 → 389.4 KB, spread over the functions that allocate
+  (the allocator's calls are cheaper, and LLVM inlines more around them; making the
+  allocator's methods out of line left the size at 389.1 KB), and the compile time
+  follows it (+2%, the run's item above).
 - **A request reader of podsec's own: tried, not taken.** A serde `Deserializer` over the
   request text that stepped over unread values without building anything, scanned strings
   eight bytes at a time and kept the settings as raw text. Differential tests held it to
