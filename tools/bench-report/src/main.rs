@@ -505,35 +505,65 @@ async fn connect(addr: std::net::SocketAddr, tls: Arc<rustls::ClientConfig>) -> 
     Some(sender)
 }
 
+/// The reviews of a load run that got no answer: how many, and what the first one got
+/// instead (after how many answers on its connection), so a failed run says why.
+#[derive(Debug, Default)]
+struct Failures {
+    count: usize,
+    first: Option<String>,
+}
+
+impl Failures {
+    fn add(&mut self, answered: usize, what: impl FnOnce() -> String) {
+        self.count += 1;
+        if self.first.is_none() {
+            self.first = Some(format!("after {answered} answers: {}", what()));
+        }
+    }
+
+    fn merge(&mut self, other: Failures) {
+        self.count += other.count;
+        if self.first.is_none() {
+            self.first = other.first;
+        }
+    }
+}
+
 /// Sends `count` reviews one after another on an open connection; returns each latency
-/// and the number of errors.
-async fn send_reviews(sender: &mut Sender, body: Bytes, count: usize) -> (Vec<Duration>, usize) {
+/// and the failures.
+async fn send_reviews(sender: &mut Sender, body: Bytes, count: usize) -> (Vec<Duration>, Failures) {
     let mut latencies = Vec::with_capacity(count);
-    let mut errors = 0;
+    let mut failures = Failures::default();
     for _ in 0..count {
         let request = hyper::Request::post("/validate")
             .header("host", "localhost")
             .header("content-type", "application/json")
             .body(Full::new(body.clone()));
-        let Ok(request) = request else {
-            errors += 1;
-            continue;
+        let request = match request {
+            Ok(request) => request,
+            Err(error) => {
+                failures.add(latencies.len(), || error.to_string());
+                continue;
+            }
         };
         let started = Instant::now();
         match sender.send_request(request).await {
             Ok(response) => {
-                let ok = response.status() == 200;
+                let status = response.status();
                 let body = response.into_body().collect().await;
-                if ok && body.is_ok() {
-                    latencies.push(started.elapsed());
-                } else {
-                    errors += 1;
+                match body {
+                    Ok(_) if status == 200 => latencies.push(started.elapsed()),
+                    Ok(body) => failures.add(latencies.len(), || {
+                        let text = body.to_bytes();
+                        format!("status {status}: {}", String::from_utf8_lossy(&text))
+                    }),
+                    Err(error) => failures.add(latencies.len(), || format!("body: {error}")),
                 }
             }
-            Err(_) => errors += 1,
+            Err(error) => failures.add(latencies.len(), || format!("{error:?}")),
         }
     }
-    (latencies, errors)
+    (latencies, failures)
 }
 
 /// Sends `count` reviews on an open connection at a fixed pace, the `i`-th at
@@ -546,32 +576,32 @@ async fn send_paced(
     start: tokio::time::Instant,
     phase: Duration,
     interval: Duration,
-) -> (Vec<Duration>, usize) {
+) -> (Vec<Duration>, Failures) {
     let mut latencies = Vec::with_capacity(count);
-    let mut errors = 0;
+    let mut failures = Failures::default();
     for i in 0..count {
         let offset = interval.saturating_mul(u32::try_from(i).unwrap_or(u32::MAX));
         tokio::time::sleep_until(start + phase + offset).await;
         let (mut one, failed) = send_reviews(sender, body.clone(), 1).await;
         latencies.append(&mut one);
-        errors += failed;
+        failures.merge(failed);
     }
-    (latencies, errors)
+    (latencies, failures)
 }
 
-/// Awaits every connection's task; returns all latencies, sorted, and the error count.
+/// Awaits every connection's task; returns all latencies, sorted, and the failures.
 async fn gather(
-    tasks: Vec<tokio::task::JoinHandle<(Vec<Duration>, usize)>>,
-) -> (Vec<Duration>, usize) {
+    tasks: Vec<tokio::task::JoinHandle<(Vec<Duration>, Failures)>>,
+) -> (Vec<Duration>, Failures) {
     let mut latencies = Vec::new();
-    let mut errors = 0;
+    let mut failures = Failures::default();
     for task in tasks {
         let (mut one, failed) = task.await.unwrap_or_default();
         latencies.append(&mut one);
-        errors += failed;
+        failures.merge(failed);
     }
     latencies.sort_unstable();
-    (latencies, errors)
+    (latencies, failures)
 }
 
 /// Percentile `q` of sorted latencies, in milliseconds to two decimals.
@@ -595,8 +625,8 @@ fn open_connections(
             let Some(mut sender) = connect(server.addr, Arc::clone(tls)).await else {
                 return Err("cannot open a connection to podsec serve".to_owned());
             };
-            let (_, errors) = send_reviews(&mut sender, body.clone(), 1).await;
-            if errors > 0 {
+            let (_, failures) = send_reviews(&mut sender, body.clone(), 1).await;
+            if failures.count > 0 {
                 return Err("podsec serve did not answer a warm-up review".to_owned());
             }
             senders.push(sender);
@@ -620,7 +650,7 @@ fn webhook_paced(
     let interval = Duration::from_secs(1) * connections as u32 / offered;
     let senders = open_connections(runtime, server, tls, body, connections)?;
     let started = Instant::now();
-    let (latencies, errors) = runtime.block_on(async {
+    let (latencies, failures) = runtime.block_on(async {
         let start = tokio::time::Instant::now();
         let tasks: Vec<_> = senders
             .into_iter()
@@ -635,18 +665,25 @@ fn webhook_paced(
             .collect();
         gather(tasks).await
     });
-    let mut row = load_row(connections, &latencies, errors, started.elapsed());
+    let mut row = load_row(connections, &latencies, failures, started.elapsed());
     row["offered_per_second"] = json!(offered);
     row["max_ms"] = json!(percentile_ms(&latencies, 1.0));
     Ok(row)
 }
 
-/// One row of a load run: its size, throughput, median and p99, and errors.
-fn load_row(connections: usize, sorted: &[Duration], errors: usize, elapsed: Duration) -> Value {
+/// One row of a load run: its size, throughput, median and p99, and errors (with what
+/// the first one was).
+fn load_row(
+    connections: usize,
+    sorted: &[Duration],
+    failures: Failures,
+    elapsed: Duration,
+) -> Value {
     json!({
         "connections": connections,
-        "requests": sorted.len() + errors,
-        "errors": errors,
+        "requests": sorted.len() + failures.count,
+        "errors": failures.count,
+        "first_error": failures.first,
         "requests_per_second": (sorted.len() as f64 / elapsed.as_secs_f64()).round(),
         "p50_ms": percentile_ms(sorted, 0.5),
         "p99_ms": percentile_ms(sorted, 0.99),
@@ -670,7 +707,7 @@ fn webhook_load(podsec: &Path) -> Result<Value, String> {
         // steady state, not the handshakes.
         let senders = open_connections(&runtime, &server, &tls, &body, connections)?;
         let started = Instant::now();
-        let (latencies, errors) = runtime.block_on(async {
+        let (latencies, failures) = runtime.block_on(async {
             let tasks: Vec<_> = senders
                 .into_iter()
                 .map(|mut sender| {
@@ -682,7 +719,12 @@ fn webhook_load(podsec: &Path) -> Result<Value, String> {
                 .collect();
             gather(tasks).await
         });
-        results.push(load_row(connections, &latencies, errors, started.elapsed()));
+        results.push(load_row(
+            connections,
+            &latencies,
+            failures,
+            started.elapsed(),
+        ));
     }
     let paced = webhook_paced(&runtime, &server, &tls, &body)?;
     drop(server);
@@ -754,6 +796,13 @@ fn budgets(report: &Value) -> Value {
         .chain(std::iter::once(paced))
         .filter_map(|r| r["errors"].as_u64())
         .sum();
+    let first_error = report["webhook"]["saturated"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .chain(std::iter::once(paced))
+        .find_map(|r| r["first_error"].as_str())
+        .map_or(String::new(), |first| format!(" (the first: {first})"));
     let extra = |level: &str| {
         report["labels_extra"][level]["typical"]["extra"]
             .as_f64()
@@ -860,7 +909,7 @@ fn budgets(report: &Value) -> Value {
         ),
         (
             "webhook load run errors",
-            format!("{errors}"),
+            format!("{errors}{first_error}"),
             "0",
             errors == 0,
         ),
@@ -1121,7 +1170,9 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   one-connection client over 24,090 reviews against `podsec serve --log-level info`
   (nothing logged). 0cd4caa's run had lost a one-connection run's connection the same
   way (930 errors); the cause is not found yet (the bench runs the server with its log
-  off).
+  off). A load run's row now keeps its first failure's cause and how many answers its
+  connection had given before it (`first_error` in BENCHMARKS.json, and in the budgets
+  row), so the next such run says why.
 - **The run before, 2026-12-07 night** (`make bench BASELINE=<0cd4caa's module>`): the
   machine's speed swung within the run, so the before → after table and the floor row
   were measured again at its end with `--only before-after` and `--only floor`. The
@@ -1341,3 +1392,31 @@ more than back to back on this VM (`profile_paced`, this round: 18.6 µs back to
 at one call per 100 µs, 82 µs at one per millisecond): the vCPU's caches go cold between
 calls. The criterion figures above are back-to-back medians.
 "#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_load_run_keeps_its_first_failure_and_counts_them_all() {
+        let mut connection = Failures::default();
+        connection.add(51_271, || "connection closed".to_owned());
+        connection.add(51_271, || "never asked for".to_owned());
+        let mut run = Failures::default();
+        run.merge(Failures::default());
+        run.merge(connection);
+        run.merge(Failures {
+            count: 1,
+            first: Some("after 3 answers: status 503".to_owned()),
+        });
+        assert_eq!(run.count, 3);
+        assert_eq!(
+            run.first.as_deref(),
+            Some("after 51271 answers: connection closed")
+        );
+        let row = load_row(1, &[Duration::from_millis(1)], run, Duration::from_secs(1));
+        assert_eq!(row["errors"], 3);
+        assert_eq!(row["requests"], 4);
+        assert_eq!(row["first_error"], "after 51271 answers: connection closed");
+    }
+}
