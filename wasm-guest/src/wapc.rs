@@ -71,14 +71,13 @@ fn read_from_host(len: usize, fill: impl FnOnce(*mut u8)) -> Vec<u8> {
 /// waPC's entry point: runs the operation the host names on the payload it gives, and
 /// answers 1 with the operation's answer, or 0 with an error.
 #[cfg(target_arch = "wasm32")]
-#[expect(
-    unsafe_code,
-    reason = "`#[no_mangle]` names the export; the host functions are foreign calls"
-)]
+#[expect(unsafe_code, reason = "`#[no_mangle]` names the export")]
 #[no_mangle]
 pub extern "C" fn __guest_call(operation_len: usize, payload_len: usize) -> u32 {
     let answered = answer_call(operation_len, payload_len);
-    // Everything the call allocated was dropped with `answer_call`'s frame.
+    // Everything the call allocated was dropped with `answer_call`'s frame. (A threaded
+    // build has no `heap` module and keeps Rust's default allocator.)
+    #[cfg(not(target_feature = "atomics"))]
     crate::heap::reset();
     answered
 }

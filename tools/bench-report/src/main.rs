@@ -1253,10 +1253,11 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   request text that stepped over unread values without building anything, scanned strings
   eight bytes at a time and kept the settings as raw text. Differential tests held it to
   serde_json on every prefix and every byte mutation of four requests: the same values,
-  the same error messages and positions. It was slower, not faster: callgrind over
-  `examples/profile_native small`, 30.3 k → 31.7 k native instructions per `validate` at
-  best; wasm instructions 53,129 → 66,592; and the module grew past the budget (422.6 KB,
-  406.1 KB with its generic layer thinned, which cost more instructions again).
+  the same error messages and positions. It was slower, not faster. Its first build: 30.3 k
+  → 31.7 k native instructions per small-pod `validate` (callgrind over
+  `examples/profile_native small`) and a 422.6 KB module, past the budget. With its
+  generic layer thinned to come back towards the budget: 406.1 KB, 33.9 k native
+  instructions, and 53,129 → 66,592 wasm instructions (`profile_fuel`).
   serde_json's reader is already tuned to the byte; the rest of "reading the JSON" is
   serde's visitors, which any serde-based reader pays. A reader without serde would have
   to reproduce serde_json's error messages, which fixtures and docs quote.
