@@ -1,7 +1,8 @@
 //! Profiling driver: one `validate` per fresh instance in the `wapc` + `wasmtime-provider`
 //! host Kubewarden's policy-server uses (`PROFILE_POD`: small, typical, large or violating;
 //! `PROFILE_LEVEL`; `PROFILE_OP=protocol_version` for the instance's cost alone;
-//! `PODSEC_MODULE` for another module file, podsec's or any Kubewarden policy's). Run under
+//! `PODSEC_MODULE` for another module file, podsec's or any Kubewarden policy's;
+//! `PROFILE_DUMP=FILE` writes the request to FILE and stops). Run under
 //! `perf record`. Host calls are answered as policy-server answers the ones a policy makes
 //! on every request: a log record (`kubewarden`/`tracing`/`log`) is taken and dropped.
 use podsec::benchdata::{log_only_host_call, request, PodSize};
@@ -31,6 +32,10 @@ fn main() {
         .build_pre()
         .expect("wasmtime-provider loads the module");
     let payload = request(size, &level);
+    if let Ok(path) = std::env::var("PROFILE_DUMP") {
+        std::fs::write(path, &payload).expect("the request is written");
+        return;
+    }
     let once = || {
         let provider = pre.rehydrate(None).expect("instance");
         let host =
@@ -43,11 +48,13 @@ fn main() {
         std::hint::black_box(once());
     }
     let mut times = Vec::with_capacity(iterations as usize);
+    let faults_before = minor_faults();
     for _ in 0..iterations {
         let start = std::time::Instant::now();
         std::hint::black_box(once());
         times.push(start.elapsed());
     }
+    let faults = minor_faults().saturating_sub(faults_before) as f64 / f64::from(iterations);
     let median = |mut times: Vec<std::time::Duration>| {
         times.sort();
         times
@@ -79,8 +86,21 @@ fn main() {
     let instance = phase(true);
     println!(
         "{operation} {} {level}: median {all:.1} µs over {iterations} fresh instances \
-         (store {store:.1}, + instance and wapc_init {instance:.1}, + call {:.1})",
+         (store {store:.1}, + instance and wapc_init {instance:.1}, + call {:.1}); \
+         {faults:.1} page faults per request",
         size.name(),
         all - instance
     );
+}
+
+/// The process's minor page faults so far (Linux: `/proc/self/stat`'s tenth field), or 0.
+fn minor_faults() -> u64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|stat| {
+            // The command name (field 2) may hold spaces; the fields after it are plain.
+            let rest = stat.rsplit_once(')')?.1;
+            rest.split_whitespace().nth(7)?.parse().ok()
+        })
+        .unwrap_or(0)
 }

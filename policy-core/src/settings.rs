@@ -179,6 +179,77 @@ fn invalid(path: String, message: String) -> Error {
     })
 }
 
+/// The settings most deployments give, `{"level": "…"}` with or without `"version"`, read
+/// straight from the text. Every other document, valid or not, is `None` and is read as a
+/// JSON value, which gives the same settings and every error message: another field, a
+/// value that is not a string without escapes, a level or version that does not parse,
+/// anything that is not one plain JSON object.
+fn level_and_version(text: &str) -> Option<Settings> {
+    let mut rest = PlainJson(text);
+    let (mut level, mut version) = (None, None);
+    rest.expect('{')?;
+    loop {
+        let key = rest.string()?;
+        rest.expect(':')?;
+        let value = rest.string()?;
+        // A key given twice keeps its last value, as a JSON value's map does.
+        match key {
+            "level" => level = Some(Level::parse(value)?),
+            "version" => version = Some(PolicyVersion::parse(value)?),
+            _ => return None,
+        }
+        if rest.expect('}').is_some() {
+            break;
+        }
+        rest.expect(',')?;
+    }
+    rest.skip_space();
+    if !rest.0.is_empty() {
+        return None;
+    }
+    let mut settings = Settings::default();
+    let mut explicit = Vec::with_capacity(2);
+    if let Some(level) = level {
+        settings.level = level;
+        explicit.push("level");
+    }
+    if let Some(version) = version {
+        settings.version = version;
+        explicit.push("version");
+    }
+    settings.finish(&explicit, None, None).ok()?;
+    Some(settings)
+}
+
+/// The unread rest of a JSON text, for [`level_and_version`].
+struct PlainJson<'a>(&'a str);
+
+impl<'a> PlainJson<'a> {
+    /// Steps over JSON's whitespace (not every ASCII space: JSON has four).
+    fn skip_space(&mut self) {
+        self.0 = self.0.trim_start_matches([' ', '\t', '\n', '\r']);
+    }
+
+    /// Steps over whitespace and then `wanted`, or is `None`.
+    fn expect(&mut self, wanted: char) -> Option<()> {
+        self.skip_space();
+        self.0 = self.0.strip_prefix(wanted)?;
+        Some(())
+    }
+
+    /// A string with no escapes and no control characters, or `None`.
+    fn string(&mut self) -> Option<&'a str> {
+        self.expect('"')?;
+        let end = self.0.find(['"', '\\'].as_slice())?;
+        let inside = self.0.get(..end)?;
+        if inside.chars().any(char::is_control) {
+            return None;
+        }
+        self.0 = self.0.get(end..)?.strip_prefix('"')?;
+        Some(inside)
+    }
+}
+
 /// A short description of a JSON value's type, for messages.
 fn type_name(value: &Value) -> &'static str {
     match value {
@@ -681,6 +752,14 @@ impl Settings {
         if text.bytes().all(|b| b.is_ascii_whitespace()) {
             return Ok(Settings::default());
         }
+        match level_and_version(text) {
+            Some(settings) => Ok(settings),
+            None => Settings::from_json_value(text),
+        }
+    }
+
+    /// [`Settings::from_json`] for any document: read into a JSON value, then read.
+    fn from_json_value(text: &str) -> Result<Settings, Error> {
         let value: Value = serde_json::from_str(text)
             .map_err(|e| invalid(String::new(), format!("settings are not valid JSON: {e}")))?;
         Settings::from_value(&value)
@@ -797,6 +876,19 @@ impl Settings {
             }
             explicit.push(key.as_str());
         }
+        settings.finish(&explicit, defaults, exemptions)?;
+        Ok(settings)
+    }
+
+    /// What every way of reading settings ends with, once the fields are read: the checks
+    /// across fields, the preset and the PSA parts. `explicit` names the fields given.
+    fn finish(
+        &mut self,
+        explicit: &[&str],
+        defaults: Option<&Value>,
+        exemptions: Option<&Value>,
+    ) -> Result<(), Error> {
+        let settings = self;
         if settings.params.min_port > settings.params.max_port {
             return Err(invalid(
                 "minPort".to_owned(),
@@ -813,10 +905,9 @@ impl Settings {
             ));
         }
         if let Some(preset) = settings.preset {
-            settings.apply_preset(preset, &explicit);
+            settings.apply_preset(preset, explicit);
         }
-        settings.apply_psa_configuration(&explicit, defaults, exemptions)?;
-        Ok(settings)
+        settings.apply_psa_configuration(explicit, defaults, exemptions)
     }
 
     /// What `latest` means: the pinned cluster version, or the engine's newest.
@@ -1157,6 +1248,88 @@ mod tests {
             Ok(_) => String::from("<valid>"),
             Err(e) => e.to_string(),
         }
+    }
+
+    /// Settings texts around the shapes `level_and_version` reads: each one, and every
+    /// prefix and one-byte change of the plain ones, must read the same as a JSON value.
+    const SETTINGS_TEXTS: &[&str] = &[
+        r#"{"level":"baseline"}"#,
+        r#"{"level": "restricted", "version": "v1.30"}"#,
+        " \t{ \"version\" : \"latest\" ,\n\"level\":\"privileged\" }\r\n",
+        r#"{"version":"v1.0"}"#,
+        r#"{"level":"baseline","level":"restricted"}"#,
+        r#"{"level":"baseline","version":"v1.99"}"#,
+        r#"{"level":"nope","level":"restricted"}"#,
+        r#"{"level":"restricted","level":"nope"}"#,
+        r#"{"level":"bad"}"#,
+        r#"{"level":"Baseline"}"#,
+        r#"{"level":"baseline","version":"v1.012"}"#,
+        r#"{"level":"baseline","version":"1.30"}"#,
+        r#"{"level":"basel\u0069ne"}"#,
+        r#"{"level":"baseline\""}"#,
+        "{\"level\":\"base\tline\"}",
+        "{\"level\":\"baseline\u{7f}\"}",
+        "{\"level\":\"baseline\"}\u{c}",
+        r#"{"level":"baseline"} x"#,
+        r#"{"level":"baseline"}{}"#,
+        r#"{"level":null}"#,
+        r#"{"level":1}"#,
+        r#"{"level":["baseline"]}"#,
+        r#"{}"#,
+        r#"{"level":"baseline",}"#,
+        r#"{"level":"baseline""version":"latest"}"#,
+        r#"{"level":"baseline","mode":"x"}"#,
+        r#"{"level":"baseline","namespaceLabels":true}"#,
+        r#"{"level":"baseline","effect":"audit"}"#,
+        r#"{"Level":"baseline"}"#,
+        r#"["level","baseline"]"#,
+        r#""baseline""#,
+        "null",
+        r#"{"level":"baseline""#,
+        r#"{"lével":"baseline"}"#,
+    ];
+
+    fn same_as_a_json_value(text: &str) {
+        let general = if text.bytes().all(|b| b.is_ascii_whitespace()) {
+            Ok(Settings::default())
+        } else {
+            Settings::from_json_value(text)
+        };
+        assert_eq!(Settings::from_json(text), general, "settings text {text:?}");
+    }
+
+    #[test]
+    fn plain_level_and_version_read_as_a_json_value_does() {
+        for text in SETTINGS_TEXTS {
+            same_as_a_json_value(text);
+        }
+        let changes = [
+            '"', '\\', '{', '}', ',', ':', ' ', '\t', '\n', '\u{c}', 'x', '0', '\u{7f}', 'é',
+        ];
+        for text in &SETTINGS_TEXTS[..4] {
+            for (at, _) in text.char_indices() {
+                same_as_a_json_value(&text[..at]);
+                for change in changes {
+                    let mut changed = String::from(&text[..at]);
+                    changed.push(change);
+                    changed.push_str(&text[at + 1..]);
+                    same_as_a_json_value(&changed);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn only_plain_level_and_version_take_the_short_way() {
+        for text in &SETTINGS_TEXTS[..6] {
+            assert!(level_and_version(text).is_some(), "{text:?}");
+        }
+        for text in &SETTINGS_TEXTS[6..] {
+            assert!(level_and_version(text).is_none(), "{text:?}");
+        }
+        let read = level_and_version(SETTINGS_TEXTS[1]).unwrap_or_default();
+        assert_eq!(read.level, Level::Restricted);
+        assert_eq!(read.version, PolicyVersion::v1(30));
     }
 
     #[test]
