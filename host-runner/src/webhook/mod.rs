@@ -508,6 +508,41 @@ fn connection_service(
     ))
 }
 
+/// Logs why a connection ended when it ended on an error rather than with the client
+/// closing it between requests: a timeout, a malformed request, a broken TLS stream (info),
+/// or making room for a new connection (debug: routine under load).
+fn log_connection_end(peer: std::net::SocketAddr, ended: Result<(), hyper::Error>) {
+    if let Err(error) = ended {
+        let (level, why) = connection_error(&error);
+        log(
+            level,
+            "connection closed on an error",
+            &[("peer", peer.to_string().into()), ("error", why.into())],
+        );
+    }
+}
+
+/// The level and text of a connection's error: each cause in its chain, outermost first
+/// (hyper's own message names only the stage, its source says what happened).
+fn connection_error(error: &(dyn std::error::Error + 'static)) -> (Level, String) {
+    let mut text = error.to_string();
+    let mut level = Level::Info;
+    let mut cause = Some(error);
+    while let Some(current) = cause {
+        if let Some(io) = current.downcast_ref::<std::io::Error>() {
+            if io.kind() == std::io::ErrorKind::ConnectionAborted {
+                level = Level::Debug;
+            }
+        }
+        if let Some(source) = current.source() {
+            text.push_str(": ");
+            text.push_str(&source.to_string());
+        }
+        cause = current.source();
+    }
+    (level, text)
+}
+
 /// The mutating mode's patch, as the API server takes it: the RFC 6902 operations that
 /// turn the request's object into `mutated`, as base64 of their JSON. `None` when the
 /// request has no object to patch or nothing differs.
@@ -656,12 +691,12 @@ pub async fn serve(
                     };
                     let io = limits::TimedIo::new(tls_stream, limits, connection, metrics);
                     let served = http.serve_connection(hyper_util::rt::TokioIo::new(io), service);
-                    let _ = watcher.watch(served).await;
+                    log_connection_end(peer, watcher.watch(served).await);
                 }
                 None => {
                     let io = limits::TimedIo::new(stream, limits, connection, metrics);
                     let served = http.serve_connection(hyper_util::rt::TokioIo::new(io), service);
-                    let _ = watcher.watch(served).await;
+                    log_connection_end(peer, watcher.watch(served).await);
                 }
             }
         });
@@ -682,4 +717,46 @@ pub async fn serve(
         );
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An error that names its stage and keeps the I/O error as its source, as hyper's do.
+    #[derive(Debug)]
+    struct Stage(std::io::Error);
+
+    impl std::fmt::Display for Stage {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("error reading a body from connection")
+        }
+    }
+
+    impl std::error::Error for Stage {
+        fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+            Some(&self.0)
+        }
+    }
+
+    #[test]
+    fn a_connection_error_names_its_cause_and_an_eviction_is_routine() {
+        let timed_out = Stage(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            "the connection's header timeout passed",
+        ));
+        assert_eq!(
+            connection_error(&timed_out),
+            (
+                Level::Info,
+                "error reading a body from connection: the connection's header timeout passed"
+                    .to_owned()
+            )
+        );
+        let evicted = Stage(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "the connection made room for a new one",
+        ));
+        assert_eq!(connection_error(&evicted).0, Level::Debug);
+    }
 }

@@ -416,6 +416,22 @@ struct Server {
     child: std::process::Child,
     addr: std::net::SocketAddr,
     ca_pem: String,
+    /// The server's log (level info: start, stop, denials and connections that end on an
+    /// error; the bench's typical pod is allowed, which is logged only at debug).
+    log: PathBuf,
+}
+
+impl Server {
+    /// Why connections ended on an error, as the server logged them, oldest first.
+    fn connection_errors(&self) -> Vec<String> {
+        std::fs::read_to_string(&self.log)
+            .unwrap_or_default()
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .filter(|line| line["msg"] == "connection closed on an error")
+            .map(|line| line["error"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
 }
 
 impl Drop for Server {
@@ -440,11 +456,13 @@ fn start_server(podsec: &Path) -> Result<Server, String> {
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}")
         .parse()
         .map_err(|e| format!("{e}"))?;
+    let log = dir.join("serve.log");
+    let log_file = std::fs::File::create(&log).map_err(|e| e.to_string())?;
     let child = Command::new(podsec)
         .args([
             "serve",
             "--log-level",
-            "error",
+            "info",
             "--listen",
             &addr.to_string(),
         ])
@@ -452,13 +470,14 @@ fn start_server(podsec: &Path) -> Result<Server, String> {
         .arg(dir.join("tls.crt"))
         .arg("--tls-key")
         .arg(dir.join("tls.key"))
-        .stderr(Stdio::null())
+        .stderr(log_file)
         .spawn()
         .map_err(|e| e.to_string())?;
     let server = Server {
         child,
         addr,
         ca_pem: certified.cert.pem(),
+        log,
     };
     let deadline = Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect(addr).is_err() {
@@ -727,8 +746,13 @@ fn webhook_load(podsec: &Path) -> Result<Value, String> {
         ));
     }
     let paced = webhook_paced(&runtime, &server, &tls, &body)?;
+    let connection_errors = server.connection_errors();
     drop(server);
-    Ok(json!({"saturated": results, "paced": paced}))
+    Ok(json!({
+        "saturated": results,
+        "paced": paced,
+        "server_connection_errors": connection_errors,
+    }))
 }
 
 fn budgets(report: &Value) -> Value {
@@ -803,6 +827,13 @@ fn budgets(report: &Value) -> Value {
         .chain(std::iter::once(paced))
         .find_map(|r| r["first_error"].as_str())
         .map_or(String::new(), |first| format!(" (the first: {first})"));
+    // What the server said about the connections it closed on an error, if anything.
+    let server_said = report["webhook"]["server_connection_errors"]
+        .as_array()
+        .and_then(|errors| Some((errors.len(), errors.first()?.as_str()?)))
+        .map_or(String::new(), |(count, first)| {
+            format!("; the server closed {count} connection(s) on an error, the first: {first}")
+        });
     let extra = |level: &str| {
         report["labels_extra"][level]["typical"]["extra"]
             .as_f64()
@@ -909,7 +940,7 @@ fn budgets(report: &Value) -> Value {
         ),
         (
             "webhook load run errors",
-            format!("{errors}{first_error}"),
+            format!("{errors}{first_error}{server_said}"),
             "0",
             errors == 0,
         ),
