@@ -2,7 +2,8 @@
 //! host Kubewarden's policy-server uses (`PROFILE_POD`: small, typical, large or violating;
 //! `PROFILE_LEVEL`; `PROFILE_OP=protocol_version` for the instance's cost alone;
 //! `PODSEC_MODULE` for another module file, podsec's or any Kubewarden policy's;
-//! `PROFILE_DUMP=FILE` writes the request to FILE and stops). Run under
+//! `PROFILE_DUMP=FILE` writes the request to FILE and stops; `PROFILE_BEFORE=OP` also times
+//! the call in instances that have answered OP first). Run under
 //! `perf record`. Host calls are answered as policy-server answers the ones a policy makes
 //! on every request: a log record (`kubewarden`/`tracing`/`log`) is taken and dropped.
 use podsec::benchdata::{log_only_host_call, request, PodSize};
@@ -55,6 +56,27 @@ fn main() {
         times.push(start.elapsed());
     }
     let faults = minor_faults().saturating_sub(faults_before) as f64 / f64::from(iterations);
+    // `PROFILE_BEFORE=OP`: the call alone, in a fresh instance that has already answered
+    // OP (`validate` for a warm instance, `protocol_version` for one whose stack and heap
+    // pages are in but whose validate code has not run).
+    if let Ok(before) = std::env::var("PROFILE_BEFORE") {
+        let mut calls = Vec::with_capacity(iterations as usize);
+        for _ in 0..iterations {
+            let provider = pre.rehydrate(None).expect("instance");
+            let host = WapcHost::new(Box::new(provider), Some(Box::new(log_only_host_call)))
+                .expect("init");
+            std::hint::black_box(host.call(&before, &payload).expect("answers"));
+            let start = std::time::Instant::now();
+            std::hint::black_box(host.call(&operation, &payload).expect("answers"));
+            calls.push(start.elapsed());
+        }
+        calls.sort();
+        let median = calls.get(calls.len() / 2).copied().unwrap_or_default();
+        println!(
+            "{operation} after {before} in the same fresh instance: median {:.1} µs",
+            median.as_secs_f64() * 1e6
+        );
+    }
     let median = |mut times: Vec<std::time::Duration>| {
         times.sort();
         times
