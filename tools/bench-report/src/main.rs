@@ -565,6 +565,12 @@ async fn send_reviews(sender: &mut Sender, body: Bytes, count: usize) -> (Vec<Du
                 continue;
             }
         };
+        // A connection takes its next request only once it has finished the last
+        // exchange; sending before it is ready is refused ("connection was not ready").
+        if let Err(error) = sender.ready().await {
+            failures.add(latencies.len(), || format!("{error:?}"));
+            continue;
+        }
         let started = Instant::now();
         match sender.send_request(request).await {
             Ok(response) => {
