@@ -1191,7 +1191,62 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   CronJob 10.4 → 5.4 KB. Faults per request (`perf record -e page-faults -d` in
   wasmtime-provider): small pod 5 → 4 (all of them `wapc_init`'s), typical 7 → 6,
   many-violation 7 → 5.
-- **The run of 2026-12-07, morning** (this file's tables; `make bench BASELINE=<fe9a593's
+- **The run of 2026-12-07, later** (this file's tables; `make bench BASELINE=<0bf32d7's
+  module, 389.4 KB> PEER=<a pod-privileged build>`). The before → after table is the
+  settings change below. The machine's speed swung through the session: the criterion
+  table ran in a slow stretch (the native small pod 5.6 µs against 2.8 in the morning's
+  run, Kubewarden's host 93.3 µs), the interleaved tables in a fast one (the floor module
+  38.7 µs, podsec 58.8 on the small pod). Two runs just before this one, of the same
+  modules, were slow throughout (the floor module at 57.8–66.2 µs). Compare the
+  interleaved tables; the criterion rows, and the ratios built from them (fresh vs
+  native, many-violation vs typical), moved with the machine. The first of those two runs
+  had 5,445 errors in its one-connection load run, the first `after 0 answers:
+  hyper::Error(Canceled, "connection was not ready")`: hyper's HTTP/1 client refuses a
+  request sent before the connection has finished the last exchange, and the bench's
+  client did not wait for it (`SendRequest::ready`). So the lost-connection runs of the
+  earlier rounds were the bench's client, not `podsec serve`, which logged no connection
+  closed on an error in that run (it now logs each one at level info, and the bench
+  reports them beside a run's errors). The client now waits for the connection before
+  each review; this run and the one before it answered every review.
+- **Settings read straight from the text (the before → after table).** Almost every
+  deployment's settings are `{"level": …}`, with or without `"version"`. Those are now
+  read by a scanner of a few lines (`level_and_version` in policy-core/src/settings.rs);
+  any other document, valid or not, is read as before, as a JSON value, so every error
+  message is unchanged. A differential test holds the two to the same settings and the
+  same errors over 35 documents and every prefix and one-byte change of four of them.
+  Native instructions per small-pod `validate` (callgrind over
+  `examples/profile_native small 2000`): 30.3 k → 29.4 k. Wasm instructions
+  (`profile_fuel`): small 46,512 → 45,972 at baseline and 49,012 → 48,558 at
+  restricted, typical 136,290 → 135,750, many-violation 86,826 → 86,286; 0.4–1.2%. Module 389.4 → 391.1 KB.
+- **Where a fresh instance's first call goes.** `PROFILE_BEFORE=OP` of
+  `examples/profile_kubewarden` times `validate` in fresh instances that have answered OP
+  first: a small pod's `validate` costs 5.2 µs in an instance that has run one before,
+  7.8 µs in one that has answered `protocol_version`, and 21–26 µs as the first call
+  (many-violation: 10.6, 15.9, 34 µs). `perf` over 20,000 fresh instances answering
+  `protocol_version`: 89% of the call's samples are in the kernel, in page faults —
+  copy-on-write of the statics' last page after a read mapped it (21%), the stack's zero
+  page (15%), the data image mapped with its neighbours (14%), the fault's entry and
+  memcg charging (the rest); the floor module's call has 16 samples against podsec's
+  1,459. A request faults three pages (counted from `/proc/self/stat` by the example:
+  3.0 per small-pod request, 4 for the typical and many-violation pods): the stack's top
+  page, the data image (one read maps all of it) and the heap's first page. That is the
+  least for a module that reads its data and writes a stack and a heap; the floor module
+  writes one page. At ~4 µs a fault here, those two pages are most of what podsec adds
+  to the floor on a small pod; the evaluation itself is ~5 µs.
+- **The heap on a page of its own: tried, not taken.** The allocator's state and region
+  moved to the first 4 KiB page past the statics, so that no page of the data image is
+  written (the heap's first write becomes a zero page, not a copy of the image's page):
+  391.1 → 379.0 KB (the allocator's paths went out of line), wasm instructions +0.9 to
+  +1.8%, Kubewarden's host +0.9 and +1.2 µs (small pod 58.2 → 59.1 and 57.9 → 59.1 in two
+  interleaved runs, many-violation 69.2 → 69.8 and 68.9 → 69.9); compile 245.1 against
+  246.7 ms. A zero page costs about what the copy did.
+- **Moves.** Every `memory.copy` and `memory.fill` rewritten into a counting import (a
+  named build, run in plain wasmtime): a small pod's `validate` makes 39 of them (3,461
+  bytes), the typical 48 (4,248), the many-violation 111 (5,980, most of them pieces of
+  the message and of the answer's JSON). The largest values moved are 80–160 bytes.
+  wasmtime's `memory_copy` was 6% of the module's own samples in the profile above: less
+  than a microsecond to gain, not pursued.
+- **The run of 2026-12-07, morning** (the tables then; `make bench BASELINE=<fe9a593's
   module, 379.6 KB>`, no PEER). The before → after table is the heap change below; a
   separate `--only before-after` run minutes earlier gave the same to within a point
   (wapc −1 to −4%, podsec's host −3 to −10%). Floor row: small pod 57.8 µs against the
@@ -1268,7 +1323,7 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   and the waPC change above, against 0cd4caa's module (`profile_fuel`): 136,881 →
   108,394 at baseline (−21%), 160,299 → 125,303 at restricted (−22%); the small pod
   56,708 → 53,129 (−6%), the typical 150,959 → 147,178 (−3%).
-- **A heap emptied per call (the before → after table).** Nothing a waPC call allocates
+- **A heap emptied per call (the morning run's before → after table).** Nothing a waPC call allocates
   outlives it: the host copies the answer during the call, and podsec keeps no state
   between calls. talc gave way to a bump region after the statics
   (`wasm-guest/src/heap.rs`): an allocation is an alignment and an addition, the most
@@ -1280,7 +1335,7 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   instances (`perf stat -e page-faults` over `examples/profile_kubewarden`): small 72.2 k
   → 73.4 k (a small pod's heap no longer fits the page after the statics, since freed
   memory other than the last allocation waits for the reset), many-violation 114.5 k →
-  93.4 k. In Kubewarden's host the gain is 1–4% (the before → after table): a fresh
+  93.4 k. In Kubewarden's host the gain is 1–4% (the morning run's before → after table): a fresh
   instance's call is mostly its page faults and cold caches, and those hardly moved; in
   podsec's host 2–9%. Module 379.6 → 389.4 KB, spread over the functions that allocate
   (the allocator's calls are cheaper, and LLVM inlines more around them; making the
@@ -1345,17 +1400,19 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
 
 Plan for what is not met. Kubewarden's host: the ≤ 45 µs and ≤ 60 µs budgets sit within
 5–9 and 20–24 µs of the host's floor on this machine when it runs fast (the row gives
-both figures). What podsec adds over the floor is now its call: three page faults (the
-stack's top page and the allocator's page, read then written; five for the typical and
-many-violation pods), the caches the host's instance work left cold, and the
-evaluation (47 k wasm instructions for the small pod, 87 k for the many-violation pod,
-more than half of them reading the request's JSON). A one-pass serde reader of podsec's
-own did not read it faster (above), and fewer instructions move this host's figure
-little (the heap change: −12 to −20% instructions, −1 to −4% time). Next: fewer pages
-and less code per request, which is what a fresh instance pays for, e.g. keeping large
-values from being moved (each move is a `memory.copy` call into wasmtime) and settings
-read without building a JSON value; a reader without serde only if its error messages
-can stay as they are. The podsec-host ratios and the
+both figures). What podsec adds over the floor is its call: two page faults more than
+the floor's one (~4 µs each here: the stack's top page and the heap's first page, beside
+the data image's read; four in all for the typical and many-violation pods), the code
+the host's instance work left cold, and the evaluation (~5 µs for a small pod in a warm
+instance; 46 k wasm instructions, 86 k for the many-violation pod, more than half of them
+reading the request's JSON). The faults are the least a module pays that reads its data
+and writes a stack and a heap (moving the heap to a page of its own did not help, above),
+the settings are read without a JSON value, and the moves are too few to matter. So the
+≤ 45 µs budget is below the floor plus two faults on this machine: it is not reachable
+by podsec in this host here, and not by any module that keeps a stack and a heap. What
+is left to cut is the evaluation's instructions and code: a reader without serde only
+if its error messages can stay as they are (a serde reader of podsec's own was slower,
+above). The podsec-host ratios and the
 fresh-vs-native rows come from criterion medians taken minutes apart and moved with the
 machine in this run (the interleaved tables are the comparison). The namespace-labels
 row: the old module measures the same +7–8 µs (`examples/labels_cost old.wasm`), so it
