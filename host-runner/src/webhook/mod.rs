@@ -509,8 +509,9 @@ fn connection_service(
 }
 
 /// Logs why a connection ended when it ended on an error rather than with the client
-/// closing it between requests: a timeout, a malformed request, a broken TLS stream (info),
-/// or making room for a new connection (debug: routine under load).
+/// closing it between requests: a malformed request or a broken TLS stream (info), a
+/// timeout or making room for a new connection (debug: the metrics count those, and a
+/// flood of slow clients must not flood the log).
 fn log_connection_end(peer: std::net::SocketAddr, ended: Result<(), hyper::Error>) {
     if let Err(error) = ended {
         let (level, why) = connection_error(&error);
@@ -530,7 +531,10 @@ fn connection_error(error: &(dyn std::error::Error + 'static)) -> (Level, String
     let mut cause = Some(error);
     while let Some(current) = cause {
         if let Some(io) = current.downcast_ref::<std::io::Error>() {
-            if io.kind() == std::io::ErrorKind::ConnectionAborted {
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionAborted | std::io::ErrorKind::TimedOut
+            ) {
                 level = Level::Debug;
             }
         }
@@ -740,19 +744,25 @@ mod tests {
     }
 
     #[test]
-    fn a_connection_error_names_its_cause_and_an_eviction_is_routine() {
+    fn a_connection_error_names_its_cause_and_timeouts_and_evictions_are_routine() {
+        let broken = Stage(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "received corrupt message of type ApplicationData",
+        ));
+        assert_eq!(
+            connection_error(&broken),
+            (
+                Level::Info,
+                "error reading a body from connection: received corrupt message of type \
+                 ApplicationData"
+                    .to_owned()
+            )
+        );
         let timed_out = Stage(std::io::Error::new(
             std::io::ErrorKind::TimedOut,
             "the connection's header timeout passed",
         ));
-        assert_eq!(
-            connection_error(&timed_out),
-            (
-                Level::Info,
-                "error reading a body from connection: the connection's header timeout passed"
-                    .to_owned()
-            )
-        );
+        assert_eq!(connection_error(&timed_out).0, Level::Debug);
         let evicted = Stage(std::io::Error::new(
             std::io::ErrorKind::ConnectionAborted,
             "the connection made room for a new one",

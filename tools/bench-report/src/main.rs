@@ -416,8 +416,9 @@ struct Server {
     child: std::process::Child,
     addr: std::net::SocketAddr,
     ca_pem: String,
-    /// The server's log (level info: start, stop, denials and connections that end on an
-    /// error; the bench's typical pod is allowed, which is logged only at debug).
+    /// The server's log (level info: start, stop, denials, and connections that end on an
+    /// error other than a timeout; the bench's typical pod is allowed, logged only at
+    /// debug).
     log: PathBuf,
 }
 
@@ -1205,7 +1206,8 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   request sent before the connection has finished the last exchange, and the bench's
   client did not wait for it (`SendRequest::ready`). So the lost-connection runs of the
   earlier rounds were the bench's client, not `podsec serve`, which logged no connection
-  closed on an error in that run (it now logs each one at level info, and the bench
+  closed on an error in that run (it now logs those, at level info unless a timeout or
+  an eviction closed them, and the bench
   reports them beside a run's errors). The client now waits for the connection before
   each review; this run and the one before it answered every review.
 - **Settings read straight from the text (the before → after table).** Almost every
