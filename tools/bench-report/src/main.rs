@@ -1223,8 +1223,8 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
 - **Where a fresh instance's first call goes.** `PROFILE_BEFORE=OP` of
   `examples/profile_kubewarden` times `validate` in fresh instances that have answered OP
   first: a small pod's `validate` costs 5.2 µs in an instance that has run one before,
-  7.8 µs in one that has answered `protocol_version`, and 21–26 µs as the first call
-  (many-violation: 10.6, 15.9, 34 µs). `perf` over 20,000 fresh instances answering
+  7.8 µs in one that has answered `protocol_version`, and 25–29 µs as the first call
+  (the example's call phase, in runs minutes apart; many-violation: 10.6, 15.9, 34–38 µs). `perf` over 20,000 fresh instances answering
   `protocol_version`: 89% of the call's samples are in the kernel, in page faults —
   copy-on-write of the statics' last page after a read mapped it (21%), the stack's zero
   page (15%), the data image mapped with its neighbours (14%), the fault's entry and
@@ -1238,16 +1238,17 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
 - **The heap on a page of its own: tried, not taken.** The allocator's state and region
   moved to the first 4 KiB page past the statics, so that no page of the data image is
   written (the heap's first write becomes a zero page, not a copy of the image's page):
-  391.1 → 379.0 KB (the allocator's paths went out of line), wasm instructions +0.9 to
-  +1.8%, Kubewarden's host +0.9 and +1.2 µs (small pod 58.2 → 59.1 and 57.9 → 59.1 in two
-  interleaved runs, many-violation 69.2 → 69.8 and 68.9 → 69.9); compile 245.1 against
-  246.7 ms. A zero page costs about what the copy did.
+  391.1 → 379.0 KB (the allocator's paths went out of line), wasm instructions +0.2 to
+  +1.8%, Kubewarden's host slower (small pod 58.2 → 59.1 and 57.9 → 59.1 µs in two
+  interleaved runs of `compare_kubewarden`, many-violation 69.2 → 69.8 and 68.9 → 69.9);
+  compile 245.1 ms against 0bf32d7's module's 246.7 (9 compiles each). A zero page costs about what the copy did.
 - **Moves.** Every `memory.copy` and `memory.fill` rewritten into a counting import (a
   named build, run in plain wasmtime): a small pod's `validate` makes 39 of them (3,461
   bytes), the typical 48 (4,248), the many-violation 111 (5,980, most of them pieces of
-  the message and of the answer's JSON). The largest values moved are 80–160 bytes.
-  wasmtime's `memory_copy` was 6% of the module's own samples in the profile above: less
-  than a microsecond to gain, not pursued.
+  the message and of the answer's JSON). The largest is one 296-byte move of the
+  settings; the others average 80–160 bytes. In `perf` over 20,000 small-pod requests in
+  `profile_kubewarden`, wasmtime's `memory_copy` had 0.43% of the samples against the
+  module's own code's 7.3%: less than a microsecond to gain, not pursued.
 - **The run of 2026-12-07, morning** (the tables then; `make bench BASELINE=<fe9a593's
   module, 379.6 KB>`, no PEER). The before → after table is the heap change below; a
   separate `--only before-after` run minutes earlier gave the same to within a point
