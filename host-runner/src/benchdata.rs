@@ -349,8 +349,54 @@ pub fn bare_instance(
     module: &wasmtime::Module,
     store: &mut wasmtime::Store<Vec<u8>>,
 ) -> wasmtime::Result<wasmtime::Instance> {
+    bare_instance_answering(module, store, None)
+}
+
+/// [`bare_instance`] whose host calls are answered with `answer` when there is one (the
+/// namespace-labels mode's lookup of the request's Namespace: `__host_call` answers 1,
+/// `__host_response_len` and `__host_response` give `answer`).
+pub fn bare_instance_answering(
+    module: &wasmtime::Module,
+    store: &mut wasmtime::Store<Vec<u8>>,
+    answer: Option<Vec<u8>>,
+) -> wasmtime::Result<wasmtime::Instance> {
     use wasmtime::{Caller, Linker};
     let mut linker = Linker::new(module.engine());
+    if let Some(answer) = answer {
+        let answer = std::sync::Arc::new(answer);
+        linker.func_wrap(
+            "wapc",
+            "__host_call",
+            |_: Caller<'_, Vec<u8>>,
+             _: i32,
+             _: i32,
+             _: i32,
+             _: i32,
+             _: i32,
+             _: i32,
+             _: i32,
+             _: i32|
+             -> i32 { 1 },
+        )?;
+        let length = i32::try_from(answer.len())?;
+        linker.func_wrap(
+            "wapc",
+            "__host_response_len",
+            move |_: Caller<'_, Vec<u8>>| -> i32 { length },
+        )?;
+        linker.func_wrap(
+            "wapc",
+            "__host_response",
+            move |mut caller: Caller<'_, Vec<u8>>, ptr: i32| -> wasmtime::Result<()> {
+                let memory = caller
+                    .get_export("memory")
+                    .and_then(|export| export.into_memory())
+                    .ok_or_else(|| wasmtime::Error::msg("the module exports no memory"))?;
+                memory.write(&mut caller, usize::try_from(ptr)?, &answer)?;
+                Ok(())
+            },
+        )?;
+    }
     linker.func_wrap(
         "wapc",
         "__guest_request",

@@ -12,9 +12,7 @@
 //!   policy of its own gets PSA's "is exempt" warning.
 
 use crate::checks::{checks_for, run_checks, Context};
-use crate::cluster::{
-    controller_uid, Cluster, GetResourceRequest, ListResourcesByNamespaceRequest, PodList,
-};
+use crate::cluster::{controller_uid, Cluster, ListResourcesByNamespaceRequest, PodList};
 use crate::evaluate::AUDIT_ANNOTATION;
 use crate::evaluate::{forbidden_detail, Evaluation};
 use crate::exemptions::{
@@ -73,29 +71,27 @@ pub(crate) fn namespace_policy(
 ) -> Lookup {
     // The policy is read from the labels while the host's answer is borrowed: no label is
     // copied.
-    let read = cluster
-        .get_resource(&GetResourceRequest::namespace(namespace))
-        .and_then(|bytes| {
-            // `from_str`, as for the request: one reader type keeps one copy of each
-            // deserializer in the module.
-            std::str::from_utf8(&bytes)
-                .map_err(|e| e.to_string())
-                .and_then(|text| {
-                    serde_json::from_str::<KubeObject<'_>>(text).map_err(|e| e.to_string())
-                })
-                .map_err(|e| format!("the host's answer is not a Namespace: {e}"))
-                .map(|object| {
-                    let metadata = object.metadata.unwrap_or_default();
-                    policy_for_labels(
-                        metadata
-                            .labels
-                            .iter()
-                            .map(|(k, v)| (k.as_ref(), v.as_ref())),
-                        &settings.defaults,
-                        &settings.latest(),
-                    )
-                })
-        });
+    let read = cluster.get_namespace(namespace).and_then(|bytes| {
+        // `from_str`, as for the request: one reader type keeps one copy of each
+        // deserializer in the module.
+        std::str::from_utf8(&bytes)
+            .map_err(|e| e.to_string())
+            .and_then(|text| {
+                serde_json::from_str::<KubeObject<'_>>(text).map_err(|e| e.to_string())
+            })
+            .map_err(|e| format!("the host's answer is not a Namespace: {e}"))
+            .map(|object| {
+                let metadata = object.metadata.unwrap_or_default();
+                policy_for_labels(
+                    metadata
+                        .labels
+                        .iter()
+                        .map(|(k, v)| (k.as_ref(), v.as_ref())),
+                    &settings.defaults,
+                    &settings.latest(),
+                )
+            })
+    });
     let (policy, errors) = match read {
         Ok(read) => read,
         Err(error) => {
@@ -144,7 +140,9 @@ pub(crate) fn conclude(
     detail: Detail,
 ) -> Evaluation {
     let paths = kind.pod_paths();
-    let namespace = verdict.namespace.clone().unwrap_or_default();
+    // Taken out of the verdict while the checks read it, and put back at the end.
+    let namespace_of_verdict = verdict.namespace.take();
+    let namespace = namespace_of_verdict.as_deref().unwrap_or_default();
     let mut cache: Vec<(Level, u32, Checked)> = Vec::with_capacity(3);
     let mut evaluate = |lv: &LevelVersion| -> Checked {
         let minor = lv.version.minor();
@@ -155,7 +153,7 @@ pub(crate) fn conclude(
             return checked.clone();
         }
         let checked = findings_at(
-            lv.level, minor, spec, meta, settings, paths, &namespace, detail,
+            lv.level, minor, spec, meta, settings, paths, namespace, detail,
         );
         cache.push((lv.level, minor, checked.clone()));
         checked
@@ -173,10 +171,7 @@ pub(crate) fn conclude(
     let mut response = ValidationResponse::accept();
     let mut shown = Checked::default();
     if enforces(kind, settings) {
-        annotations.insert(
-            ENFORCE_POLICY_ANNOTATION.to_owned(),
-            policy.enforce.to_string(),
-        );
+        annotations.insert(ENFORCE_POLICY_ANNOTATION.to_owned(), policy.enforce.label());
         let enforced = evaluate(&policy.enforce);
         if !enforced.findings.is_empty() {
             let message = format!(
@@ -225,7 +220,11 @@ pub(crate) fn conclude(
     }
     verdict.findings = shown.findings;
     verdict.exempted = shown.exempted;
-    verdict.policy = Some(policy.describe());
+    verdict.namespace = namespace_of_verdict;
+    // Only the detailed answer shows the policy (`validate` returns the response alone).
+    if detail == Detail::Verdict {
+        verdict.policy = Some(policy.describe());
+    }
     Evaluation { response, verdict }
 }
 

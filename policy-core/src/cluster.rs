@@ -83,6 +83,25 @@ impl GetResourceRequest {
     }
 }
 
+/// [`GetResourceRequest::namespace`]'s JSON, the payload a waPC host call sends, written
+/// without building the request: the same bytes as serialising it.
+pub fn namespace_payload(name: &str) -> Vec<u8> {
+    const HEAD: &[u8] = br#"{"api_version":"v1","kind":"Namespace","name":"#;
+    const TAIL: &[u8] = br#","namespace":null,"disable_cache":false,"field_masks":["metadata.name","metadata.labels"]}"#;
+    // Room for a name without escapes and its quotes (a longer one grows the buffer).
+    let room = [HEAD.len(), name.len(), 2, TAIL.len()]
+        .iter()
+        .fold(0usize, |sum, n| sum.saturating_add(*n));
+    let mut payload = Vec::with_capacity(room);
+    payload.extend_from_slice(HEAD);
+    // A string always serialises (the writer is a Vec); escaped as serde_json escapes it.
+    if serde_json::to_writer(&mut payload, name).is_err() {
+        payload.extend_from_slice(b"\"\"");
+    }
+    payload.extend_from_slice(TAIL);
+    payload
+}
+
 impl ListResourcesByNamespaceRequest {
     /// The request for the pods of `namespace`.
     pub fn pods(namespace: &str) -> ListResourcesByNamespaceRequest {
@@ -103,6 +122,12 @@ impl ListResourcesByNamespaceRequest {
 pub trait Cluster {
     /// `get_resource`.
     fn get_resource(&self, request: &GetResourceRequest) -> Result<Vec<u8>, String>;
+    /// `get_resource` of Namespace `name` ([`GetResourceRequest::namespace`]): the
+    /// namespace-labels mode's one question per request. A host that sends the request as
+    /// JSON can send [`namespace_payload`] instead of building it.
+    fn get_namespace(&self, name: &str) -> Result<Vec<u8>, String> {
+        self.get_resource(&GetResourceRequest::namespace(name))
+    }
     /// `list_resources_by_namespace`.
     fn list_resources_by_namespace(
         &self,
@@ -307,4 +332,46 @@ pub fn pod_list<T: serde::Serialize>(items: &[T]) -> Result<Vec<u8>, String> {
         items,
     })
     .map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_namespace_payload_is_the_request_serialised() {
+        for name in [
+            "shop",
+            "",
+            "a\"b",
+            "back\\slash",
+            "ünïcode",
+            "\u{1}\n\t",
+            "</script>",
+        ] {
+            let serialised = serde_json::to_vec(&GetResourceRequest::namespace(name));
+            assert_eq!(
+                Ok(namespace_payload(name)),
+                serialised.map_err(|e| e.to_string())
+            );
+            let read: Result<GetResourceRequest, _> =
+                serde_json::from_slice(&namespace_payload(name));
+            assert_eq!(read.ok(), Some(GetResourceRequest::namespace(name)));
+        }
+    }
+
+    #[test]
+    fn a_namespace_is_asked_for_as_get_resource_asks() {
+        let mut cluster = Snapshot::new();
+        cluster.set_label("shop", "team", "a");
+        assert_eq!(
+            cluster.get_namespace("shop"),
+            cluster.get_resource(&GetResourceRequest::namespace("shop"))
+        );
+        assert!(cluster.get_namespace("shop").is_ok());
+        assert_eq!(
+            cluster.get_namespace("other"),
+            Err(not_found("v1", "Namespace", "other", None))
+        );
+    }
 }

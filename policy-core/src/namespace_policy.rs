@@ -59,11 +59,25 @@ impl LevelVersion {
         self.level == other.level
             && (self.level == Level::Privileged || self.version == other.version)
     }
+
+    /// `restricted:latest`, as [`fmt::Display`] prints it, written without the formatting
+    /// machinery (every labelled request's `enforce-policy` annotation is one).
+    pub fn label(&self) -> String {
+        let (level, version) = (self.level.as_str(), self.version.label());
+        // The longest level and `v1.NNNN`: no growth.
+        let mut label = String::with_capacity(20);
+        label.push_str(level);
+        label.push(':');
+        label.push_str(version);
+        label
+    }
 }
 
 impl fmt::Display for LevelVersion {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}:{}", self.level, self.version)
+        f.write_str(self.level.as_str())?;
+        f.write_str(":")?;
+        f.write_str(self.version.label())
     }
 }
 
@@ -320,6 +334,22 @@ mod tests {
             policy.describe(),
             errors.iter().map(ToString::to_string).collect(),
         )
+    }
+
+    #[test]
+    fn a_level_version_prints_as_psa_writes_it() {
+        for level in [Level::Privileged, Level::Baseline, Level::Restricted] {
+            for version in [latest(), PolicyVersion::v1(0), PolicyVersion::v1(99)] {
+                let lv = LevelVersion { level, version };
+                let printed = format!("{}:{}", level.as_str(), lv.version.label());
+                assert_eq!(lv.label(), printed);
+                assert_eq!(lv.to_string(), printed);
+            }
+        }
+        assert_eq!(
+            LevelVersion::privileged(&PolicyVersion::v1(30)).label(),
+            "privileged:v1.30"
+        );
     }
 
     #[test]

@@ -179,23 +179,24 @@ fn invalid(path: String, message: String) -> Error {
     })
 }
 
-/// The settings most deployments give, `{"level": "…"}` with or without `"version"`, read
-/// straight from the text. Every other document, valid or not, is `None` and is read as a
-/// JSON value, which gives the same settings and every error message: another field, a
-/// value that is not a string without escapes, a level or version that does not parse,
-/// anything that is not one plain JSON object.
-fn level_and_version(text: &str) -> Option<Settings> {
+/// The settings most deployments give, read straight from the text: `{"level": "…"}` with
+/// or without `"version"`, or the namespace-labels mode's `{"namespaceLabels": true}`.
+/// Every other document, valid or not, is `None` and is read as a JSON value, which gives
+/// the same settings and every error message: another field, a value that is not a string
+/// without escapes (or for `namespaceLabels`, `true` or `false`), a level or version that
+/// does not parse, fields that conflict, anything that is not one plain JSON object.
+fn plain_settings(text: &str) -> Option<Settings> {
     let mut rest = PlainJson(text);
-    let (mut level, mut version) = (None, None);
+    let (mut level, mut version, mut labels) = (None, None, None);
     rest.expect('{')?;
     loop {
         let key = rest.string()?;
         rest.expect(':')?;
-        let value = rest.string()?;
         // A key given twice keeps its last value, as a JSON value's map does.
         match key {
-            "level" => level = Some(Level::parse(value)?),
-            "version" => version = Some(PolicyVersion::parse(value)?),
+            "level" => level = Some(Level::parse(rest.string()?)?),
+            "version" => version = Some(PolicyVersion::parse(rest.string()?)?),
+            "namespaceLabels" => labels = Some(rest.boolean()?),
             _ => return None,
         }
         if rest.expect('}').is_some() {
@@ -208,7 +209,7 @@ fn level_and_version(text: &str) -> Option<Settings> {
         return None;
     }
     let mut settings = Settings::default();
-    let mut explicit = Vec::with_capacity(2);
+    let mut explicit = Vec::with_capacity(3);
     if let Some(level) = level {
         settings.level = level;
         explicit.push("level");
@@ -217,11 +218,15 @@ fn level_and_version(text: &str) -> Option<Settings> {
         settings.version = version;
         explicit.push("version");
     }
+    if let Some(labels) = labels {
+        settings.namespace_labels = labels;
+        explicit.push("namespaceLabels");
+    }
     settings.finish(&explicit, None, None).ok()?;
     Some(settings)
 }
 
-/// The unread rest of a JSON text, for [`level_and_version`].
+/// The unread rest of a JSON text, for [`plain_settings`].
 struct PlainJson<'a>(&'a str);
 
 impl<'a> PlainJson<'a> {
@@ -235,6 +240,18 @@ impl<'a> PlainJson<'a> {
         self.skip_space();
         self.0 = self.0.strip_prefix(wanted)?;
         Some(())
+    }
+
+    /// Whitespace, then `true` or `false`, or `None`.
+    fn boolean(&mut self) -> Option<bool> {
+        self.skip_space();
+        for (word, value) in [("true", true), ("false", false)] {
+            if let Some(rest) = self.0.strip_prefix(word) {
+                self.0 = rest;
+                return Some(value);
+            }
+        }
+        None
     }
 
     /// A string with no escapes and no control characters, or `None`.
@@ -752,7 +769,7 @@ impl Settings {
         if text.bytes().all(|b| b.is_ascii_whitespace()) {
             return Ok(Settings::default());
         }
-        match level_and_version(text) {
+        match plain_settings(text) {
             Some(settings) => Ok(settings),
             None => Settings::from_json_value(text),
         }
@@ -1250,7 +1267,7 @@ mod tests {
         }
     }
 
-    /// Settings texts around the shapes `level_and_version` reads: each one, and every
+    /// Settings texts around the shapes `plain_settings` reads: each one, and every
     /// prefix and one-byte change of the plain ones, must read the same as a JSON value.
     const SETTINGS_TEXTS: &[&str] = &[
         r#"{"level":"baseline"}"#,
@@ -1259,6 +1276,10 @@ mod tests {
         r#"{"version":"v1.0"}"#,
         r#"{"level":"baseline","level":"restricted"}"#,
         r#"{"level":"baseline","version":"v1.99"}"#,
+        r#"{"namespaceLabels":true}"#,
+        "{ \"namespaceLabels\" :false,\"level\":\"restricted\"}",
+        r#"{"namespaceLabels":false,"namespaceLabels":true}"#,
+        r#"{"namespaceLabels":false}"#,
         r#"{"level":"nope","level":"restricted"}"#,
         r#"{"level":"restricted","level":"nope"}"#,
         r#"{"level":"bad"}"#,
@@ -1287,7 +1308,16 @@ mod tests {
         "null",
         r#"{"level":"baseline""#,
         r#"{"lével":"baseline"}"#,
+        r#"{"namespaceLabels":true,"version":"v1.30"}"#,
+        r#"{"namespaceLabels":"true"}"#,
+        r#"{"namespaceLabels":truex}"#,
+        r#"{"namespaceLabels":True}"#,
+        r#"{"namespaceLabels":1}"#,
+        r#"{"namespaceLabels":true,"defaults":{}}"#,
     ];
+
+    /// How many of [`SETTINGS_TEXTS`], from the first, are read straight from the text.
+    const PLAIN: usize = 10;
 
     fn same_as_a_json_value(text: &str) {
         let general = if text.bytes().all(|b| b.is_ascii_whitespace()) {
@@ -1299,14 +1329,14 @@ mod tests {
     }
 
     #[test]
-    fn plain_level_and_version_read_as_a_json_value_does() {
+    fn plain_settings_read_as_a_json_value_does() {
         for text in SETTINGS_TEXTS {
             same_as_a_json_value(text);
         }
         let changes = [
             '"', '\\', '{', '}', ',', ':', ' ', '\t', '\n', '\u{c}', 'x', '0', '\u{7f}', 'é',
         ];
-        for text in &SETTINGS_TEXTS[..4] {
+        for text in SETTINGS_TEXTS[..4].iter().chain(&SETTINGS_TEXTS[6..PLAIN]) {
             for (at, _) in text.char_indices() {
                 same_as_a_json_value(&text[..at]);
                 for change in changes {
@@ -1320,16 +1350,21 @@ mod tests {
     }
 
     #[test]
-    fn only_plain_level_and_version_take_the_short_way() {
-        for text in &SETTINGS_TEXTS[..6] {
-            assert!(level_and_version(text).is_some(), "{text:?}");
+    fn only_plain_settings_take_the_short_way() {
+        for text in &SETTINGS_TEXTS[..PLAIN] {
+            assert!(plain_settings(text).is_some(), "{text:?}");
         }
-        for text in &SETTINGS_TEXTS[6..] {
-            assert!(level_and_version(text).is_none(), "{text:?}");
+        for text in &SETTINGS_TEXTS[PLAIN..] {
+            assert!(plain_settings(text).is_none(), "{text:?}");
         }
-        let read = level_and_version(SETTINGS_TEXTS[1]).unwrap_or_default();
+        let read = plain_settings(SETTINGS_TEXTS[1]).unwrap_or_default();
         assert_eq!(read.level, Level::Restricted);
         assert_eq!(read.version, PolicyVersion::v1(30));
+        let read = plain_settings(SETTINGS_TEXTS[6]).unwrap_or_default();
+        assert!(read.namespace_labels);
+        let read = plain_settings(SETTINGS_TEXTS[7]).unwrap_or_default();
+        assert!(!read.namespace_labels);
+        assert_eq!(read.level, Level::Restricted);
     }
 
     #[test]

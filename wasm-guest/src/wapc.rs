@@ -10,8 +10,8 @@
 //! request, each page an instance touches is paid again on every request.)
 
 use policy_core::cluster::{
-    Cluster, GetResourceRequest, ListResourcesByNamespaceRequest, BINDING, GET_RESOURCE,
-    LIST_RESOURCES_BY_NAMESPACE, NAMESPACE,
+    namespace_payload, Cluster, GetResourceRequest, ListResourcesByNamespaceRequest, BINDING,
+    GET_RESOURCE, LIST_RESOURCES_BY_NAMESPACE, NAMESPACE,
 };
 use policy_core::response::EvaluateAnswer;
 
@@ -184,6 +184,10 @@ fn ask(operation: &str, payload: Result<Vec<u8>, serde_json::Error>) -> Result<V
 impl Cluster for HostCluster {
     fn get_resource(&self, request: &GetResourceRequest) -> Result<Vec<u8>, String> {
         ask(GET_RESOURCE, serde_json::to_vec(request))
+    }
+
+    fn get_namespace(&self, name: &str) -> Result<Vec<u8>, String> {
+        host_call(BINDING, NAMESPACE, GET_RESOURCE, &namespace_payload(name))
     }
 
     fn list_resources_by_namespace(
