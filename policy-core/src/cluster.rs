@@ -84,8 +84,9 @@ impl GetResourceRequest {
 }
 
 /// [`GetResourceRequest::namespace`]'s JSON, the payload a waPC host call sends, written
-/// without building the request: the same bytes as serialising it.
-pub fn namespace_payload(name: &str) -> Vec<u8> {
+/// without building the request: the same bytes as serialising it (and, as serialising it,
+/// a `Result`).
+pub fn namespace_payload(name: &str) -> Result<Vec<u8>, serde_json::Error> {
     const HEAD: &[u8] = br#"{"api_version":"v1","kind":"Namespace","name":"#;
     const TAIL: &[u8] = br#","namespace":null,"disable_cache":false,"field_masks":["metadata.name","metadata.labels"]}"#;
     // Room for a name without escapes and its quotes (a longer one grows the buffer).
@@ -94,12 +95,9 @@ pub fn namespace_payload(name: &str) -> Vec<u8> {
         .fold(0usize, |sum, n| sum.saturating_add(*n));
     let mut payload = Vec::with_capacity(room);
     payload.extend_from_slice(HEAD);
-    // A string always serialises (the writer is a Vec); escaped as serde_json escapes it.
-    if serde_json::to_writer(&mut payload, name).is_err() {
-        payload.extend_from_slice(b"\"\"");
-    }
+    serde_json::to_writer(&mut payload, name)?;
     payload.extend_from_slice(TAIL);
-    payload
+    Ok(payload)
 }
 
 impl ListResourcesByNamespaceRequest {
@@ -349,14 +347,13 @@ mod tests {
             "\u{1}\n\t",
             "</script>",
         ] {
+            let payload = namespace_payload(name).map_err(|e| e.to_string());
             let serialised = serde_json::to_vec(&GetResourceRequest::namespace(name));
-            assert_eq!(
-                Ok(namespace_payload(name)),
-                serialised.map_err(|e| e.to_string())
-            );
-            let read: Result<GetResourceRequest, _> =
-                serde_json::from_slice(&namespace_payload(name));
-            assert_eq!(read.ok(), Some(GetResourceRequest::namespace(name)));
+            assert_eq!(payload, serialised.map_err(|e| e.to_string()));
+            let read = payload.and_then(|bytes| {
+                serde_json::from_slice::<GetResourceRequest>(&bytes).map_err(|e| e.to_string())
+            });
+            assert_eq!(read, Ok(GetResourceRequest::namespace(name)));
         }
     }
 

@@ -187,7 +187,7 @@ impl Cluster for HostCluster {
     }
 
     fn get_namespace(&self, name: &str) -> Result<Vec<u8>, String> {
-        host_call(BINDING, NAMESPACE, GET_RESOURCE, &namespace_payload(name))
+        ask(GET_RESOURCE, namespace_payload(name))
     }
 
     fn list_resources_by_namespace(

@@ -1207,10 +1207,11 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   `"namespaceLabels": true|false` (the differential test covers it), the guest writes
   the Namespace request's JSON directly (`cluster::namespace_payload`, the same bytes as
   serialising the request: tested), the annotation is written piece by piece and the
-  policy described only for the detailed answer: 66,686 → 59,220 wasm instructions
-  (+13.2 k over the fixed level instead of +20.7 k; typical 156,375 → 148,887). In podsec's host, the old
+  policy described only for the detailed answer: 66,686 → 59,234 wasm instructions
+  (+13.2 k over the fixed level instead of +20.7 k; typical 156,375 → 148,901). In podsec's host, the old
   and new modules taking turns (`examples/labels_cost old.wasm`, then the new, twice):
-  +3.5 to +3.7 µs → +2.2 to +2.4 µs, all four rows. Left in the mode: reading the
+  +3.5 to +3.7 µs → +2.2 to +2.4 µs on all four rows in one quiet stretch, +3.8 to +4.0 → +2.1 to
+  +2.9 in another. Left in the mode: reading the
   Namespace (4.4 k native instructions) and the host call itself. Module 391.1 → 391.5 KB
   (the size row is this module's; the before → after table's sizes are the full run's).
 - **The run of 2026-12-07, later** (this file's tables; `make bench BASELINE=<0bf32d7's
@@ -1439,7 +1440,7 @@ if its error messages can stay as they are (a serde reader of podsec's own was s
 above). The podsec-host ratios and the
 fresh-vs-native rows come from criterion medians taken minutes apart and moved with the
 machine in this run (the interleaved tables are the comparison). The namespace-labels
-row is met since the change above (+2.2 to +2.5 µs in `bench-report --only labels`).
+row is met since the change above (+2.1 to +2.2 µs in `bench-report --only labels`).
 
 ## Where the time went before, and what was done about it
 
