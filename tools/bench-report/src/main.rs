@@ -1234,10 +1234,11 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   each review; this run and the one before it answered every review.
 - **Settings read straight from the text (the before → after table).** Almost every
   deployment's settings are `{"level": …}`, with or without `"version"`. Those are now
-  read by a scanner of a few lines (`level_and_version` in policy-core/src/settings.rs);
-  any other document, valid or not, is read as before, as a JSON value, so every error
-  message is unchanged. A differential test holds the two to the same settings and the
-  same errors over 35 documents and every prefix and one-byte change of four of them.
+  read by a scanner of a few lines (`plain_settings` in policy-core/src/settings.rs, which
+  now reads `namespaceLabels` too); any other document, valid or not, is read as before,
+  as a JSON value, so every error message is unchanged. A differential test holds the two
+  to the same settings and the same errors over 35 documents (45 since) and every prefix
+  and one-byte change of four of them (eight since).
   Native instructions per small-pod `validate` (callgrind over
   `examples/profile_native small 2000`): 30.3 k → 29.4 k. Wasm instructions
   (`profile_fuel`): small 46,512 → 45,972 at baseline and 49,012 → 48,558 at
