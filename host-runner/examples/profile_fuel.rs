@@ -9,7 +9,7 @@ use podsec::benchdata::{
     bare_instance_answering, bare_validate, guest_stack_depth, labelled_cluster, labelled_request,
     request, PodSize,
 };
-use policy_core::cluster::{Cluster, GetResourceRequest};
+use policy_core::cluster::Cluster;
 use wasmtime::{Config, Engine, Module, Store};
 
 fn main() {
@@ -32,7 +32,7 @@ fn main() {
         for size in [PodSize::Small, PodSize::Typical] {
             for level in ["baseline", "restricted"] {
                 let namespace = labelled_cluster(level)
-                    .get_resource(&GetResourceRequest::namespace("shop"))
+                    .get_namespace("shop")
                     .expect("the namespace is known");
                 let (init, validate, stack) =
                     count(&engine, &module, &labelled_request(size), Some(namespace));

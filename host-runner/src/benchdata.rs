@@ -363,7 +363,6 @@ pub fn bare_instance_answering(
     use wasmtime::{Caller, Linker};
     let mut linker = Linker::new(module.engine());
     if let Some(answer) = answer {
-        let answer = std::sync::Arc::new(answer);
         linker.func_wrap(
             "wapc",
             "__host_call",

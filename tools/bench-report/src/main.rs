@@ -1208,7 +1208,7 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   the Namespace request's JSON directly (`cluster::namespace_payload`, the same bytes as
   serialising the request: tested), the annotation is written piece by piece and the
   policy described only for the detailed answer: 66,686 → 59,234 wasm instructions
-  (+13.2 k over the fixed level instead of +20.7 k; typical 156,375 → 148,901). In podsec's host, the old
+  (+13.3 k over the fixed level instead of +20.7 k; typical 156,375 → 148,901). In podsec's host, the old
   and new modules taking turns (`examples/labels_cost old.wasm`, then the new, twice):
   +3.5 to +3.7 µs → +2.2 to +2.4 µs on all four rows in one quiet stretch, +3.8 to +4.0 → +2.1 to
   +2.9 in another. Left in the mode: reading the
