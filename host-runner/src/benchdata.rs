@@ -201,33 +201,48 @@ pub fn labels_extra_us(
     let cluster: crate::runtime::HostCluster = std::sync::Arc::new(labelled_cluster(level));
     let fixed = request(size, level);
     let labelled = labelled_request(size);
-    let run_fixed = || {
-        timed_median_us(2000, || {
-            std::hint::black_box(policy.call("validate", &fixed).ok());
-        })
+    let mut run_fixed = || {
+        std::hint::black_box(policy.call("validate", &fixed).ok());
     };
-    let run_labelled = || {
-        timed_median_us(2000, || {
-            let cluster = Some(std::sync::Arc::clone(&cluster));
-            std::hint::black_box(policy.call_with("validate", &labelled, cluster).ok());
-        })
+    let mut run_labelled = || {
+        let cluster = Some(std::sync::Arc::clone(&cluster));
+        std::hint::black_box(policy.call_with("validate", &labelled, cluster).ok());
     };
-    let pairs: Vec<(f64, f64)> = (0..rounds)
-        .map(|r| {
-            if r % 2 == 0 {
-                let a = run_fixed();
-                (a, run_labelled())
-            } else {
-                let b = run_labelled();
-                (run_fixed(), b)
-            }
-        })
-        .collect();
+    let [fixed, labelled] = block_rounds(rounds, 2000, [&mut run_fixed, &mut run_labelled]);
     (
-        median(pairs.iter().map(|p| p.0).collect()),
-        median(pairs.iter().map(|p| p.1).collect()),
-        median(pairs.iter().map(|p| p.1 - p.0).collect()),
+        median(fixed.clone()),
+        median(labelled.clone()),
+        median(labelled.iter().zip(&fixed).map(|(l, f)| l - f).collect()),
     )
+}
+
+/// `rounds` rounds in which each of `runs` makes `calls` timed calls in a block of its own,
+/// the order turning by one from round to round (for two runs: alternating). Returns each
+/// run's per-round medians in µs, round by round, so that figures of the same round can be
+/// compared: a round's blocks see the same state of the machine, whose speed drifts over
+/// minutes. Blocks, not call by call, so that each run keeps its own caches warm as it
+/// would alone.
+pub fn block_rounds<const N: usize>(
+    rounds: usize,
+    calls: usize,
+    mut runs: [&mut dyn FnMut(); N],
+) -> [Vec<f64>; N] {
+    let mut medians: [Vec<f64>; N] = std::array::from_fn(|_| Vec::with_capacity(rounds));
+    for round in 0..rounds {
+        for turn in 0..N {
+            let which = (round + turn) % N;
+            if let (Some(run), Some(figures)) = (runs.get_mut(which), medians.get_mut(which)) {
+                figures.push(timed_median_us(calls, &mut **run));
+            }
+        }
+    }
+    medians
+}
+
+/// The median over rounds of `a[i] / b[i]`: a ratio of two runs measured in the same rounds
+/// ([`block_rounds`]).
+pub fn median_ratio(a: &[f64], b: &[f64]) -> f64 {
+    median(a.iter().zip(b).map(|(a, b)| a / b).collect())
 }
 
 /// A `wapc` host callback for the measurement drivers, answering as policy-server does for
@@ -498,5 +513,30 @@ mod tests {
                 .is_some_and(|m| m.starts_with("violates PodSecurity \"restricted:latest\"")),
             "{small:?}"
         );
+    }
+
+    #[test]
+    fn block_rounds_turn_the_order_and_keep_each_runs_rounds_apart() {
+        let log = std::cell::RefCell::new(Vec::new());
+        let [a, b, c] = block_rounds(
+            4,
+            3,
+            [
+                &mut || log.borrow_mut().push('a'),
+                &mut || log.borrow_mut().push('b'),
+                &mut || log.borrow_mut().push('c'),
+            ],
+        );
+        // Each round: every run's block of 3 calls, starting one run later than the last.
+        let blocks: String = log.borrow().iter().step_by(3).collect();
+        assert_eq!(blocks, "abcbcacababc");
+        assert_eq!(log.borrow().len(), 4 * 3 * 3);
+        assert_eq!([a.len(), b.len(), c.len()], [4, 4, 4]);
+        assert!(a
+            .iter()
+            .chain(&b)
+            .chain(&c)
+            .all(|us| us.is_finite() && *us >= 0.0));
+        assert_eq!(median_ratio(&[2.0, 9.0, 4.0], &[1.0, 3.0, 1.0]), 3.0);
     }
 }
