@@ -851,8 +851,9 @@ fn budgets(report: &Value) -> Value {
             .unwrap_or(f64::NAN)
     };
     let (ratio_baseline, ratio_restricted) = (ratio("baseline"), ratio("restricted"));
-    let large_fresh = latency["baseline"]["podsec-fresh"]["large"]
+    let large_fresh = interleaved["baseline"]["fresh"]["large"]
         .as_f64()
+        .or_else(|| latency["baseline"]["podsec-fresh"]["large"].as_f64())
         .unwrap_or(f64::NAN);
     let module_kb = report["module_bytes"].as_f64().unwrap_or(0.0) / 1000.0;
     let at = |level: &str, runtime: &str, size: &str| {
@@ -988,7 +989,7 @@ fn budgets(report: &Value) -> Value {
             compile_met,
         ),
         (
-            "validate, large pod, podsec host, fresh instance (median)",
+            "validate, large pod, podsec host, fresh instance (median, interleaved)",
             format!("{large_fresh:.1} µs"),
             "≤ 300 µs",
             large_fresh <= 300.0,
@@ -1292,6 +1293,21 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   CronJob 10.4 → 5.4 KB. Faults per request (`perf record -e page-faults -d` in
   wasmtime-provider): small pod 5 → 4 (all of them `wapc_init`'s), typical 7 → 6,
   many-violation 7 → 5.
+- **podsec's host against native, in the same rounds** (the interleaved table under "One
+  `validate`" and the three podsec-host budget rows, from `bench-report --only fresh`, run
+  twice after the full run). The fresh-vs-native row used to divide two criterion medians
+  taken minutes apart: 2.8× and 2.0× in the full run, which ran while the machine's speed
+  swung. Measured in the same rounds the ratio holds still from run to run: typical pod
+  3.03× and 2.98× (2.85× and 2.95× in the other run), small 4.5–4.9×, many-violation
+  3.4–3.7×, large 1.94–1.95×. The typical pod's 14.6 µs splits into 4.8 µs natively, 9.2 µs in a
+  reused instance (the module's code at ~1.9× native) and 5.3 µs that a fresh instance
+  adds. So the "≤ 25 µs" row is met (14.6 µs; the full run's criterion median was 33.6)
+  and the "≤ 2×" row is not, at either level. `perf` over `examples/profile_instance`
+  (20,000 fresh instances answering `protocol_version`, 4.3 µs each): half the samples in
+  the kernel, nearly all of it the one `PAGEMAP_SCAN` ioctl per instance (`strace -c`:
+  21,004 ioctls for 21,000 instances; page-table walk and VMA lookup), ~9 % wasmtime's
+  type registry (`RegisteredType` taken and dropped per instance), the rest instantiation
+  in the pooling allocator and `malloc`.
 - **The namespace-labels mode's extra cost** (its interleaved table and budget row were
   measured again after this change with `bench-report --only labels`; the criterion table
   above it is the full run's, before the change). `examples/profile_fuel` now counts the
@@ -1537,10 +1553,15 @@ the settings are read without a JSON value, and the moves are too few to matter.
 by podsec in this host here, and not by any module that keeps a stack and a heap. What
 is left to cut is the evaluation's instructions and code: a reader without serde only
 if its error messages can stay as they are (a serde reader of podsec's own was slower,
-above). The podsec-host ratios and the
-fresh-vs-native rows come from criterion medians taken minutes apart and moved with the
-machine in this run (the interleaved tables are the comparison). The namespace-labels
-row is met since the change above (+2.1 to +2.2 µs in `bench-report --only labels`).
+above). podsec's host: a fresh instance within 2× of native is not met (~3× for the
+typical pod, measured in the same rounds). The module's code alone, in a reused
+instance, is ~1.9× native, and a fresh instance adds ~5.3 µs, so 2× would need both an
+instance that costs nothing and wasm code at native speed. What is left to try there is
+small beside the gap: a smaller region for wasmtime to scan (fewer page-table entries
+walked per instance, at the price of faults for the pods whose heap reaches past it) and
+the export lookups done once per module instead of once per instance. The
+namespace-labels row is met since the change above (+2.1 to +2.2 µs in `bench-report
+--only labels`).
 
 ## Where the time went before, and what was done about it
 
