@@ -1307,7 +1307,14 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   the kernel, nearly all of it the one `PAGEMAP_SCAN` ioctl per instance (`strace -c`:
   21,004 ioctls for 21,000 instances; page-table walk and VMA lookup), ~9 % wasmtime's
   type registry (`RegisteredType` taken and dropped per instance), the rest instantiation
-  in the pooling allocator and `malloc`.
+  in the pooling allocator and `malloc`. The scan resets every page of the kept region
+  that is not the image's or the zero page, and a page once written stays so: after a
+  few large pods, every later instance in the slot resets their heap pages too (a
+  throwaway probe, 5,000 fresh calls each: small pod 7.8 → 9.1 µs, `protocol_version`
+  4.0 → 5.2 µs). The table's fresh figures include that, as a cluster's mix of pods
+  would. A smaller kept region (64, 128, 256 KiB instead of 1 MiB, in a mix with one
+  large pod in 20) saved at most 0.4 µs on the small pod and cost the large pods page
+  faults (0.25 per call at 64 KiB): not taken.
 - **The namespace-labels mode's extra cost** (its interleaved table and budget row were
   measured again after this change with `bench-report --only labels`; the criterion table
   above it is the full run's, before the change). `examples/profile_fuel` now counts the
@@ -1557,9 +1564,10 @@ above). podsec's host: a fresh instance within 2× of native is not met (~3× fo
 typical pod, measured in the same rounds). The module's code alone, in a reused
 instance, is ~1.9× native, and a fresh instance adds ~5.3 µs, so 2× would need both an
 instance that costs nothing and wasm code at native speed. What is left to try there is
-small beside the gap: a smaller region for wasmtime to scan (fewer page-table entries
-walked per instance, at the price of faults for the pods whose heap reaches past it) and
-the export lookups done once per module instead of once per instance. The
+small beside the gap: a smaller initial memory for the scan to walk (it walks all 832
+KiB of it per instance; most of the 256 KiB stack is never touched, but a smaller stack
+lowers how deeply a manifest may nest) and the export lookups done once per module
+instead of once per instance. The
 namespace-labels row is met since the change above (+2.1 to +2.2 µs in `bench-report
 --only labels`).
 
