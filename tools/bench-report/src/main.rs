@@ -279,12 +279,13 @@ fn labels_extra() -> Result<Value, String> {
     Ok(out)
 }
 
-/// `validate` natively (policy-core) and in a fresh instance of podsec's host, measured in
-/// the same rounds ([`benchdata::block_rounds`]: 15 rounds of 2,000 calls per run), every
-/// pod at both levels, with one reused instance beside them: the budgets' ratios come from here, not from criterion's medians,
-/// which are taken minutes apart. `fresh_native[level]`: `native`, `reused` and `fresh` medians by pod,
-/// `ratio` (fresh / native, the median of the rounds' ratios) by pod, and `denial` (the
-/// many-violation pod over the typical one, fresh, likewise).
+/// `validate` natively (policy-core), in one reused instance and in a fresh instance of
+/// podsec's host, measured in the same rounds ([`benchdata::block_rounds`]: 15 rounds of
+/// 2,000 calls per run), every pod at both levels. The budgets' ratios come from here, not
+/// from criterion's medians, which are taken minutes apart. `fresh_native[level]`:
+/// `native`, `reused` and `fresh` medians by pod, `ratio` (fresh / native, the median of
+/// the rounds' ratios) by pod, and `denial` (the many-violation pod over the typical one,
+/// fresh, likewise).
 fn fresh_native() -> Result<Value, String> {
     let module =
         podsec::module::PolicyModule::load(None, podsec::runtime::SandboxConfig::default())
@@ -1304,7 +1305,7 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   adds. So the "≤ 25 µs" row is met (14.6 µs; the full run's criterion median was 33.6)
   and the "≤ 2×" row is not, at either level. `perf` over `examples/profile_instance`
   (20,000 fresh instances answering `protocol_version`, 4.3 µs each): half the samples in
-  the kernel, nearly all of it the one `PAGEMAP_SCAN` ioctl per instance (`strace -c`:
+  the kernel, three quarters of those in the one `PAGEMAP_SCAN` ioctl per instance (`strace -c`:
   21,004 ioctls for 21,000 instances; page-table walk and VMA lookup), ~9 % wasmtime's
   type registry (`RegisteredType` taken and dropped per instance), the rest instantiation
   in the pooling allocator and `malloc`. The scan resets every page of the kept region
