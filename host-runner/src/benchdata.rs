@@ -168,6 +168,17 @@ pub fn request(size: PodSize, level: &str) -> Vec<u8> {
     serde_json::to_vec(&request).unwrap_or_default()
 }
 
+/// The large pod's CREATE with a 200,000-byte `last-applied-configuration` annotation (a
+/// pod's annotations may hold 256 KiB in all): a request of ~265 KB, which writes far more
+/// of the module's memory than any other bench pod.
+pub fn huge_request(level: &str) -> Vec<u8> {
+    let mut request: Value =
+        serde_json::from_slice(&request(PodSize::Large, level)).unwrap_or(Value::Null);
+    request["request"]["object"]["metadata"]["annotations"]
+        ["kubectl.kubernetes.io/last-applied-configuration"] = Value::String("x".repeat(200_000));
+    serde_json::to_vec(&request).unwrap_or_default()
+}
+
 /// The same CREATE as [`request`], in the namespace-labels mode: the level comes from the
 /// labels of namespace `shop` (see [`labelled_cluster`]).
 pub fn labelled_request(size: PodSize) -> Vec<u8> {
@@ -498,6 +509,13 @@ mod tests {
             .map(|v| v.check)
             .collect();
         assert!(failed.len() >= 7, "{failed:?}");
+        let huge = huge_request("restricted");
+        assert!(
+            (250_000..300_000).contains(&huge.len()),
+            "huge is {} bytes",
+            huge.len()
+        );
+        assert!(policy_core::validate(&huge).accepted);
     }
 
     #[test]

@@ -402,12 +402,17 @@ fn classify(error: wasmtime::Error, store: &Store<HostState>, config: &SandboxCo
 /// the instance ends, so the next instance in the slot takes no page faults.
 ///
 /// On Linux 6.7 and later wasmtime asks the kernel (the `PAGEMAP_SCAN` ioctl) which pages
-/// the instance wrote, and resets only those, up to this many bytes: a typical evaluation
-/// writes a few dozen pages of podsec's 832 KiB initial memory (256 KiB stack, 44 KB
-/// data, the allocator's heap after them), and the pages it never touched cost nothing. The
-/// initial image is then mapped copy-on-write, so its pages that were only read are never
-/// copied.
-const KEEP_RESIDENT_SCANNED: usize = 1024 * 1024;
+/// of the instance's memory are no longer the initial image's or the zero page, and resets
+/// those, lowest address first, up to this many bytes; the rest it gives back to the
+/// kernel. The initial image is mapped copy-on-write, so its pages that were only read are
+/// never copied. A page once written and reset stays a page of its own, so the next
+/// instance in the slot resets it again, written or not: with a whole 1 MiB kept, one
+/// request of ~265 KB left every later small pod's fresh `validate` in its slot at 14.3
+/// instead of 8.3 µs. 128 KiB covers what every bench pod writes (stack top, statics, the
+/// start of the heap; the 65 KB large pod takes no faults) and bounds that at 10.2 µs; a
+/// request that writes more pays the faults of its own extra pages instead (the ~265 KB
+/// one: ~200 → ~320 µs). Measured interleaved by `bench-report --only slot`.
+const KEEP_RESIDENT_SCANNED: usize = 128 * 1024;
 
 /// Without `PAGEMAP_SCAN` the kept region is reset with `memset` whether it was written or
 /// not, so it is kept to what a typical evaluation touches: the stack, the data and the
