@@ -1378,6 +1378,16 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   CronJob 10.4 → 5.4 KB. Faults per request (`perf record -e page-faults -d` in
   wasmtime-provider): small pod 5 → 4 (all of them `wapc_init`'s), typical 7 → 6,
   many-violation 7 → 5.
+- **Before this work → now** (the before → after table and the compile line, measured
+  after everything else here: `PODSEC_BASELINE_MODULE=<1425a0a's module> bench-report
+  --only before-after`, written into BENCHMARKS.json; the compile line from
+  `PROFILE_COMPILES=5 examples/compare_kubewarden old.wasm dist/podsec.wasm`). 1425a0a is
+  the last commit before the work on Kubewarden's host and the denial path (module
+  565.6 KB then, 391.5 KB now). Kubewarden's host, fresh instance: small pod 80.2 → 58.5
+  µs (−27%), typical 103.6 → 79.0 (−24%), large 214.6 → 188.6 (−12%), many-violation
+  93.9 → 66.5 (−29%) at baseline, −12 to −28% at restricted. podsec's host (the same,
+  current host for both modules): −7 to −18% on compliant pods, many-violation 22.0 →
+  13.6 and 24.7 → 14.5 µs (−38%, −41%). Compiling in wasmtime-provider: 326.8 → 242.6 ms.
 - **podsec's host against native, in the same rounds** (the interleaved table under "One
   `validate`" and the three podsec-host budget rows, from `bench-report --only fresh`, run
   three times after the full run; the table is the last, after the kept-region change
@@ -1432,10 +1442,10 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   +3.5 to +3.7 µs → +2.2 to +2.4 µs on all four rows in one quiet stretch, +3.8 to +4.0 → +2.1 to
   +2.9 in another. Left in the mode: reading the
   Namespace (4.4 k native instructions) and the host call itself. Module 391.1 → 391.5 KB
-  (the size row is this module's; the before → after table's sizes are the full run's).
+  (the size row is this module's).
 - **The run of 2026-12-07, later** (this file's tables; `make bench BASELINE=<0bf32d7's
-  module, 389.4 KB> PEER=<a pod-privileged build>`). The before → after table is the
-  settings change below. The machine's speed swung through the session: the criterion
+  module, 389.4 KB> PEER=<a pod-privileged build>`). Its before → after table was the
+  settings change below; the table now is the one described above. The machine's speed swung through the session: the criterion
   table ran in a slow stretch (the native small pod 5.6 µs against 2.8 in the morning's
   run, Kubewarden's host 93.3 µs), the interleaved tables in a fast one (the floor module
   38.7 µs, podsec 58.8 on the small pod). Two runs just before this one, of the same
@@ -1451,7 +1461,7 @@ page faults 14.6%, `munmap` of the instance's memory 11.7%, `mmap` 5.4%.
   an eviction closed them, and the bench
   reports them beside a run's errors). The client now waits for the connection before
   each review; this run and the one before it answered every review.
-- **Settings read straight from the text (the before → after table).** Almost every
+- **Settings read straight from the text (the full run's before → after table).** Almost every
   deployment's settings are `{"level": …}`, with or without `"version"`. Those are now
   read by a scanner of a few lines (`plain_settings` in policy-core/src/settings.rs, which
   now reads `namespaceLabels` too); any other document, valid or not, is read as before,
